@@ -1,0 +1,421 @@
+//! voices.toml: the user's cast, parsed with serde and checked with
+//! positions, so every complaint points at file:line:column.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::synth::{EngineKind, Engines, Gender, SynthError, Voice};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoicesFile {
+    #[serde(default)]
+    pub narrator: Option<CharacterEntry>,
+    #[serde(default)]
+    pub characters: BTreeMap<String, CharacterEntry>,
+    /// Named voice definitions, referred to by name from `voice = "NAME"`.
+    #[serde(default)]
+    pub voices: BTreeMap<String, VoiceDef>,
+    /// Voices for auto-casting; the built-in pool when absent.
+    #[serde(default)]
+    pub pool: Option<PoolEntry>,
+    #[serde(skip)]
+    origin: Option<Origin>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharacterEntry {
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub gender: Option<Gender>,
+    #[serde(default)]
+    pub voice: Option<Spanned<String>>,
+    #[serde(default)]
+    pub rate: Option<Spanned<f32>>,
+    #[serde(default)]
+    pub pitch: Option<Spanned<f32>>,
+    #[serde(default)]
+    pub volume: Option<Spanned<f32>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceDef {
+    pub engine: Spanned<String>,
+    /// Engine voice id (espeak: `en-us+f3`).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Model path (piper).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Speaker number in a multi-speaker model.
+    #[serde(default)]
+    pub speaker: Option<u32>,
+    #[serde(default)]
+    pub rate: Option<Spanned<f32>>,
+    #[serde(default)]
+    pub pitch: Option<Spanned<f32>>,
+    #[serde(default)]
+    pub volume: Option<Spanned<f32>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolEntry {
+    #[serde(default)]
+    pub female: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub male: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub any: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone)]
+struct Origin {
+    path: PathBuf,
+    source: String,
+}
+
+/// A problem in voices.toml, with its position when known.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read voices file: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    At {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{message}")]
+    Unplaced { message: String },
+}
+
+pub const RATE_RANGE: Range<f32> = 0.25..4.0;
+pub const PITCH_RANGE: Range<f32> = 0.0..100.0;
+pub const VOLUME_RANGE: Range<f32> = 0.0..4.0;
+
+/// Reads and checks `path`. Voices are checked against the engines later, by
+/// [`VoicesFile::check_voices`], so a typo in the file fails before any audio.
+pub fn load_voices_file(path: &Path) -> Result<VoicesFile, ConfigError> {
+    let source = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_voices_file(path, &source)
+}
+
+pub fn parse_voices_file(path: &Path, source: &str) -> Result<VoicesFile, ConfigError> {
+    let origin = Origin {
+        path: path.to_owned(),
+        source: source.to_owned(),
+    };
+    let mut file: VoicesFile = toml::from_str(source).map_err(|err| {
+        let message = err.message().trim().replace('\n', " ");
+        match err.span() {
+            Some(span) => origin.error_at(span, message),
+            None => ConfigError::Unplaced {
+                message: format!("{}: {message}", path.display()),
+            },
+        }
+    })?;
+    file.origin = Some(origin);
+    file.check_ranges()?;
+    Ok(file)
+}
+
+impl Origin {
+    fn error_at(&self, span: Range<usize>, message: String) -> ConfigError {
+        let before = &self.source[..span.start.min(self.source.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        ConfigError::At {
+            path: self.path.clone(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+impl VoicesFile {
+    fn error_at(&self, span: Range<usize>, message: String) -> ConfigError {
+        match &self.origin {
+            Some(origin) => origin.error_at(span, message),
+            None => ConfigError::Unplaced { message },
+        }
+    }
+
+    fn check_ranges(&self) -> Result<(), ConfigError> {
+        let entries = self.narrator.iter().chain(self.characters.values());
+        let prosody = entries
+            .flat_map(|e| {
+                [
+                    ("rate", &e.rate, RATE_RANGE),
+                    ("pitch", &e.pitch, PITCH_RANGE),
+                    ("volume", &e.volume, VOLUME_RANGE),
+                ]
+            })
+            .chain(self.voices.values().flat_map(|v| {
+                [
+                    ("rate", &v.rate, RATE_RANGE),
+                    ("pitch", &v.pitch, PITCH_RANGE),
+                    ("volume", &v.volume, VOLUME_RANGE),
+                ]
+            }));
+        for (key, value, range) in prosody {
+            if let Some(value) = value
+                && !(range.start..=range.end).contains(value.get_ref())
+            {
+                return Err(self.error_at(
+                    value.span(),
+                    format!(
+                        "{key} = {} is out of range; expected {} to {}",
+                        value.get_ref(),
+                        range.start,
+                        range.end
+                    ),
+                ));
+            }
+        }
+        let mut owners: BTreeMap<String, &str> = BTreeMap::new();
+        for (name, entry) in &self.characters {
+            for alias in std::iter::once(name).chain(&entry.aliases) {
+                if let Some(other) = owners.insert(alias.to_lowercase(), name)
+                    && other != name
+                {
+                    return Err(ConfigError::Unplaced {
+                        message: format!(
+                            "{}: the alias {alias:?} belongs to both {other:?} and {name:?}",
+                            self.path_display()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn path_display(&self) -> String {
+        self.origin.as_ref().map_or_else(
+            || "voices.toml".to_owned(),
+            |o| o.path.display().to_string(),
+        )
+    }
+
+    /// Turns a voice reference (`ENGINE:ID` or a `[voices]` name) into a
+    /// voice, with the entry's rate/pitch/volume on top of the definition's.
+    pub fn resolve(&self, entry: &CharacterEntry, reference: &str) -> Result<Voice, ConfigError> {
+        let span = entry.voice.as_ref().map(Spanned::span);
+        let mut voice = self.resolve_reference(reference, span)?;
+        if let Some(rate) = &entry.rate {
+            voice.rate = *rate.get_ref();
+        }
+        if let Some(pitch) = &entry.pitch {
+            voice.pitch = *pitch.get_ref();
+        }
+        if let Some(volume) = &entry.volume {
+            voice.volume = *volume.get_ref();
+        }
+        Ok(voice)
+    }
+
+    fn resolve_reference(
+        &self,
+        reference: &str,
+        span: Option<Range<usize>>,
+    ) -> Result<Voice, ConfigError> {
+        let fail = |message: String| match &span {
+            Some(span) => self.error_at(span.clone(), message),
+            None => ConfigError::Unplaced {
+                message: format!("{}: {message}", self.path_display()),
+            },
+        };
+        if let Some(def) = self.voices.get(reference) {
+            let engine = EngineKind::parse(def.engine.get_ref()).ok_or_else(|| {
+                self.error_at(
+                    def.engine.span(),
+                    format!(
+                        "unknown engine {:?}; expected one of: espeak, piper",
+                        def.engine.get_ref()
+                    ),
+                )
+            })?;
+            let id = match engine {
+                EngineKind::Espeak => def.id.clone(),
+                EngineKind::Piper => def.model.clone().map(|m| match def.speaker {
+                    Some(s) => format!("{m}#{s}"),
+                    None => m,
+                }),
+            }
+            .ok_or_else(|| {
+                self.error_at(
+                    def.engine.span(),
+                    format!(
+                        "voice {reference:?} needs {}",
+                        if engine == EngineKind::Piper {
+                            "a model path"
+                        } else {
+                            "an id"
+                        }
+                    ),
+                )
+            })?;
+            let mut voice = Voice::new(engine, id);
+            voice.rate = def.rate.as_ref().map_or(1.0, |r| *r.get_ref());
+            voice.pitch = def.pitch.as_ref().map_or(50.0, |p| *p.get_ref());
+            voice.volume = def.volume.as_ref().map_or(1.0, |v| *v.get_ref());
+            return Ok(voice);
+        }
+        let Some((engine, id)) = reference.split_once(':') else {
+            let hint = crate::synth::nearest(reference, self.voices.keys().map(String::as_str))
+                .map(|n| format!("; did you mean {n:?}?"))
+                .unwrap_or_default();
+            return Err(fail(format!(
+                "voice {reference:?} is neither ENGINE:ID nor a name defined under [voices]{hint}"
+            )));
+        };
+        let engine = EngineKind::parse(engine).ok_or_else(|| {
+            fail(format!(
+                "unknown engine {engine:?} in voice {reference:?}; expected one of: espeak, piper"
+            ))
+        })?;
+        Ok(Voice::new(engine, id))
+    }
+
+    /// The auto-cast pool, as (voice label, gender).
+    pub fn pool(&self) -> Result<Vec<(String, Gender)>, ConfigError> {
+        let Some(pool) = &self.pool else {
+            return Ok(super::default_pool());
+        };
+        let mut out = Vec::new();
+        for (list, gender) in [
+            (&pool.female, Gender::Female),
+            (&pool.male, Gender::Male),
+            (&pool.any, Gender::Unknown),
+        ] {
+            for label in list {
+                let voice = self.resolve_reference(label.get_ref(), Some(label.span()))?;
+                out.push((voice.label(), gender));
+            }
+        }
+        if out.is_empty() {
+            return Err(ConfigError::Unplaced {
+                message: format!("{}: [pool] lists no voices", self.path_display()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Checks every voice the file names against the engines that would speak it.
+    pub fn check_voices(&self, engines: &mut Engines) -> Result<(), ConfigError> {
+        let entries = self.narrator.iter().chain(self.characters.values());
+        for entry in entries {
+            if let Some(reference) = &entry.voice {
+                let voice = self.resolve(entry, reference.get_ref())?;
+                engines
+                    .check_voice(&voice)
+                    .map_err(|err| self.voice_error(reference.span(), err))?;
+            }
+        }
+        if let Some(pool) = &self.pool {
+            for label in pool.female.iter().chain(&pool.male).chain(&pool.any) {
+                let voice = self.resolve_reference(label.get_ref(), Some(label.span()))?;
+                engines
+                    .check_voice(&voice)
+                    .map_err(|err| self.voice_error(label.span(), err))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn voice_error(&self, span: Range<usize>, err: SynthError) -> ConfigError {
+        self.error_at(span, err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(source: &str) -> Result<VoicesFile, String> {
+        parse_voices_file(Path::new("voices.toml"), source).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn example_schema_parses() {
+        let file = parse(
+            r#"
+[narrator]
+voice = "espeak:en-us"
+[characters."Faith"]
+aliases = ["the brunette Slayer"]
+gender = "female"
+voice = "espeak:en-us+f3"
+rate = 1.1
+pitch = 60
+volume = 1.0
+"#,
+        )
+        .unwrap();
+        let faith = &file.characters["Faith"];
+        let voice = file
+            .resolve(faith, faith.voice.as_ref().unwrap().get_ref())
+            .unwrap();
+        assert_eq!(voice.label(), "espeak:en-us+f3");
+        assert_eq!(voice.rate, 1.1);
+        assert_eq!(voice.pitch, 60.0);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let err = parse("[narrator]\nvoice = \"espeak:en-us\"\n\n[characters.Ann]\nvoic = \"x\"\n")
+            .unwrap_err();
+        assert!(
+            err.starts_with("voices.toml:5:1: unknown field `voic`"),
+            "{err}"
+        );
+        let err = parse("[characters.Ann]\nrate = \"fast\"\n").unwrap_err();
+        assert!(err.starts_with("voices.toml:2:8:"), "{err}");
+        let err = parse("[characters.Ann]\npitch = 400\n").unwrap_err();
+        assert_eq!(
+            err,
+            "voices.toml:2:9: pitch = 400 is out of range; expected 0 to 100"
+        );
+        let err = parse("[characters.Ann\n").unwrap_err();
+        assert!(err.starts_with("voices.toml:1:"), "{err}");
+    }
+
+    #[test]
+    fn unknown_engine_is_an_error_with_position() {
+        let file = parse("[characters.Ann]\nvoice = \"festival:kal\"\n").unwrap();
+        let ann = &file.characters["Ann"];
+        let err = file
+            .resolve(ann, ann.voice.as_ref().unwrap().get_ref())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("voices.toml:2:9: unknown engine \"festival\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn shared_alias_is_an_error() {
+        let err =
+            parse("[characters.Ann]\naliases = [\"Nan\"]\n[characters.Bea]\naliases = [\"nan\"]\n")
+                .unwrap_err();
+        assert!(err.contains("belongs to both"), "{err}");
+    }
+}

@@ -1,0 +1,225 @@
+//! Cast: decide which voice speaks for the narrator and each character.
+//!
+//! voices.toml (see the commented example at the repo root) names voices
+//! explicitly; everyone else is auto-cast from a pool. Auto-casting is a
+//! pure function of the character names and the pool: each character ranks
+//! the pool by a hash of (name, voice) and takes its first free choice, in
+//! order of first appearance, so runs are repeatable and a character who
+//! appears later can never take an earlier character's voice.
+
+mod config;
+
+use std::collections::BTreeMap;
+
+pub use config::{CharacterEntry, ConfigError, VoicesFile, load_voices_file};
+
+use crate::attribute::{Character, KnownCharacter};
+use crate::synth::{EngineKind, Gender, Voice};
+
+/// Where a character's voice came from, for `castbook cast`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    VoicesFile,
+    Auto,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CastMember {
+    pub voice: Voice,
+    pub source: Source,
+}
+
+/// The outcome of casting: one voice for the narrator, one per character.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cast {
+    pub narrator: Voice,
+    pub characters: BTreeMap<String, CastMember>,
+}
+
+impl Cast {
+    /// The voice for a segment spoken by `speaker` (None: the narrator).
+    pub fn voice_for(&self, speaker: Option<&str>) -> &Voice {
+        speaker
+            .and_then(|name| self.characters.get(name))
+            .map_or(&self.narrator, |member| &member.voice)
+    }
+}
+
+/// The built-in auto-cast pool: distinct espeak voices by gender.
+pub fn default_pool() -> Vec<(String, Gender)> {
+    let mut pool = Vec::new();
+    for base in ["en-us", "en-gb-x-rp", "en-gb-scotland", "en-029"] {
+        for n in 1..=5 {
+            pool.push((format!("espeak:{base}+f{n}"), Gender::Female));
+        }
+        for n in 1..=7 {
+            pool.push((format!("espeak:{base}+m{n}"), Gender::Male));
+        }
+    }
+    pool
+}
+
+/// Characters from voices.toml, for assisted attribution.
+pub fn known_characters(file: &VoicesFile) -> Vec<KnownCharacter> {
+    file.characters
+        .iter()
+        .map(|(name, entry)| KnownCharacter {
+            name: name.clone(),
+            aliases: entry.aliases.clone(),
+            gender: entry.gender,
+        })
+        .collect()
+}
+
+/// Casts the narrator and `characters` (in order of first appearance).
+pub fn cast(characters: &[Character], file: &VoicesFile) -> Result<Cast, ConfigError> {
+    let narrator = match &file.narrator {
+        Some(entry) => file.resolve(
+            entry,
+            entry
+                .voice
+                .as_ref()
+                .map_or("espeak:en-us", |v| v.get_ref().as_str()),
+        )?,
+        None => Voice::new(EngineKind::Espeak, "en-us"),
+    };
+    let pool = file.pool()?;
+    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
+    taken.insert(narrator.label(), usize::MAX / 2);
+    let mut cast = BTreeMap::new();
+    // Explicit voices first, so auto-casting avoids them.
+    for (name, entry) in &file.characters {
+        if let Some(voice) = &entry.voice {
+            let voice = file.resolve(entry, voice.get_ref())?;
+            *taken.entry(voice.label()).or_default() += 1;
+            cast.insert(
+                name.clone(),
+                CastMember {
+                    voice,
+                    source: Source::VoicesFile,
+                },
+            );
+        }
+    }
+    for character in characters {
+        if cast.contains_key(&character.name) {
+            continue;
+        }
+        let entry = file.characters.get(&character.name);
+        let gender = entry.and_then(|e| e.gender).or(character.gender);
+        let label = pick(&character.name, gender, &pool, &taken);
+        *taken.entry(label.clone()).or_default() += 1;
+        let default_entry = CharacterEntry::default();
+        let voice = file.resolve(entry.unwrap_or(&default_entry), &label)?;
+        cast.insert(
+            character.name.clone(),
+            CastMember {
+                voice,
+                source: Source::Auto,
+            },
+        );
+    }
+    Ok(Cast {
+        narrator,
+        characters: cast,
+    })
+}
+
+/// The least-used pool voice of a fitting gender, ties broken by a stable
+/// per-name hash.
+fn pick(
+    name: &str,
+    gender: Option<Gender>,
+    pool: &[(String, Gender)],
+    taken: &BTreeMap<String, usize>,
+) -> String {
+    let fits = |g: Gender| match gender {
+        Some(Gender::Female) => g == Gender::Female,
+        Some(Gender::Male) => g == Gender::Male,
+        _ => true,
+    };
+    let candidates: Vec<&(String, Gender)> = {
+        let matching: Vec<_> = pool.iter().filter(|(_, g)| fits(*g)).collect();
+        if matching.is_empty() {
+            pool.iter().collect()
+        } else {
+            matching
+        }
+    };
+    candidates
+        .into_iter()
+        .min_by_key(|(label, _)| {
+            let uses = taken.get(label).copied().unwrap_or(0);
+            let hash = blake3::hash(format!("{name}\u{0}{label}").as_bytes());
+            (uses, *hash.as_bytes())
+        })
+        .map(|(label, _)| label.clone())
+        .expect("the pool is never empty")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn character(name: &str, gender: Option<Gender>) -> Character {
+        Character {
+            name: name.to_owned(),
+            aliases: vec![],
+            gender,
+            lines: 1,
+            words: 1,
+        }
+    }
+
+    #[test]
+    fn auto_cast_is_distinct_stable_and_never_the_narrator() {
+        let file = VoicesFile::default();
+        let people = vec![
+            character("Faith", Some(Gender::Female)),
+            character("Giles", Some(Gender::Male)),
+            character("Dawn", Some(Gender::Female)),
+            character("Xander", None),
+        ];
+        let first = cast(&people, &file).unwrap();
+        let again = cast(&people, &file).unwrap();
+        assert_eq!(first, again);
+        let labels: Vec<String> = first.characters.values().map(|m| m.voice.label()).collect();
+        let mut unique = labels.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), labels.len(), "{labels:?}");
+        assert!(!labels.contains(&first.narrator.label()));
+        assert!(first.characters["Faith"].voice.id.contains("+f"));
+        assert!(first.characters["Giles"].voice.id.contains("+m"));
+    }
+
+    #[test]
+    fn later_characters_never_change_earlier_voices() {
+        let file = VoicesFile::default();
+        let mut people = vec![
+            character("Ann", Some(Gender::Female)),
+            character("Bob", Some(Gender::Male)),
+        ];
+        let before = cast(&people, &file).unwrap();
+        people.push(character("Cleo", Some(Gender::Female)));
+        let after = cast(&people, &file).unwrap();
+        assert_eq!(before.characters["Ann"], after.characters["Ann"]);
+        assert_eq!(before.characters["Bob"], after.characters["Bob"]);
+    }
+
+    #[test]
+    fn a_full_pool_reuses_the_least_used_voice() {
+        let file = VoicesFile::default();
+        let people: Vec<Character> = (0..60)
+            .map(|n| character(&format!("P{n}"), Some(Gender::Female)))
+            .collect();
+        let cast = cast(&people, &file).unwrap();
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for member in cast.characters.values() {
+            *counts.entry(member.voice.label()).or_default() += 1;
+        }
+        let max = counts.values().max().unwrap();
+        let min = counts.values().min().unwrap();
+        assert!(max - min <= 1, "{counts:?}");
+    }
+}

@@ -1,0 +1,453 @@
+//! Segment: cut each chapter into headings, narration and dialogue.
+//!
+//! Segments tile the book text exactly (put back together they give the
+//! input), so offsets stay meaningful for `script` and nothing is ever lost.
+//! Whitespace between paragraphs belongs to the segment before it.
+//!
+//! Quotes: straight and curly double quotes, mixed pairs (`" haven--”`),
+//! and British single quotes when the book uses them as its primary marks;
+//! apostrophes (don't, 'em, the Smiths') are not quotes. A quote left open
+//! at the end of a paragraph ends there; when the next paragraph opens with
+//! a quote mark, that segment is marked as continuing the same utterance.
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::ingest::Book;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentKind {
+    Heading,
+    Narration,
+    Dialogue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Byte range in `Book::text`, quote marks included.
+    pub range: Range<usize>,
+    pub kind: SegmentKind,
+    /// Index into `Book::chapters`.
+    pub chapter: usize,
+    /// Index into the chapter's paragraphs; `None` for headings and leading gaps.
+    pub paragraph: Option<usize>,
+    /// A dialogue segment that carries on a quote left open in the previous paragraph.
+    pub continues_quote: bool,
+    /// Filled in by `attribute` for dialogue.
+    pub speaker: Option<String>,
+}
+
+impl Segment {
+    pub fn text<'a>(&self, book_text: &'a str) -> &'a str {
+        &book_text[self.range.clone()]
+    }
+
+    /// The words to speak: quote marks dropped, whitespace folded.
+    pub fn spoken(&self, book_text: &str) -> String {
+        let raw = self.text(book_text);
+        let raw = if self.kind == SegmentKind::Dialogue {
+            raw.trim()
+                .trim_matches(|c: char| is_quote_mark(c) || c.is_whitespace())
+        } else {
+            raw
+        };
+        raw.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+fn is_quote_mark(c: char) -> bool {
+    matches!(c, '"' | '“' | '”' | '„' | '«' | '»' | '\'' | '‘' | '’')
+}
+
+/// Which marks open and close dialogue in this book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteStyle {
+    Double,
+    Single,
+}
+
+/// Splits the whole book into segments.
+pub fn segment_book(book: &Book) -> Vec<Segment> {
+    let style = detect_style(&book.text);
+    let mut segments = Vec::new();
+    for (chapter_index, chapter) in book.chapters.iter().enumerate() {
+        let mut cursor = chapter.span.start;
+        let push =
+            |segments: &mut Vec<Segment>, range: Range<usize>, kind, paragraph, continues_quote| {
+                if range.is_empty() {
+                    return;
+                }
+                segments.push(Segment {
+                    range,
+                    kind,
+                    chapter: chapter_index,
+                    paragraph,
+                    continues_quote,
+                    speaker: None,
+                });
+            };
+        let chapter_first = segments.len();
+        if let Some(heading) = &chapter.heading {
+            push(
+                &mut segments,
+                cursor..heading.end,
+                SegmentKind::Heading,
+                None,
+                false,
+            );
+            cursor = heading.end;
+        }
+        let mut quote_open_at_end = false;
+        for (paragraph_index, paragraph) in chapter.paragraphs.iter().enumerate() {
+            if cursor < paragraph.start {
+                extend_or_push(
+                    &mut segments,
+                    chapter_first,
+                    cursor..paragraph.start,
+                    chapter_index,
+                );
+            }
+            let text = &book.text[paragraph.clone()];
+            let quotes = find_quotes(text, style);
+            let mut pos = 0;
+            for (n, quote) in quotes.iter().enumerate() {
+                push(
+                    &mut segments,
+                    offset(pos..quote.range.start, paragraph.start),
+                    SegmentKind::Narration,
+                    Some(paragraph_index),
+                    false,
+                );
+                let continues = n == 0 && quote.range.start == 0 && quote_open_at_end;
+                push(
+                    &mut segments,
+                    offset(quote.range.clone(), paragraph.start),
+                    SegmentKind::Dialogue,
+                    Some(paragraph_index),
+                    continues,
+                );
+                pos = quote.range.end;
+            }
+            push(
+                &mut segments,
+                offset(pos..text.len(), paragraph.start),
+                SegmentKind::Narration,
+                Some(paragraph_index),
+                false,
+            );
+            quote_open_at_end = quotes
+                .last()
+                .is_some_and(|q| !q.closed && q.range.end == text.len());
+            cursor = paragraph.end;
+        }
+        if cursor < chapter.span.end {
+            extend_or_push(
+                &mut segments,
+                chapter_first,
+                cursor..chapter.span.end,
+                chapter_index,
+            );
+        }
+    }
+    segments
+}
+
+fn offset(range: Range<usize>, by: usize) -> Range<usize> {
+    (range.start + by)..(range.end + by)
+}
+
+/// Gaps between paragraphs join the segment before them, within the chapter.
+fn extend_or_push(
+    segments: &mut Vec<Segment>,
+    chapter_first: usize,
+    gap: Range<usize>,
+    chapter: usize,
+) {
+    let in_chapter = segments.len() > chapter_first;
+    match segments.last_mut() {
+        Some(last) if in_chapter && last.range.end == gap.start => last.range.end = gap.end,
+        _ => segments.push(Segment {
+            range: gap,
+            kind: SegmentKind::Narration,
+            chapter,
+            paragraph: None,
+            continues_quote: false,
+            speaker: None,
+        }),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Quote {
+    /// Byte range within the paragraph, marks included.
+    range: Range<usize>,
+    closed: bool,
+}
+
+/// Single-quote dialogue is recognised when single opening marks clearly
+/// outnumber double quote marks.
+fn detect_style(text: &str) -> QuoteStyle {
+    let doubles = text
+        .chars()
+        .filter(|&c| matches!(c, '"' | '“' | '”'))
+        .count();
+    let chars: Vec<char> = text.chars().collect();
+    let single_openers = chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| {
+            (c == '‘' || c == '\'')
+                && (i == 0
+                    || chars[i - 1].is_whitespace()
+                    || matches!(chars[i - 1], '(' | '—' | '–'))
+                && chars
+                    .get(i + 1)
+                    .is_some_and(|n| n.is_alphanumeric() || matches!(n, '…' | '.' | '—'))
+                && !is_elision(&chars[i + 1..])
+        })
+        .count();
+    if single_openers > 4 && single_openers > doubles {
+        QuoteStyle::Single
+    } else {
+        QuoteStyle::Double
+    }
+}
+
+/// 'em, 'tis, 'twas, 'cause, '90s: an apostrophe at a word start.
+fn is_elision(after: &[char]) -> bool {
+    const ELISIONS: [&str; 12] = [
+        "em", "tis", "twas", "til", "cause", "bout", "n", "round", "ere", "ow", "ave", "im",
+    ];
+    let word: String = after
+        .iter()
+        .take_while(|c| c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    word.chars().next().is_some_and(|c| c.is_ascii_digit()) || ELISIONS.contains(&word.as_str())
+}
+
+fn find_quotes(paragraph: &str, style: QuoteStyle) -> Vec<Quote> {
+    let chars: Vec<(usize, char)> = paragraph.char_indices().collect();
+    let at = |i: usize| chars.get(i).map(|&(_, c)| c);
+    let before = |i: usize| if i == 0 { None } else { at(i - 1) };
+    let is_open_context = |c: Option<char>| {
+        c.is_none_or(|c| c.is_whitespace() || matches!(c, '(' | '[' | '—' | '–' | '-' | ':'))
+    };
+    let is_close_context = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+
+    let mut quotes = Vec::new();
+    let mut open: Option<usize> = None;
+    for i in 0..chars.len() {
+        let c = chars[i].1;
+        let byte = chars[i].0;
+        match open {
+            None => {
+                let opens = match style {
+                    QuoteStyle::Double => match c {
+                        '“' | '„' | '«' => true,
+                        '"' => true,
+                        // A closing curly mark used as an opener: `”Hi,” she said`.
+                        '”' => {
+                            is_open_context(before(i))
+                                && at(i + 1).is_some_and(|n| !n.is_whitespace())
+                        }
+                        _ => false,
+                    },
+                    QuoteStyle::Single => match c {
+                        '‘' | '\'' => {
+                            is_open_context(before(i))
+                                && at(i + 1).is_some_and(|n| !n.is_whitespace())
+                                && !is_elision(
+                                    &chars[i + 1..].iter().map(|&(_, c)| c).collect::<Vec<_>>(),
+                                )
+                        }
+                        _ => false,
+                    },
+                };
+                if opens {
+                    open = Some(byte);
+                }
+            }
+            Some(start) => {
+                let closes = match style {
+                    QuoteStyle::Double => match c {
+                        '”' | '»' | '"' => true,
+                        // An opening curly mark used as a closer: `haven--“ she said`.
+                        '“' => {
+                            !before(i).is_none_or(char::is_whitespace)
+                                && is_close_context(at(i + 1))
+                        }
+                        _ => false,
+                    },
+                    QuoteStyle::Single => match c {
+                        '’' | '\'' => {
+                            let after_letter = before(i).is_some_and(char::is_alphanumeric);
+                            is_close_context(at(i + 1))
+                                && !before(i).is_none_or(char::is_whitespace)
+                                && (!after_letter || !has_better_closer(&chars, i + 1))
+                        }
+                        _ => false,
+                    },
+                };
+                if closes {
+                    let end = byte + c.len_utf8();
+                    quotes.push(Quote {
+                        range: start..end,
+                        closed: true,
+                    });
+                    open = None;
+                }
+            }
+        }
+    }
+    if let Some(start) = open {
+        quotes.push(Quote {
+            range: start..paragraph.len(),
+            closed: false,
+        });
+    }
+    quotes
+}
+
+/// In single-quote books, `the Smiths’ car` has a closer-shaped apostrophe;
+/// a later mark right after punctuation is the real closer.
+fn has_better_closer(chars: &[(usize, char)], from: usize) -> bool {
+    for i in from..chars.len() {
+        let c = chars[i].1;
+        if c == '‘' {
+            return false;
+        }
+        if (c == '’' || c == '\'')
+            && i > 0
+            && matches!(
+                chars[i - 1].1,
+                ',' | '.' | '!' | '?' | ';' | ':' | '—' | '–' | '-' | '…'
+            )
+            && chars.get(i + 1).is_none_or(|&(_, n)| !n.is_alphanumeric())
+        {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ingest::book_from_text;
+
+    fn segments_of(text: &str) -> Vec<(SegmentKind, String)> {
+        let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+        segment_book(&book)
+            .into_iter()
+            .map(|s| (s.kind, book.text[s.range].to_owned()))
+            .collect()
+    }
+
+    fn dialogue_of(text: &str) -> Vec<String> {
+        segments_of(text)
+            .into_iter()
+            .filter(|(k, _)| *k == SegmentKind::Dialogue)
+            .map(|(_, t)| t.trim_end().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn straight_and_curly_and_mixed_pairs() {
+        assert_eq!(
+            dialogue_of("Title\n\n\"Hi,\" she said. \"Bye.\"\n"),
+            ["\"Hi,\"", "\"Bye.\""]
+        );
+        assert_eq!(dialogue_of("Title\n\n“Hi,” she said.\n"), ["“Hi,”"]);
+        assert_eq!(
+            dialogue_of("Title\n\n\" haven--” she said.\n"),
+            ["\" haven--”"]
+        );
+        assert_eq!(dialogue_of("Title\n\n“Wait,\" he said.\n"), ["“Wait,\""]);
+    }
+
+    #[test]
+    fn apostrophes_are_not_quotes_in_double_quote_books() {
+        assert_eq!(
+            dialogue_of("Title\n\n\"Don't,\" she said, \"it's the Smiths' dog.\"\n"),
+            ["\"Don't,\"", "\"it's the Smiths' dog.\""]
+        );
+    }
+
+    #[test]
+    fn british_single_quotes() {
+        let text = "Title\n\n‘Don’t go,’ said Ann.\n\n‘Why not?’ asked Bob.\n\n‘Give ’em the Smiths’ keys,’ Ann said.\n\n‘Fine.’\n\n‘Now.’\n";
+        assert_eq!(
+            dialogue_of(text),
+            [
+                "‘Don’t go,’",
+                "‘Why not?’",
+                "‘Give ’em the Smiths’ keys,’",
+                "‘Fine.’",
+                "‘Now.’"
+            ]
+        );
+    }
+
+    #[test]
+    fn quote_spanning_paragraphs_continues() {
+        let text = "Title\n\n\"It was long ago,\" said Ann. \"We were young.\n\n\"And then it rained.\"\n\nThe end.\n";
+        let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+        let dialogue: Vec<Segment> = segment_book(&book)
+            .into_iter()
+            .filter(|s| s.kind == SegmentKind::Dialogue)
+            .collect();
+        assert_eq!(dialogue.len(), 3);
+        assert_eq!(dialogue[1].text(&book.text).trim_end(), "\"We were young.");
+        assert!(!dialogue[1].continues_quote);
+        assert_eq!(
+            dialogue[2].text(&book.text).trim_end(),
+            "\"And then it rained.\""
+        );
+        assert!(dialogue[2].continues_quote);
+    }
+
+    #[test]
+    fn heading_and_narration() {
+        let segs = segments_of("Chapter 1\n\nShe ran. \"Go!\"\n");
+        assert_eq!(segs[0], (SegmentKind::Heading, "Chapter 1\n\n".to_owned()));
+        assert_eq!(segs[1], (SegmentKind::Narration, "She ran. ".to_owned()));
+        assert_eq!(segs[2], (SegmentKind::Dialogue, "\"Go!\"\n".to_owned()));
+    }
+
+    #[test]
+    fn spoken_text_drops_marks_and_folds_lines() {
+        let text = "Title\n\n\"Go\nnow!\" he said.\n";
+        let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+        let segs = segment_book(&book);
+        let dialogue = segs
+            .iter()
+            .find(|s| s.kind == SegmentKind::Dialogue)
+            .unwrap();
+        assert_eq!(dialogue.spoken(&book.text), "Go now!");
+    }
+
+    proptest! {
+        #[test]
+        fn segments_put_back_together_give_the_input(
+            text in r#"([A-Za-z ,.!?'’‘"“”\-]{0,40}(\n|\n\n|\r\n)?){0,12}"#,
+            heading in proptest::option::of("(Chapter [0-9]|Prologue|# Part)"),
+        ) {
+            let text = match heading { Some(h) => format!("{h}\n\n{text}"), None => text };
+            let book = book_from_text(Path::new("t.txt"), "UTF-8", text.clone());
+            let segments = segment_book(&book);
+            let rebuilt: String = segments.iter().map(|s| &text[s.range.clone()]).collect();
+            prop_assert_eq!(rebuilt, text.clone());
+            for pair in segments.windows(2) {
+                prop_assert_eq!(pair[0].range.end, pair[1].range.start);
+            }
+            prop_assert!(segments.iter().all(|s| !s.range.is_empty()));
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Synth: turn one utterance's text into mono PCM with a speech engine.
+//!
+//! Every engine sits behind [`Engine`]; [`Engines`] owns one of each kind in
+//! use and routes a [`Voice`] to the engine its `ENGINE:ID` names. Engines
+//! return raw audio at their own sample rate; loudness, resampling and
+//! volume are the mixer's job, so engines stay simple.
+
+pub mod espeak;
+pub mod test_engine;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Speech engines castbook knows how to drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    Espeak,
+    Piper,
+}
+
+impl EngineKind {
+    pub const ALL: [EngineKind; 2] = [EngineKind::Espeak, EngineKind::Piper];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Espeak => "espeak",
+            EngineKind::Piper => "piper",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<EngineKind> {
+        EngineKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+impl fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A fully resolved voice: which engine, which of its voices, and prosody.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Voice {
+    pub engine: EngineKind,
+    /// Engine-specific id: `en-us+f3` for espeak, a model path for piper.
+    pub id: String,
+    /// Speaking-rate multiplier: 1.0 is the engine's normal pace (espeak: 175 words/min).
+    pub rate: f32,
+    /// 0–100, 50 is the voice's normal pitch.
+    pub pitch: f32,
+    /// Linear gain applied after loudness matching: 1.0 leaves it unchanged.
+    pub volume: f32,
+}
+
+impl Voice {
+    pub fn new(engine: EngineKind, id: impl Into<String>) -> Voice {
+        Voice {
+            engine,
+            id: id.into(),
+            rate: 1.0,
+            pitch: 50.0,
+            volume: 1.0,
+        }
+    }
+
+    /// `ENGINE:ID`, as written in voices.toml and the manifest.
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.engine, self.id)
+    }
+}
+
+/// Mono PCM in [-1, 1].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Clip {
+    pub samples: Vec<f32>,
+    pub sample_rate: u32,
+}
+
+impl Clip {
+    pub fn duration_s(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(self.sample_rate.max(1))
+    }
+}
+
+/// What `castbook voices` shows for one usable voice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoiceInfo {
+    pub id: String,
+    pub gender: Option<Gender>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gender {
+    Female,
+    Male,
+    Unknown,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("{engine} engine is not available: {reason}")]
+    Unavailable { engine: EngineKind, reason: String },
+    #[error("{label} is not an installed {engine} voice{hint}")]
+    UnknownVoice {
+        engine: EngineKind,
+        label: String,
+        hint: String,
+    },
+    #[error("{engine} failed to speak {text:?}: {reason}")]
+    Failed {
+        engine: EngineKind,
+        text: String,
+        reason: String,
+    },
+}
+
+pub trait Engine: Send {
+    fn kind(&self) -> EngineKind;
+
+    /// Errors when `id` is not a voice this engine can speak with.
+    fn check_voice(&mut self, id: &str) -> Result<(), SynthError>;
+
+    fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError>;
+
+    fn voices(&mut self) -> Result<Vec<VoiceInfo>, SynthError>;
+}
+
+/// The engines one render uses, created on first use.
+#[derive(Default)]
+pub struct Engines {
+    engines: BTreeMap<EngineKind, Box<dyn Engine>>,
+}
+
+impl Engines {
+    /// Real engines, created lazily the first time a voice needs them.
+    pub fn new() -> Engines {
+        Engines::default()
+    }
+
+    /// Uses `engine` for every voice of its kind (tests plug in the tone engine here).
+    pub fn with(mut self, engine: Box<dyn Engine>) -> Engines {
+        self.engines.insert(engine.kind(), engine);
+        self
+    }
+
+    pub fn get(&mut self, kind: EngineKind) -> Result<&mut dyn Engine, SynthError> {
+        if !self.engines.contains_key(&kind) {
+            let engine: Box<dyn Engine> = match kind {
+                EngineKind::Espeak => Box::new(espeak::Espeak::new()?),
+                EngineKind::Piper => {
+                    return Err(SynthError::Unavailable {
+                        engine: kind,
+                        reason: "this build has no piper support yet".to_owned(),
+                    });
+                }
+            };
+            self.engines.insert(kind, engine);
+        }
+        Ok(self
+            .engines
+            .get_mut(&kind)
+            .expect("engine inserted above")
+            .as_mut())
+    }
+
+    pub fn check_voice(&mut self, voice: &Voice) -> Result<(), SynthError> {
+        self.get(voice.engine)?.check_voice(&voice.id)
+    }
+
+    pub fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
+        self.get(voice.engine)?.synthesize(text, voice)
+    }
+}
+
+/// Levenshtein-nearest candidate, for "did you mean" hints.
+pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(wanted, c), c))
+        .filter(|&(d, c)| d <= (wanted.chars().count().max(c.chars().count()) / 3).max(2))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_suggests_close_ids() {
+        let ids = ["en-us+f4", "en-us+m3", "en-gb-x-rp"];
+        assert_eq!(nearest("en-us+f9", ids), Some("en-us+f4"));
+        assert_eq!(nearest("klingon", ids), None);
+    }
+
+    #[test]
+    fn labels_round_trip() {
+        let voice = Voice::new(EngineKind::Espeak, "en-us+f3");
+        assert_eq!(voice.label(), "espeak:en-us+f3");
+        assert_eq!(EngineKind::parse("piper"), Some(EngineKind::Piper));
+        assert_eq!(EngineKind::parse("tts"), None);
+    }
+}
