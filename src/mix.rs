@@ -178,7 +178,7 @@ fn render_chapter(
             .to_owned(),
             speaker: utterance.speaker.clone(),
             voice: utterance.voice.label(),
-            text: utterance.text.clone(),
+            text: utterance.shown.clone(),
         });
     }
     let sample_rate = rate.unwrap_or(22050);
@@ -291,6 +291,7 @@ mod tests {
     fn utterance(text: &str, voice: &str, pause_ms: u32) -> Utterance {
         Utterance {
             text: text.to_owned(),
+            shown: text.to_owned(),
             kind: SegmentKind::Dialogue,
             speaker: Some("Ann".to_owned()),
             voice: Voice::new(EngineKind::Espeak, voice),

@@ -23,6 +23,10 @@ pub struct VoicesFile {
     /// Voices for auto-casting; the built-in pool when absent.
     #[serde(default)]
     pub pool: Option<PoolEntry>,
+    /// Pronunciation dictionary: word → respelling or phonemes; checked
+    /// and turned into [`Pronounce`] by [`VoicesFile::lexicon`].
+    #[serde(default)]
+    pub pronounce: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(skip)]
     origin: Option<Origin>,
 }
@@ -31,7 +35,7 @@ pub struct VoicesFile {
 #[serde(deny_unknown_fields)]
 pub struct CharacterEntry {
     #[serde(default)]
-    pub aliases: Vec<String>,
+    pub aliases: Vec<Spanned<String>>,
     #[serde(default)]
     pub gender: Option<Gender>,
     #[serde(default)]
@@ -74,6 +78,15 @@ pub struct PoolEntry {
     pub male: Vec<Spanned<String>>,
     #[serde(default)]
     pub any: Vec<Spanned<String>>,
+}
+
+/// One `[pronounce]` entry: `Xander = "Zander"`, or a table with a
+/// respelling for every engine and espeak phonemes (Kirshenbaum, as inside
+/// espeak's `[[...]]`) for espeak voices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pronounce {
+    pub respell: Option<String>,
+    pub phonemes: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,7 +135,7 @@ pub fn parse_voices_file(path: &Path, source: &str) -> Result<VoicesFile, Config
         source: source.to_owned(),
     };
     let mut file: VoicesFile = toml::from_str(source).map_err(|err| {
-        let message = err.message().trim().replace('\n', " ");
+        let message = with_key_hint(&err.message().trim().replace('\n', " "));
         match err.span() {
             Some(span) => origin.error_at(span, message),
             None => ConfigError::Unplaced {
@@ -132,7 +145,28 @@ pub fn parse_voices_file(path: &Path, source: &str) -> Result<VoicesFile, Config
     })?;
     file.origin = Some(origin);
     file.check_ranges()?;
+    file.lexicon()?;
     Ok(file)
+}
+
+/// serde's "unknown field `voic`, expected one of `aliases`, `voice`, ..."
+/// gains "; did you mean `voice`?" when one key is close.
+fn with_key_hint(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_owned();
+    };
+    let Some((wanted, expected)) = rest.split_once('`') else {
+        return message.to_owned();
+    };
+    let keys: Vec<&str> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .collect();
+    match crate::synth::nearest(wanted, keys) {
+        Some(near) => format!("{message}; did you mean `{near}`?"),
+        None => message.to_owned(),
+    }
 }
 
 impl Origin {
@@ -189,22 +223,94 @@ impl VoicesFile {
                 ));
             }
         }
-        let mut owners: BTreeMap<String, &str> = BTreeMap::new();
+        // Names first, so an alias that repeats another character's name
+        // is reported at the alias, whatever the table order.
+        let mut owners: BTreeMap<String, &str> = self
+            .characters
+            .keys()
+            .map(|name| (name.to_lowercase(), name.as_str()))
+            .collect();
         for (name, entry) in &self.characters {
-            for alias in std::iter::once(name).chain(&entry.aliases) {
-                if let Some(other) = owners.insert(alias.to_lowercase(), name)
+            for alias in &entry.aliases {
+                if let Some(other) = owners.insert(alias.get_ref().to_lowercase(), name)
                     && other != name
                 {
-                    return Err(ConfigError::Unplaced {
-                        message: format!(
-                            "{}: the alias {alias:?} belongs to both {other:?} and {name:?}",
-                            self.path_display()
+                    return Err(self.error_at(
+                        alias.span(),
+                        format!(
+                            "the alias {:?} belongs to both {other:?} and {name:?}; expected each alias on one character",
+                            alias.get_ref()
                         ),
-                    });
+                    ));
                 }
             }
         }
         Ok(())
+    }
+
+    /// The `[pronounce]` table, checked: each value is a respelling string or
+    /// a table with `respell` and/or `phonemes`.
+    pub fn lexicon(&self) -> Result<BTreeMap<String, Pronounce>, ConfigError> {
+        let mut out = BTreeMap::new();
+        for (word, value) in &self.pronounce {
+            let at = |message: String| self.error_at(value.span(), message);
+            if word.is_empty() || !word.chars().all(|c| c.is_alphanumeric() || "'’-".contains(c)) {
+                return Err(at(format!(
+                    "[pronounce] key {word:?} is not a single word; expected letters, digits, ' or -"
+                )));
+            }
+            let entry = match value.get_ref() {
+                toml::Value::String(respell) => Pronounce {
+                    respell: Some(respell.clone()),
+                    phonemes: None,
+                },
+                toml::Value::Table(table) => {
+                    let mut entry = Pronounce::default();
+                    for (key, item) in table {
+                        let slot = match key.as_str() {
+                            "respell" => &mut entry.respell,
+                            "phonemes" => &mut entry.phonemes,
+                            other => {
+                                let hint = crate::synth::nearest(other, ["respell", "phonemes"])
+                                    .map(|n| format!("; did you mean `{n}`?"))
+                                    .unwrap_or_default();
+                                return Err(at(format!(
+                                    "unknown field `{other}` in [pronounce] {word:?}, expected `respell` or `phonemes`{hint}"
+                                )));
+                            }
+                        };
+                        let toml::Value::String(text) = item else {
+                            return Err(at(format!(
+                                "invalid type: {} for `{key}` in [pronounce] {word:?}, expected a string",
+                                item.type_str()
+                            )));
+                        };
+                        *slot = Some(text.clone());
+                    }
+                    if entry.respell.is_none() && entry.phonemes.is_none() {
+                        return Err(at(format!(
+                            "[pronounce] {word:?} is empty; expected `respell` and/or `phonemes`"
+                        )));
+                    }
+                    entry
+                }
+                other => {
+                    return Err(at(format!(
+                        "invalid type: {} {other} for [pronounce] {word:?}, expected a respelling string or a table",
+                        other.type_str()
+                    )));
+                }
+            };
+            if let Some(phonemes) = &entry.phonemes
+                && (phonemes.contains("[[") || phonemes.contains("]]"))
+            {
+                return Err(at(format!(
+                    "phonemes {phonemes:?} for {word:?} contain [[ or ]]; expected the phonemes alone"
+                )));
+            }
+            out.insert(word.clone(), entry);
+        }
+        Ok(out)
     }
 
     fn path_display(&self) -> String {

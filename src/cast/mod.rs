@@ -1,17 +1,36 @@
 //! Cast: decide which voice speaks for the narrator and each character.
 //!
 //! voices.toml (see the commented example at the repo root) names voices
-//! explicitly; everyone else is auto-cast from a pool. Auto-casting is a
-//! pure function of the character names and the pool: each character ranks
-//! the pool by a hash of (name, voice) and takes its first free choice, in
-//! order of first appearance, so runs are repeatable and a character who
-//! appears later can never take an earlier character's voice.
+//! explicitly; everyone else is auto-cast from a pool.
+//!
+//! Auto-casting is a pure function of the explicit voices, the pool and the
+//! characters in order of first appearance: each character in turn takes
+//! the least-used pool voice of its gender (any gender when unknown or when
+//! none fits), never the narrator's; ties go to the voice that ranks first
+//! in a hash of (name, voice). So voices stay distinct while the pool
+//! lasts, runs are repeatable, and a character who appears later can never
+//! take an earlier character's voice.
+//!
+//! Why persistence, not a cleverer hash: distinct voices from a finite pool
+//! and "a new character never changes anyone's voice" cannot both hold for
+//! a pure function of the names, because a newcomer found *earlier* in the
+//! text (say after an attribution fix) must either collide with someone or
+//! push them along. Choosing by name alone would collide at random long
+//! before the pool is used up. Instead `castbook cast --write` writes each
+//! new character's voice into voices.toml; explicit voices are never moved
+//! and auto-casting steers around them, so once written a cast is fixed,
+//! and newcomers only ever take what is left.
 
 mod config;
+pub mod pronounce;
+pub mod write;
 
 use std::collections::BTreeMap;
 
-pub use config::{CharacterEntry, ConfigError, VoicesFile, load_voices_file};
+pub use config::{
+    CharacterEntry, ConfigError, Pronounce, VoicesFile, load_voices_file, parse_voices_file,
+};
+pub use pronounce::Lexicon;
 
 use crate::attribute::{Character, KnownCharacter};
 use crate::synth::{EngineKind, Gender, Voice};
@@ -34,6 +53,8 @@ pub struct CastMember {
 pub struct Cast {
     pub narrator: Voice,
     pub characters: BTreeMap<String, CastMember>,
+    /// voices.toml `[pronounce]`, applied by `utter` to what engines are given.
+    pub lexicon: Lexicon,
 }
 
 impl Cast {
@@ -65,7 +86,7 @@ pub fn known_characters(file: &VoicesFile) -> Vec<KnownCharacter> {
         .iter()
         .map(|(name, entry)| KnownCharacter {
             name: name.clone(),
-            aliases: entry.aliases.clone(),
+            aliases: entry.aliases.iter().map(|a| a.get_ref().clone()).collect(),
             gender: entry.gender,
         })
         .collect()
@@ -83,9 +104,12 @@ pub fn cast(characters: &[Character], file: &VoicesFile) -> Result<Cast, ConfigE
         )?,
         None => Voice::new(EngineKind::Espeak, "en-us"),
     };
-    let pool = file.pool()?;
+    let pool: Vec<(String, Gender)> = file
+        .pool()?
+        .into_iter()
+        .filter(|(label, _)| *label != narrator.label())
+        .collect();
     let mut taken: BTreeMap<String, usize> = BTreeMap::new();
-    taken.insert(narrator.label(), usize::MAX / 2);
     let mut cast = BTreeMap::new();
     // Explicit voices first, so auto-casting avoids them.
     for (name, entry) in &file.characters {
@@ -107,7 +131,14 @@ pub fn cast(characters: &[Character], file: &VoicesFile) -> Result<Cast, ConfigE
         }
         let entry = file.characters.get(&character.name);
         let gender = entry.and_then(|e| e.gender).or(character.gender);
-        let label = pick(&character.name, gender, &pool, &taken);
+        let label = pick(&character.name, gender, &pool, &taken).ok_or_else(|| {
+            ConfigError::Unplaced {
+                message: format!(
+                    "the auto-cast pool has no voice besides the narrator's ({}); expected at least one more under [pool]",
+                    narrator.label()
+                ),
+            }
+        })?;
         *taken.entry(label.clone()).or_default() += 1;
         let default_entry = CharacterEntry::default();
         let voice = file.resolve(entry.unwrap_or(&default_entry), &label)?;
@@ -122,17 +153,18 @@ pub fn cast(characters: &[Character], file: &VoicesFile) -> Result<Cast, ConfigE
     Ok(Cast {
         narrator,
         characters: cast,
+        lexicon: Lexicon::new(&file.lexicon()?),
     })
 }
 
 /// The least-used pool voice of a fitting gender, ties broken by a stable
-/// per-name hash.
+/// per-name hash. None only for an empty pool.
 fn pick(
     name: &str,
     gender: Option<Gender>,
     pool: &[(String, Gender)],
     taken: &BTreeMap<String, usize>,
-) -> String {
+) -> Option<String> {
     let fits = |g: Gender| match gender {
         Some(Gender::Female) => g == Gender::Female,
         Some(Gender::Male) => g == Gender::Male,
@@ -154,7 +186,6 @@ fn pick(
             (uses, *hash.as_bytes())
         })
         .map(|(label, _)| label.clone())
-        .expect("the pool is never empty")
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ mod ffi {
     pub const AUDIO_OUTPUT_SYNCHRONOUS: c_int = 2;
     pub const INITIALIZE_DONT_EXIT: c_int = 0x8000;
     pub const CHARS_UTF8: c_uint = 1;
+    /// Text inside `[[ ]]` is espeak phoneme mnemonics (the pronunciation dictionary).
+    pub const PHONEMES: c_uint = 0x100;
     pub const POS_CHARACTER: c_int = 1;
     pub const EE_OK: c_int = 0;
     pub const EVENT_LIST_TERMINATED: c_int = 0;
@@ -303,7 +305,7 @@ impl Library {
                 0,
                 ffi::POS_CHARACTER,
                 0,
-                ffi::CHARS_UTF8,
+                ffi::CHARS_UTF8 | ffi::PHONEMES,
                 std::ptr::null_mut(),
                 (&mut buffer as *mut Vec<i16>).cast(),
             )
