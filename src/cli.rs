@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use castbook::synth::EngineKind;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,12 +36,62 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
     },
-    /// Print the tagged story as JSON lines: {"start","end","kind","speaker","text"}.
+    /// Print the tagged story: JSON lines {"start","end","kind","speaker","text"},
+    /// or with --format text an editable script that `render` accepts.
     Script {
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
+        #[arg(short, long, value_enum, default_value_t = ScriptFormat::Jsonl)]
+        format: ScriptFormat,
+        /// Write to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
+    /// Show the characters found and the voice each one gets.
+    Cast {
+        story: PathBuf,
+        #[command(flatten)]
+        voices: VoicesArg,
+        /// Add newly found characters, with their voices, to voices.toml
+        /// (created beside the story unless -c names it).
+        #[arg(short, long)]
+        write: bool,
+    },
+    /// List the usable voice ids of each engine.
+    Voices {
+        /// Only this engine.
+        #[arg(short, long, value_parser = parse_engine)]
+        engine: Option<EngineKind>,
+    },
+    /// Render TEXT in one voice, to hear it before a long render. Never plays audio.
+    Say {
+        text: String,
+        /// ENGINE:ID, or a name from voices.toml ([voices] or [characters]).
+        #[arg(long)]
+        voice: String,
+        /// Cast file with named voices and [pronounce] [default: ./voices.toml, if there is one].
+        #[arg(short = 'c', long = "voices", value_name = "FILE")]
+        voices: Option<PathBuf>,
+        /// Output WAV.
+        #[arg(short, long, value_name = "FILE", default_value = "output/say.wav")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScriptFormat {
+    /// One JSON object per segment, with code-point offsets.
+    Jsonl,
+    /// The editable script: `@NAME: text` lines.
+    Text,
+}
+
+fn parse_engine(name: &str) -> Result<EngineKind, String> {
+    EngineKind::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = EngineKind::ALL.iter().map(|e| e.name()).collect();
+        format!("expected one of: {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -65,6 +117,23 @@ pub enum Plan {
     Script {
         story: PathBuf,
         voices: Option<PathBuf>,
+        format: ScriptFormat,
+        out: Option<PathBuf>,
+    },
+    Cast {
+        story: PathBuf,
+        voices: Option<PathBuf>,
+        /// Where `--write` writes: the cast file in use, or voices.toml beside the story.
+        write: Option<PathBuf>,
+    },
+    Voices {
+        engine: Option<EngineKind>,
+    },
+    Say {
+        text: String,
+        voice: String,
+        voices: Option<PathBuf>,
+        out: PathBuf,
     },
 }
 
@@ -97,9 +166,44 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 verbose,
             })
         }
-        Command::Script { story, voices } => Plan::Script {
+        Command::Script {
+            story,
+            voices,
+            format,
+            out,
+        } => Plan::Script {
             voices: voices.resolve(&story),
             story,
+            format,
+            out,
+        },
+        Command::Cast {
+            story,
+            voices,
+            write,
+        } => {
+            let beside = story.parent().unwrap_or(Path::new(".")).join("voices.toml");
+            let write = write.then(|| voices.voices.clone().unwrap_or(beside));
+            Plan::Cast {
+                voices: voices.resolve(&story),
+                story,
+                write,
+            }
+        }
+        Command::Voices { engine } => Plan::Voices { engine },
+        Command::Say {
+            text,
+            voice,
+            voices,
+            out,
+        } => Plan::Say {
+            voices: voices.or_else(|| {
+                let here = PathBuf::from("voices.toml");
+                here.is_file().then_some(here)
+            }),
+            text,
+            voice,
+            out,
         },
     })
 }

@@ -251,6 +251,25 @@ fn trim_silence(clip: &Clip) -> &[f32] {
     }
 }
 
+/// Writes one clip as a 16-bit mono WAV (for `castbook say`), trimmed of the
+/// engine's padding and scaled by `volume`.
+pub fn write_clip(path: &Path, clip: &Clip, volume: f32) -> Result<(), MixError> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    let wav_err = |source| MixError::Wav {
+        path: path.to_owned(),
+        source,
+    };
+    let mut writer =
+        hound::WavWriter::new(&mut bytes, wav_spec(clip.sample_rate)).map_err(wav_err)?;
+    for &sample in trim_silence(clip) {
+        writer
+            .write_sample(to_i16(sample * volume))
+            .map_err(wav_err)?;
+    }
+    writer.finalize().map_err(wav_err)?;
+    write_atomically(path, |file| file.write_all(bytes.get_ref()))
+}
+
 /// Writes `path` through a temporary file in the same folder and renames it.
 pub fn write_atomically(
     path: &Path,

@@ -14,11 +14,14 @@ use std::io::{self, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::attribute::{Attributed, Character, KnownCharacter};
 use crate::ingest::Book;
 use crate::segment::{Segment, SegmentKind};
+use crate::synth::Gender;
 
 #[derive(Debug, Serialize)]
 struct Line<'a> {
@@ -63,6 +66,8 @@ pub const HEADER: &str = "# castbook script v1";
 pub struct ParsedScript {
     /// From the `# title:` line, when there is one.
     pub title: Option<String>,
+    /// From `# speaker NAME: GENDER` lines, so auto-casting matches the story's.
+    pub genders: BTreeMap<String, Gender>,
     pub text: String,
     /// Byte range in `text`, kind, and speaker (dialogue only).
     pub segments: Vec<(Range<usize>, SegmentKind, Option<String>)>,
@@ -105,8 +110,20 @@ pub fn write_text(book: &Book, attributed: &Attributed, out: &mut impl Write) ->
     )?;
     writeln!(
         out,
-        "# space at the end of a line and \\\\ a backslash. Lines starting with # are comments."
+        "# space at the end of a line and \\\\ a backslash. Lines starting with # are comments,"
     )?;
+    writeln!(
+        out,
+        "# except `# speaker NAME: female` (or male), which guides auto-casting for NAME."
+    )?;
+    for character in &attributed.characters {
+        let gender = match character.gender {
+            Some(Gender::Female) => "female",
+            Some(Gender::Male) => "male",
+            _ => continue,
+        };
+        writeln!(out, "# speaker {}: {gender}", character.name)?;
+    }
     for segment in &attributed.segments {
         let text = escape(segment.text(&book.text));
         match segment.kind {
@@ -224,6 +241,7 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
     };
     let mut script = ParsedScript {
         title: None,
+        genders: BTreeMap::new(),
         text: String::new(),
         segments: Vec::new(),
     };
@@ -237,6 +255,23 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
             && script.title.is_none()
         {
             script.title = Some(unescape(title).map_err(|(c, m)| at(number, c + 10, m))?);
+            continue;
+        }
+        if let Some(declared) = line.strip_prefix("# speaker ")
+            && let Some((name, gender)) = declared.rsplit_once(':')
+        {
+            let gender = match gender.trim() {
+                "female" => Gender::Female,
+                "male" => Gender::Male,
+                other => {
+                    return Err(at(
+                        number,
+                        line.len() - gender.len() + 1,
+                        format!("unknown gender {other:?}; expected female or male"),
+                    ));
+                }
+            };
+            script.genders.insert(name.trim().to_owned(), gender);
             continue;
         }
         if line.trim().is_empty() || line.starts_with('#') {
@@ -343,7 +378,7 @@ impl ParsedScript {
                 speaker,
             });
         }
-        let characters = characters_of(&book.text, &segments, known);
+        let characters = characters_of(&book.text, &segments, known, &self.genders);
         (
             book,
             Attributed {
@@ -356,7 +391,12 @@ impl ParsedScript {
 
 /// Every speaker in the segments, in order of first appearance, with
 /// aliases and gender from voices.toml when it lists them.
-fn characters_of(text: &str, segments: &[Segment], known: &[KnownCharacter]) -> Vec<Character> {
+fn characters_of(
+    text: &str,
+    segments: &[Segment],
+    known: &[KnownCharacter],
+    genders: &BTreeMap<String, Gender>,
+) -> Vec<Character> {
     let mut characters: Vec<Character> = Vec::new();
     for segment in segments {
         let Some(name) = &segment.speaker else {
@@ -373,7 +413,9 @@ fn characters_of(text: &str, segments: &[Segment], known: &[KnownCharacter]) -> 
                 characters.push(Character {
                     name: name.clone(),
                     aliases: listed.map(|k| k.aliases.clone()).unwrap_or_default(),
-                    gender: listed.and_then(|k| k.gender),
+                    gender: listed
+                        .and_then(|k| k.gender)
+                        .or_else(|| genders.get(name).copied()),
                     lines: 1,
                     words,
                 });
@@ -405,7 +447,7 @@ mod tests {
                 n += 1;
             }
         }
-        let characters = characters_of(&book.text, &segments, &[]);
+        let characters = characters_of(&book.text, &segments, &[], &BTreeMap::new());
         (
             book,
             Attributed {

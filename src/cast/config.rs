@@ -149,6 +149,16 @@ pub fn parse_voices_file(path: &Path, source: &str) -> Result<VoicesFile, Config
     Ok(file)
 }
 
+fn engine_names() -> String {
+    EngineKind::ALL.map(EngineKind::name).join(", ")
+}
+
+fn engine_hint(wanted: &str) -> String {
+    crate::synth::nearest(wanted, EngineKind::ALL.map(EngineKind::name))
+        .map(|n| format!("; did you mean {n}?"))
+        .unwrap_or_default()
+}
+
 /// serde's "unknown field `voic`, expected one of `aliases`, `voice`, ..."
 /// gains "; did you mean `voice`?" when one key is close.
 fn with_key_hint(message: &str) -> String {
@@ -353,8 +363,10 @@ impl VoicesFile {
                 self.error_at(
                     def.engine.span(),
                     format!(
-                        "unknown engine {:?}; expected one of: espeak, piper",
-                        def.engine.get_ref()
+                        "unknown engine {:?}; expected one of: {}{}",
+                        def.engine.get_ref(),
+                        engine_names(),
+                        engine_hint(def.engine.get_ref())
                     ),
                 )
             })?;
@@ -394,10 +406,35 @@ impl VoicesFile {
         };
         let engine = EngineKind::parse(engine).ok_or_else(|| {
             fail(format!(
-                "unknown engine {engine:?} in voice {reference:?}; expected one of: espeak, piper"
+                "unknown engine {engine:?} in voice {reference:?}; expected one of: {}{}",
+                engine_names(),
+                engine_hint(engine)
             ))
         })?;
         Ok(Voice::new(engine, id))
+    }
+
+    /// The voice `castbook say --voice REFERENCE` means: a character's voice
+    /// from `[characters]` (with its prosody), a `[voices]` name, or ENGINE:ID.
+    pub fn voice_for_say(&self, reference: &str) -> Result<Voice, ConfigError> {
+        if let Some(entry) = self.characters.get(reference) {
+            return match &entry.voice {
+                Some(voice) => self.resolve(entry, voice.get_ref()),
+                None => Err(ConfigError::Unplaced {
+                    message: format!(
+                        "{}: {reference:?} has no voice; expected `voice = \"ENGINE:ID\"` under [characters.{reference:?}] (or run `castbook cast` to see its auto-cast voice)",
+                        self.path_display()
+                    ),
+                }),
+            };
+        }
+        self.resolve_reference(reference, None).map_err(|err| match err {
+            // Not from the file: no file name in front.
+            ConfigError::Unplaced { message } if self.origin.is_none() => ConfigError::Unplaced {
+                message: message.trim_start_matches("voices.toml: ").to_owned(),
+            },
+            other => other,
+        })
     }
 
     /// The auto-cast pool, as (voice label, gender).

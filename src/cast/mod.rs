@@ -239,6 +239,55 @@ mod tests {
     }
 
     #[test]
+    fn written_voices_stay_put_when_a_newcomer_appears_earlier() {
+        let people = vec![
+            character("Ann", Some(Gender::Female)),
+            character("Bea", Some(Gender::Female)),
+            character("Cat", Some(Gender::Female)),
+        ];
+        let pool = "[pool]\nfemale = [\"espeak:en-us+f1\", \"espeak:en-us+f2\", \"espeak:en-us+f3\"]\n";
+        let path = std::path::Path::new("voices.toml");
+        let file = parse_voices_file(path, pool).unwrap();
+        let before = cast(&people, &file).unwrap();
+        let (text, _) = write::add_characters(Some(pool), &file, &people, &before).unwrap();
+        let pinned = parse_voices_file(path, &text).unwrap();
+        // Zoe is found first in the text and the pool is exhausted.
+        let mut grown = vec![character("Zoe", Some(Gender::Female))];
+        grown.extend(people.iter().cloned());
+        let after = cast(&grown, &pinned).unwrap();
+        for name in ["Ann", "Bea", "Cat"] {
+            assert_eq!(before.characters[name].voice, after.characters[name].voice);
+            assert_eq!(after.characters[name].source, Source::VoicesFile);
+        }
+        assert_eq!(after.characters["Zoe"].source, Source::Auto);
+    }
+
+    #[test]
+    fn the_narrators_voice_is_never_auto_cast() {
+        let file = parse_voices_file(
+            std::path::Path::new("voices.toml"),
+            "[narrator]\nvoice = \"espeak:en-us+f1\"\n[pool]\nfemale = [\"espeak:en-us+f1\", \"espeak:en-us+f2\"]\n",
+        )
+        .unwrap();
+        let people: Vec<Character> = (0..4)
+            .map(|n| character(&format!("P{n}"), Some(Gender::Female)))
+            .collect();
+        let cast = cast(&people, &file).unwrap();
+        assert!(
+            cast.characters
+                .values()
+                .all(|m| m.voice.label() == "espeak:en-us+f2")
+        );
+        let only_narrator = parse_voices_file(
+            std::path::Path::new("voices.toml"),
+            "[narrator]\nvoice = \"espeak:en-us+f1\"\n[pool]\nany = [\"espeak:en-us+f1\"]\n",
+        )
+        .unwrap();
+        let err = super::cast(&people, &only_narrator).unwrap_err().to_string();
+        assert!(err.contains("no voice besides the narrator's"), "{err}");
+    }
+
+    #[test]
     fn a_full_pool_reuses_the_least_used_voice() {
         let file = VoicesFile::default();
         let people: Vec<Character> = (0..60)
