@@ -52,9 +52,9 @@ fn run(plan: Plan) -> anyhow::Result<()> {
                 ScriptFormat::Text => script::write_text(&book, &attributed, &mut &mut *sink),
             };
             match out {
-                Some(path) => mix::write_atomically(&path, |file| {
-                    write(&mut std::io::BufWriter::new(file))
-                })?,
+                Some(path) => {
+                    mix::write_atomically(&path, |file| write(&mut std::io::BufWriter::new(file)))?
+                }
                 None => write(&mut std::io::stdout().lock()).context("writing the script")?,
             }
             Ok(())
@@ -162,7 +162,9 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
     };
     let voice = file.voice_for_say(reference).map_err(input)?;
     let mut engines = Engines::new();
-    engines.check_voice(&voice).map_err(|e| InputError(e.into()))?;
+    engines
+        .check_voice(&voice)
+        .map_err(|e| InputError(e.into()))?;
     let lexicon = cast::Lexicon::new(&file.lexicon().map_err(input)?);
     let clip = engines.synthesize(&lexicon.apply(text, voice.engine), &voice)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {

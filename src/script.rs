@@ -196,7 +196,9 @@ fn unescape(text: &str) -> Result<String, (usize, String)> {
                     _ => {
                         return Err((
                             at,
-                            format!("bad escape \\u{{{hex}}}; expected \\u{{HEX}} naming a character"),
+                            format!(
+                                "bad escape \\u{{{hex}}}; expected \\u{{HEX}} naming a character"
+                            ),
                         ));
                     }
                 }
@@ -334,7 +336,8 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
         return Err(at(
             1,
             1,
-            "the script has no story lines; expected lines starting with `@`, `|` or `=`".to_owned(),
+            "the script has no story lines; expected lines starting with `@`, `|` or `=`"
+                .to_owned(),
         ));
     }
     Ok(script)
@@ -344,11 +347,7 @@ impl ParsedScript {
     /// The book and tagged segments this script stands for. Chapters and
     /// paragraphs come from the rebuilt text; segment bounds and speakers
     /// come from the script, exactly as written.
-    pub fn into_book(
-        self,
-        path: &Path,
-        known: &[KnownCharacter],
-    ) -> (Book, Attributed) {
+    pub fn into_book(self, path: &Path, known: &[KnownCharacter]) -> (Book, Attributed) {
         let mut book = crate::ingest::book_from_text(path, "UTF-8", self.text);
         if let Some(title) = self.title {
             book.title = title;
@@ -495,13 +494,18 @@ mod tests {
         let (book, attributed) = tagged("\"Hi,\" said Faith.\n", &[Some("Faith")]);
         let mut out = Vec::new();
         write_text(&book, &attributed, &mut out).unwrap();
-        let edited = String::from_utf8(out).unwrap().replace("@Faith:", "@Nobody Else:");
+        let edited = String::from_utf8(out)
+            .unwrap()
+            .replace("@Faith:", "@Nobody Else:");
         let parsed = parse_text(Path::new("s.script"), &edited).unwrap();
         let (book2, attributed2) = parsed.into_book(Path::new("s.script"), &[]);
         assert_eq!(book2.text, book.text);
         assert_eq!(attributed2.characters.len(), 1);
         assert_eq!(attributed2.characters[0].name, "Nobody Else");
-        assert_eq!(attributed2.segments[0].speaker.as_deref(), Some("Nobody Else"));
+        assert_eq!(
+            attributed2.segments[0].speaker.as_deref(),
+            Some("Nobody Else")
+        );
     }
 
     #[test]
@@ -509,7 +513,10 @@ mod tests {
         let err = parse_text(Path::new("s.script"), "# castbook script v1\n| ok\nhello\n")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("s.script:3:1: line starts with \"hello\""), "{err}");
+        assert!(
+            err.starts_with("s.script:3:1: line starts with \"hello\""),
+            "{err}"
+        );
         let err = parse_text(Path::new("s.script"), "# castbook script v1\n| a\\qb\n")
             .unwrap_err()
             .to_string();

@@ -168,11 +168,7 @@ fn with_key_hint(message: &str) -> String {
     let Some((wanted, expected)) = rest.split_once('`') else {
         return message.to_owned();
     };
-    let keys: Vec<&str> = expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .collect();
+    let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     match crate::synth::nearest(wanted, keys) {
         Some(near) => format!("{message}; did you mean `{near}`?"),
         None => message.to_owned(),
@@ -264,7 +260,11 @@ impl VoicesFile {
         let mut out = BTreeMap::new();
         for (word, value) in &self.pronounce {
             let at = |message: String| self.error_at(value.span(), message);
-            if word.is_empty() || !word.chars().all(|c| c.is_alphanumeric() || "'’-".contains(c)) {
+            if word.is_empty()
+                || !word
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "'’-".contains(c))
+            {
                 return Err(at(format!(
                     "[pronounce] key {word:?} is not a single word; expected letters, digits, ' or -"
                 )));
@@ -428,13 +428,16 @@ impl VoicesFile {
                 }),
             };
         }
-        self.resolve_reference(reference, None).map_err(|err| match err {
-            // Not from the file: no file name in front.
-            ConfigError::Unplaced { message } if self.origin.is_none() => ConfigError::Unplaced {
-                message: message.trim_start_matches("voices.toml: ").to_owned(),
-            },
-            other => other,
-        })
+        self.resolve_reference(reference, None)
+            .map_err(|err| match err {
+                // Not from the file: no file name in front.
+                ConfigError::Unplaced { message } if self.origin.is_none() => {
+                    ConfigError::Unplaced {
+                        message: message.trim_start_matches("voices.toml: ").to_owned(),
+                    }
+                }
+                other => other,
+            })
     }
 
     /// The auto-cast pool, as (voice label, gender).

@@ -245,7 +245,8 @@ mod tests {
             character("Bea", Some(Gender::Female)),
             character("Cat", Some(Gender::Female)),
         ];
-        let pool = "[pool]\nfemale = [\"espeak:en-us+f1\", \"espeak:en-us+f2\", \"espeak:en-us+f3\"]\n";
+        let pool =
+            "[pool]\nfemale = [\"espeak:en-us+f1\", \"espeak:en-us+f2\", \"espeak:en-us+f3\"]\n";
         let path = std::path::Path::new("voices.toml");
         let file = parse_voices_file(path, pool).unwrap();
         let before = cast(&people, &file).unwrap();
@@ -283,7 +284,9 @@ mod tests {
             "[narrator]\nvoice = \"espeak:en-us+f1\"\n[pool]\nany = [\"espeak:en-us+f1\"]\n",
         )
         .unwrap();
-        let err = super::cast(&people, &only_narrator).unwrap_err().to_string();
+        let err = super::cast(&people, &only_narrator)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no voice besides the narrator's"), "{err}");
     }
 

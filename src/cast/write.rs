@@ -17,7 +17,13 @@ use crate::synth::Gender;
 pub fn table(characters: &[Character], cast: &Cast, narrator_from_file: bool) -> String {
     let mut rows: Vec<[String; 7]> = vec![
         [
-            "CHARACTER", "ALIASES", "GENDER", "LINES", "WORDS", "VOICE", "FROM",
+            "CHARACTER",
+            "ALIASES",
+            "GENDER",
+            "LINES",
+            "WORDS",
+            "VOICE",
+            "FROM",
         ]
         .map(str::to_owned),
         [
@@ -122,9 +128,9 @@ pub fn add_characters(
         }
     };
     let known = |name: &str| {
-        file.characters.iter().any(|(key, entry)| {
-            key == name || entry.aliases.iter().any(|a| a.get_ref() == name)
-        })
+        file.characters
+            .iter()
+            .any(|(key, entry)| key == name || entry.aliases.iter().any(|a| a.get_ref() == name))
     };
     let new: Vec<&Character> = characters
         .iter()
@@ -197,7 +203,10 @@ mod tests {
         let cast1 = cast(&people, &file).unwrap();
         let (text, added) = add_characters(Some(source), &file, &people, &cast1).unwrap();
         assert_eq!(added, ["Ann", "Bob"]);
-        assert!(text.starts_with(&source[..source.find("[pool]").unwrap()]), "{text}");
+        assert!(
+            text.starts_with(&source[..source.find("[pool]").unwrap()]),
+            "{text}"
+        );
         assert!(text.contains("voice = \"espeak:en-gb-x-rp\"  # calm"));
         let ann = text.find("[characters.Ann]").unwrap();
         assert!(ann < text.find("[pool]").unwrap(), "{text}");

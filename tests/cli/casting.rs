@@ -59,7 +59,11 @@ fn cast_write_creates_then_adds_and_is_idempotent() {
         .args(&["cast", "story.txt", "--write"])
         .succeeds();
     assert_eq!(again.read("voices.toml"), created);
-    assert!(again.stderr.contains("no new characters"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("no new characters"),
+        "{}",
+        again.stderr
+    );
     // And the table now says the voices come from the file.
     assert!(again.stdout.contains("voices.toml"), "{}", again.stdout);
 }
@@ -95,7 +99,12 @@ fn voices_lists_espeak_ids_with_gender() {
         .find(|l| l.starts_with("espeak:en-us+f3 "))
         .expect("espeak:en-us+f3 listed");
     assert!(line.contains("female"), "{line}");
-    assert!(outcome.stdout.lines().any(|l| l.starts_with("espeak:en-gb-x-rp ")));
+    assert!(
+        outcome
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("espeak:en-gb-x-rp "))
+    );
     assert!(outcome.stdout.lines().all(|l| l.starts_with("espeak:")));
 }
 
@@ -118,7 +127,14 @@ fn wav_seconds(bytes: &[u8]) -> f64 {
 #[test]
 fn say_writes_a_preview_wav() {
     let outcome = Test::new()
-        .args(&["say", "Hello, this is a test.", "--voice", "espeak:en-us+f3", "-o", "hi.wav"])
+        .args(&[
+            "say",
+            "Hello, this is a test.",
+            "--voice",
+            "espeak:en-us+f3",
+            "-o",
+            "hi.wav",
+        ])
         .succeeds();
     let seconds = wav_seconds(&outcome.read("hi.wav"));
     assert!((0.8..5.0).contains(&seconds), "{seconds} s");
@@ -131,7 +147,11 @@ fn say_defaults_to_output_say_wav_and_knows_named_voices() {
         .args(&["say", "Good evening.", "--voice", "Giles"])
         .succeeds();
     assert!(wav_seconds(&outcome.read("output/say.wav")) > 0.3);
-    assert!(outcome.stderr.contains("espeak:en-us+m3"), "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains("espeak:en-us+m3"),
+        "{}",
+        outcome.stderr
+    );
 }
 
 #[test]
@@ -156,15 +176,28 @@ fn pronunciations_change_the_audio_not_the_manifest() {
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
         .succeeds();
     let texts = |o: &crate::Outcome| -> Vec<String> {
-        segments(&manifest(o, "out")).into_iter().map(|s| s.2).collect()
+        segments(&manifest(o, "out"))
+            .into_iter()
+            .map(|s| s.2)
+            .collect()
     };
     assert_eq!(texts(&plain), texts(&respelled));
     assert!(texts(&plain).iter().any(|t| t.contains("Xander")));
-    assert_ne!(plain.read("out/01-title.wav"), respelled.read("out/01-title.wav"));
+    assert_ne!(
+        plain.read("out/01-title.wav"),
+        respelled.read("out/01-title.wav")
+    );
     // espeak gets the phonemes: "Xander" sounds exactly like "Boo".
     let phonemes = Test::new()
         .voices("[pronounce]\nXander = { respell = \"Alexander\", phonemes = \"b'u:\" }\n")
-        .args(&["say", "Xander came.", "--voice", "espeak:en-us", "-o", "a.wav"])
+        .args(&[
+            "say",
+            "Xander came.",
+            "--voice",
+            "espeak:en-us",
+            "-o",
+            "a.wav",
+        ])
         .succeeds();
     let boo = Test::new()
         .args(&["say", "Boo came.", "--voice", "espeak:en-us", "-o", "a.wav"])
@@ -175,7 +208,14 @@ fn pronunciations_change_the_audio_not_the_manifest() {
 fn text_script(story: &str) -> (Test, String) {
     let outcome = Test::new()
         .story(story)
-        .args(&["script", "story.txt", "--format", "text", "-o", "story.script"])
+        .args(&[
+            "script",
+            "story.txt",
+            "--format",
+            "text",
+            "-o",
+            "story.script",
+        ])
         .succeeds();
     let script = String::from_utf8(outcome.read("story.script")).unwrap();
     (Test::new(), script)
@@ -200,7 +240,10 @@ fn editing_a_speaker_in_the_script_recasts_that_line() {
     assert_eq!(we_should_go.0.as_deref(), Some("Giles"));
     let giles_voice = &segs.iter().find(|s| s.2.contains("Not yet")).unwrap().1;
     assert_eq!(&we_should_go.1, giles_voice);
-    let xander_is_late = segs.iter().find(|s| s.2.contains("Xander is late")).unwrap();
+    let xander_is_late = segs
+        .iter()
+        .find(|s| s.2.contains("Xander is late"))
+        .unwrap();
     assert_eq!(xander_is_late.0.as_deref(), Some("Faith"));
 }
 
@@ -314,7 +357,10 @@ fn shared_text() -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!("skipped: {} not found (set CASTBOOK_SHARED)", path.display());
+        eprintln!(
+            "skipped: {} not found (set CASTBOOK_SHARED)",
+            path.display()
+        );
         None
     }
 }
@@ -336,7 +382,14 @@ fn second_chances_casts_and_round_trips_through_a_script() {
     assert_eq!(again.read("voices.toml"), written);
     let script = again
         .then()
-        .args(&["script", "story.txt", "--format", "text", "-o", "story.script"])
+        .args(&[
+            "script",
+            "story.txt",
+            "--format",
+            "text",
+            "-o",
+            "story.script",
+        ])
         .succeeds();
     let text = String::from_utf8(script.read("story.script")).unwrap();
     assert!(text.contains("\n@Faith: "), "{text}");
