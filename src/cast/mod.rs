@@ -290,6 +290,40 @@ mod tests {
         assert!(err.contains("no voice besides the narrator's"), "{err}");
     }
 
+    proptest::proptest! {
+        /// Once `cast --write` has run, a newcomer found anywhere in the
+        /// text (pool full or not) leaves every written voice alone.
+        #[test]
+        fn newcomers_never_move_written_voices(
+            names in proptest::collection::btree_set("[A-Z][a-z]{1,6}", 1..12),
+            newcomer in "[A-Z][a-z]{1,6}X",
+            at in 0usize..12,
+            genders in proptest::collection::vec(0u8..3, 12),
+        ) {
+            let gender = |n: usize| match genders[n % genders.len()] {
+                0 => Some(Gender::Female),
+                1 => Some(Gender::Male),
+                _ => None,
+            };
+            let people: Vec<Character> = names
+                .iter()
+                .enumerate()
+                .map(|(n, name)| character(name, gender(n)))
+                .collect();
+            let file = VoicesFile::default();
+            let before = cast(&people, &file).unwrap();
+            let (text, _) = write::add_characters(None, &file, &people, &before).unwrap();
+            let pinned = parse_voices_file(std::path::Path::new("v.toml"), &text).unwrap();
+            let mut grown = people.clone();
+            grown.insert(at.min(people.len()), character(&newcomer, gender(at)));
+            let after = cast(&grown, &pinned).unwrap();
+            for name in &names {
+                proptest::prop_assert_eq!(&before.characters[name].voice, &after.characters[name].voice);
+            }
+            proptest::prop_assert_ne!(after.characters[&newcomer].voice.label(), after.narrator.label());
+        }
+    }
+
     #[test]
     fn a_full_pool_reuses_the_least_used_voice() {
         let file = VoicesFile::default();
