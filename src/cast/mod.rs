@@ -129,26 +129,35 @@ pub fn cast(characters: &[Character], file: &VoicesFile) -> Result<Cast, ConfigE
         if cast.contains_key(&character.name) {
             continue;
         }
-        let entry = file.characters.get(&character.name);
+        // A name voices.toml lists as an alias speaks with that character's
+        // voice, and is cast (once) under the listed name.
+        let key = file
+            .characters
+            .iter()
+            .find(|(_, entry)| entry.aliases.iter().any(|a| *a.get_ref() == character.name))
+            .map_or(&character.name, |(owner, _)| owner);
+        if let Some(member) = cast.get(key) {
+            let member = member.clone();
+            cast.insert(character.name.clone(), member);
+            continue;
+        }
+        let entry = file.characters.get(key);
         let gender = entry.and_then(|e| e.gender).or(character.gender);
-        let label = pick(&character.name, gender, &pool, &taken).ok_or_else(|| {
-            ConfigError::Unplaced {
-                message: format!(
-                    "the auto-cast pool has no voice besides the narrator's ({}); expected at least one more under [pool]",
-                    narrator.label()
-                ),
-            }
+        let label = pick(key, gender, &pool, &taken).ok_or_else(|| ConfigError::Unplaced {
+            message: format!(
+                "the auto-cast pool has no voice besides the narrator's ({}); expected at least one more under [pool]",
+                narrator.label()
+            ),
         })?;
         *taken.entry(label.clone()).or_default() += 1;
         let default_entry = CharacterEntry::default();
         let voice = file.resolve(entry.unwrap_or(&default_entry), &label)?;
-        cast.insert(
-            character.name.clone(),
-            CastMember {
-                voice,
-                source: Source::Auto,
-            },
-        );
+        let member = CastMember {
+            voice,
+            source: Source::Auto,
+        };
+        cast.insert(key.clone(), member.clone());
+        cast.insert(character.name.clone(), member);
     }
     Ok(Cast {
         narrator,
@@ -261,6 +270,23 @@ mod tests {
             assert_eq!(after.characters[name].source, Source::VoicesFile);
         }
         assert_eq!(after.characters["Zoe"].source, Source::Auto);
+    }
+
+    #[test]
+    fn an_alias_found_as_a_character_shares_the_listed_voice() {
+        let file = parse_voices_file(
+            std::path::Path::new("voices.toml"),
+            "[characters.\"Maren Holt\"]\naliases = [\"Maren\"]\ngender = \"female\"\n",
+        )
+        .unwrap();
+        let people = vec![
+            character("Maren", None),
+            character("Bob", Some(Gender::Male)),
+            character("Maren Holt", Some(Gender::Female)),
+        ];
+        let cast = cast(&people, &file).unwrap();
+        assert_eq!(cast.characters["Maren"], cast.characters["Maren Holt"]);
+        assert!(cast.characters["Maren"].voice.id.contains("+f"));
     }
 
     #[test]
