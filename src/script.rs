@@ -84,6 +84,10 @@ pub enum ScriptError {
     },
     #[error("{path}: the script is not UTF-8 text; expected the file `castbook script` wrote")]
     NotUtf8 { path: PathBuf },
+    #[error(
+        "{path}:1:1: a .script file must start with `{HEADER}`; expected a script written by `castbook script --format text`"
+    )]
+    NoHeader { path: PathBuf },
 }
 
 /// Writes the editable script: a header, then one line per segment.
@@ -225,6 +229,13 @@ pub fn read_if_script(path: &Path) -> Result<Option<ParsedScript>, ScriptError> 
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
     let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     if first.trim_ascii_end() != HEADER.as_bytes() {
+        // A .script file without its header was most likely damaged in
+        // editing; reading it as a story would voice the markers.
+        if path.extension().is_some_and(|e| e == "script") {
+            return Err(ScriptError::NoHeader {
+                path: path.to_owned(),
+            });
+        }
         return Ok(None);
     }
     let source = std::str::from_utf8(bytes).map_err(|_| ScriptError::NotUtf8 {

@@ -401,3 +401,83 @@ fn second_chances_casts_and_round_trips_through_a_script() {
         .succeeds();
     assert_eq!(from_script.stdout, expected);
 }
+
+#[test]
+fn the_sample_cast_file_survives_cast_write_and_a_script_fixes_a_speaker() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let cast_file = std::fs::read(root.join("voices.toml")).unwrap();
+    let outcome = Test::new()
+        .file("story.txt", crate::sample_story())
+        .file("voices.toml", &cast_file)
+        .args(&["cast", "story.txt", "--write"])
+        .succeeds();
+    assert_eq!(outcome.read("voices.toml"), cast_file);
+    assert!(
+        outcome
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("Tobias Holt ") && l.ends_with("espeak:en-us+m3    voices.toml")),
+        "{}",
+        outcome.stdout
+    );
+    let scripted = outcome
+        .then()
+        .args(&[
+            "script",
+            "story.txt",
+            "--format",
+            "text",
+            "-o",
+            "story.script",
+        ])
+        .succeeds();
+    let script = String::from_utf8(scripted.read("story.script")).unwrap();
+    // Whoever the attribution picked, Tobias says this line in the story.
+    let line = script
+        .lines()
+        .find(|l| l.contains("\"Then we'll burn the chairs,\""))
+        .expect("the line is in the script")
+        .to_owned();
+    let (_, text) = line.split_once(": ").unwrap();
+    let fixed = script.replace(&line, &format!("@Tobias Holt: {text}"));
+    let rendered = scripted
+        .then()
+        .file("story.script", fixed)
+        .args(&["render", "story.script", "-o", "out", "--quiet"])
+        .succeeds();
+    let segs = segments(&manifest(&rendered, "out"));
+    assert_eq!(
+        manifest(&rendered, "out")["chapters"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let chairs = segs
+        .iter()
+        .find(|s| s.2.contains("burn the chairs"))
+        .unwrap();
+    assert_eq!(chairs.0.as_deref(), Some("Tobias Holt"));
+    assert_eq!(chairs.1, "espeak:en-us+m3");
+}
+
+#[test]
+fn a_script_without_its_header_is_refused() {
+    let outcome = Test::new()
+        .file("story.script", "@Faith: \"Hi.\"\n")
+        .args(&["render", "story.script", "-o", "out"])
+        .fails(2);
+    insta::assert_snapshot!(outcome.stderr_redacted(), @"castbook: error: story.script:1:1: a .script file must start with `# castbook script v1`; expected a script written by `castbook script --format text`");
+}
+
+#[test]
+fn a_script_is_known_by_its_header_whatever_its_name() {
+    let outcome = Test::new()
+        .file(
+            "edited.txt",
+            "# castbook script v1\n| Title\\n\\n\n@Zed: \"Hello there.\"\n",
+        )
+        .args(&["cast", "edited.txt"])
+        .succeeds();
+    assert!(outcome.stdout.contains("\nZed "), "{}", outcome.stdout);
+}
