@@ -22,7 +22,8 @@ struct Cli {
 enum Command {
     /// Render a story to one WAV per chapter plus manifest.json.
     Render {
-        /// The story: a plain-text file in any common encoding.
+        /// The story: a plain-text file in any common encoding, or an edited
+        /// script from `castbook script --format text`.
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
@@ -39,6 +40,7 @@ enum Command {
     /// Print the tagged story: JSON lines {"start","end","kind","speaker","text"},
     /// or with --format text an editable script that `render` accepts.
     Script {
+        /// The story (or a script, to convert it back to JSON lines).
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
@@ -50,6 +52,7 @@ enum Command {
     },
     /// Show the characters found and the voice each one gets.
     Cast {
+        /// The story, or an edited script.
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
@@ -66,6 +69,7 @@ enum Command {
     },
     /// Render TEXT in one voice, to hear it before a long render. Never plays audio.
     Say {
+        /// What to say.
         text: String,
         /// ENGINE:ID, or a name from voices.toml ([voices] or [characters]).
         #[arg(long)]
@@ -130,6 +134,7 @@ pub enum Plan {
         engine: Option<EngineKind>,
     },
     Say {
+        /// What to say.
         text: String,
         voice: String,
         voices: Option<PathBuf>,
