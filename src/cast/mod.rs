@@ -5,10 +5,10 @@
 //!
 //! Auto-casting is a pure function of the explicit voices, the pool and the
 //! characters in order of first appearance: each character in turn takes
-//! the least-used pool voice of its gender (any gender when unknown or when
-//! none fits), never the narrator's; ties go to the voice that ranks first
-//! in a hash of (name, voice). So voices stay distinct while the pool
-//! lasts, runs are repeatable, and a character who appears later can never
+//! the least-used pool voice of its gender or from `[pool] any` (any voice
+//! when its gender is unknown or none fits), never the narrator's; ties go
+//! to the voice that ranks first in a hash of (name, voice). So voices stay
+//! distinct while the pool lasts, runs are repeatable, and a character who appears later can never
 //! take an earlier character's voice.
 //!
 //! Why persistence, not a cleverer hash: distinct voices from a finite pool
@@ -174,9 +174,10 @@ fn pick(
     pool: &[(String, Gender)],
     taken: &BTreeMap<String, usize>,
 ) -> Option<String> {
+    // `[pool] any` voices suit everyone.
     let fits = |g: Gender| match gender {
-        Some(Gender::Female) => g == Gender::Female,
-        Some(Gender::Male) => g == Gender::Male,
+        Some(Gender::Female) => matches!(g, Gender::Female | Gender::Unknown),
+        Some(Gender::Male) => matches!(g, Gender::Male | Gender::Unknown),
         _ => true,
     };
     let candidates: Vec<&(String, Gender)> = {
