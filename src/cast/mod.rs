@@ -8,8 +8,9 @@
 //! the least-used pool voice of its gender or from `[pool] any` (any voice
 //! when its gender is unknown or none fits), never the narrator's; ties go
 //! to the voice that ranks first in a hash of (name, voice). So voices stay
-//! distinct while the pool lasts, runs are repeatable, and a character who appears later can never
-//! take an earlier character's voice.
+//! distinct while the pool lasts, runs are repeatable, and a character who
+//! appears later can never take an earlier character's voice. A name that
+//! voices.toml lists as an alias shares the listed character's voice.
 //!
 //! Why persistence, not a cleverer hash: distinct voices from a finite pool
 //! and "a new character never changes anyone's voice" cannot both hold for
