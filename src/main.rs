@@ -155,6 +155,12 @@ fn list_voices(only: Option<EngineKind>) -> anyhow::Result<()> {
 
 /// `castbook say`: one voice, one WAV, no playback.
 fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow::Result<()> {
+    if !text.chars().any(char::is_alphanumeric) {
+        return Err(InputError(anyhow::anyhow!(
+            "nothing to say in {text:?}; expected some words"
+        ))
+        .into());
+    }
     let input = |e: cast::ConfigError| InputError(e.into());
     let file = match voices {
         Some(path) => cast::load_voices_file(path).map_err(input)?,

@@ -43,9 +43,10 @@ impl Lexicon {
         keys.sort_by_key(|k| std::cmp::Reverse(k.chars().count()));
         let pattern = (!keys.is_empty()).then(|| {
             let alternatives: Vec<String> = keys.iter().map(|k| regex::escape(k)).collect();
-            // Word boundaries by hand: \b would split at ' and -, which keys may contain.
+            // Word boundaries by hand: \b would split at ' and -, which keys
+            // may contain. A possessive 's still ends the word.
             Regex::new(&format!(
-                r"(?i)(?:^|[^\p{{L}}\p{{N}}'’-])({})(?:$|[^\p{{L}}\p{{N}}'’-])",
+                r"(?i)(?:^|[^\p{{L}}\p{{N}}'’-])({})(?:$|[^\p{{L}}\p{{N}}'’-]|['’]s(?:$|[^\p{{L}}\p{{N}}]))",
                 alternatives.join("|")
             ))
             .expect("escaped words form a valid pattern")
@@ -174,6 +175,10 @@ mod tests {
     fn adjacent_words_and_story_brackets() {
         let lex = lexicon(&[("Ann", Some("Anne"), None)]);
         assert_eq!(lex.apply("Ann Ann", EngineKind::Piper), "Anne Anne");
+        assert_eq!(
+            lex.apply("Ann's hat, Ann’s coat, Ann-Marie, Ann'", EngineKind::Piper),
+            "Anne's hat, Anne’s coat, Ann-Marie, Ann'"
+        );
         assert_eq!(
             lex.apply("a [[b]] c", EngineKind::Espeak),
             "a [ [b] ] c",

@@ -481,3 +481,12 @@ fn a_script_is_known_by_its_header_whatever_its_name() {
         .succeeds();
     assert!(outcome.stdout.contains("\nZed "), "{}", outcome.stdout);
 }
+
+#[test]
+fn say_needs_words() {
+    let outcome = Test::new()
+        .args(&["say", " ... ", "--voice", "espeak:en-us"])
+        .fails(2);
+    insta::assert_snapshot!(outcome.stderr_redacted(), @r#"castbook: error: nothing to say in " ... "; expected some words"#);
+    assert!(!outcome.dir.join("output").exists());
+}
