@@ -89,6 +89,17 @@ pub struct Pronounce {
     pub phonemes: Option<String>,
 }
 
+/// One auto-cast pool voice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolVoice {
+    /// As written in voices.toml (`espeak:en-us+f2`, a `[voices]` name, ...):
+    /// what `cast --write` writes back.
+    pub reference: String,
+    /// The resolved `ENGINE:ID`, which tells two references to one voice apart.
+    pub label: String,
+    pub gender: Gender,
+}
+
 #[derive(Debug, Clone)]
 struct Origin {
     path: PathBuf,
@@ -440,10 +451,17 @@ impl VoicesFile {
             })
     }
 
-    /// The auto-cast pool, as (voice label, gender).
-    pub fn pool(&self) -> Result<Vec<(String, Gender)>, ConfigError> {
+    /// The auto-cast pool, in the order written.
+    pub fn pool(&self) -> Result<Vec<PoolVoice>, ConfigError> {
         let Some(pool) = &self.pool else {
-            return Ok(super::default_pool());
+            return Ok(super::default_pool()
+                .into_iter()
+                .map(|(reference, gender)| PoolVoice {
+                    label: reference.clone(),
+                    reference,
+                    gender,
+                })
+                .collect());
         };
         let mut out = Vec::new();
         for (list, gender) in [
@@ -451,9 +469,13 @@ impl VoicesFile {
             (&pool.male, Gender::Male),
             (&pool.any, Gender::Unknown),
         ] {
-            for label in list {
-                let voice = self.resolve_reference(label.get_ref(), Some(label.span()))?;
-                out.push((voice.label(), gender));
+            for reference in list {
+                let voice = self.resolve_reference(reference.get_ref(), Some(reference.span()))?;
+                out.push(PoolVoice {
+                    reference: reference.get_ref().clone(),
+                    label: voice.label(),
+                    gender,
+                });
             }
         }
         if out.is_empty() {

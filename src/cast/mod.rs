@@ -29,7 +29,8 @@ pub mod write;
 use std::collections::BTreeMap;
 
 pub use config::{
-    CharacterEntry, ConfigError, Pronounce, VoicesFile, load_voices_file, parse_voices_file,
+    CharacterEntry, ConfigError, PoolVoice, Pronounce, VoicesFile, load_voices_file,
+    parse_voices_file,
 };
 pub use pronounce::Lexicon;
 
@@ -47,6 +48,9 @@ pub enum Source {
 pub struct CastMember {
     pub voice: Voice,
     pub source: Source,
+    /// The voice as voices.toml would name it (`ENGINE:ID` or a `[voices]`
+    /// name), for `cast --write`.
+    pub reference: String,
 }
 
 /// The outcome of casting: one voice for the narrator, one per character.
@@ -105,23 +109,24 @@ pub fn cast(characters: &[Character], file: &VoicesFile) -> Result<Cast, ConfigE
         )?,
         None => Voice::new(EngineKind::Espeak, "en-us"),
     };
-    let pool: Vec<(String, Gender)> = file
+    let pool: Vec<PoolVoice> = file
         .pool()?
         .into_iter()
-        .filter(|(label, _)| *label != narrator.label())
+        .filter(|p| p.label != narrator.label())
         .collect();
     let mut taken: BTreeMap<String, usize> = BTreeMap::new();
     let mut cast = BTreeMap::new();
     // Explicit voices first, so auto-casting avoids them.
     for (name, entry) in &file.characters {
-        if let Some(voice) = &entry.voice {
-            let voice = file.resolve(entry, voice.get_ref())?;
+        if let Some(reference) = &entry.voice {
+            let voice = file.resolve(entry, reference.get_ref())?;
             *taken.entry(voice.label()).or_default() += 1;
             cast.insert(
                 name.clone(),
                 CastMember {
                     voice,
                     source: Source::VoicesFile,
+                    reference: reference.get_ref().clone(),
                 },
             );
         }
@@ -144,18 +149,19 @@ pub fn cast(characters: &[Character], file: &VoicesFile) -> Result<Cast, ConfigE
         }
         let entry = file.characters.get(key);
         let gender = entry.and_then(|e| e.gender).or(character.gender);
-        let label = pick(key, gender, &pool, &taken).ok_or_else(|| ConfigError::Unplaced {
+        let chosen = pick(key, gender, &pool, &taken).ok_or_else(|| ConfigError::Unplaced {
             message: format!(
                 "the auto-cast pool has no voice besides the narrator's ({}); expected at least one more under [pool]",
                 narrator.label()
             ),
         })?;
-        *taken.entry(label.clone()).or_default() += 1;
+        *taken.entry(chosen.label.clone()).or_default() += 1;
         let default_entry = CharacterEntry::default();
-        let voice = file.resolve(entry.unwrap_or(&default_entry), &label)?;
+        let voice = file.resolve(entry.unwrap_or(&default_entry), &chosen.reference)?;
         let member = CastMember {
             voice,
             source: Source::Auto,
+            reference: chosen.reference.clone(),
         };
         cast.insert(key.clone(), member.clone());
         cast.insert(character.name.clone(), member);
@@ -168,35 +174,32 @@ pub fn cast(characters: &[Character], file: &VoicesFile) -> Result<Cast, ConfigE
 }
 
 /// The least-used pool voice of a fitting gender, ties broken by a stable
-/// per-name hash. None only for an empty pool.
-fn pick(
+/// hash of the name and the voice as written. None only for an empty pool.
+fn pick<'a>(
     name: &str,
     gender: Option<Gender>,
-    pool: &[(String, Gender)],
+    pool: &'a [PoolVoice],
     taken: &BTreeMap<String, usize>,
-) -> Option<String> {
+) -> Option<&'a PoolVoice> {
     // `[pool] any` voices suit everyone.
     let fits = |g: Gender| match gender {
         Some(Gender::Female) => matches!(g, Gender::Female | Gender::Unknown),
         Some(Gender::Male) => matches!(g, Gender::Male | Gender::Unknown),
         _ => true,
     };
-    let candidates: Vec<&(String, Gender)> = {
-        let matching: Vec<_> = pool.iter().filter(|(_, g)| fits(*g)).collect();
+    let candidates: Vec<&PoolVoice> = {
+        let matching: Vec<_> = pool.iter().filter(|p| fits(p.gender)).collect();
         if matching.is_empty() {
             pool.iter().collect()
         } else {
             matching
         }
     };
-    candidates
-        .into_iter()
-        .min_by_key(|(label, _)| {
-            let uses = taken.get(label).copied().unwrap_or(0);
-            let hash = blake3::hash(format!("{name}\u{0}{label}").as_bytes());
-            (uses, *hash.as_bytes())
-        })
-        .map(|(label, _)| label.clone())
+    candidates.into_iter().min_by_key(|p| {
+        let uses = taken.get(&p.label).copied().unwrap_or(0);
+        let hash = blake3::hash(format!("{name}\u{0}{}", p.reference).as_bytes());
+        (uses, *hash.as_bytes())
+    })
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ pub fn add_characters(
         if let Some(gender @ (Gender::Female | Gender::Male)) = character.gender {
             entry["gender"] = value(gender_name(Some(gender)));
         }
-        entry["voice"] = value(cast.characters[&character.name].voice.label());
+        entry["voice"] = value(cast.characters[&character.name].reference.clone());
         table.insert(&character.name, Item::Table(entry));
         added.push(character.name.clone());
     }
@@ -219,6 +219,22 @@ mod tests {
         for name in ["Zoe", "Ann", "Bob"] {
             assert_eq!(cast1.characters[name].voice, cast2.characters[name].voice);
         }
+    }
+
+    #[test]
+    fn writes_pool_voices_as_the_file_names_them() {
+        let source = "[voices.warm]\nengine = \"espeak\"\nid = \"en-us+f2\"\npitch = 40\n[pool]\nfemale = [\"warm\"]\n";
+        let file = parse_voices_file(Path::new("voices.toml"), source).unwrap();
+        let people = vec![character("Ann", Some(Gender::Female))];
+        let cast = cast(&people, &file).unwrap();
+        assert_eq!(cast.characters["Ann"].voice.pitch, 40.0);
+        let (text, _) = add_characters(Some(source), &file, &people, &cast).unwrap();
+        assert!(text.ends_with("voice = \"warm\"\n"), "{text}");
+        let again = parse_voices_file(Path::new("voices.toml"), &text).unwrap();
+        assert_eq!(
+            super::super::cast(&people, &again).unwrap().characters["Ann"].voice,
+            cast.characters["Ann"].voice
+        );
     }
 
     #[test]
