@@ -47,9 +47,14 @@ fn run(plan: Plan) -> anyhow::Result<()> {
             out,
         } => {
             let (book, _, attributed) = read_and_tag(&story, voices.as_deref())?;
-            let write = |sink: &mut dyn std::io::Write| match format {
-                ScriptFormat::Jsonl => script::write_jsonl(&book, &attributed, &mut &mut *sink),
-                ScriptFormat::Text => script::write_text(&book, &attributed, &mut &mut *sink),
+            let write = |sink: &mut dyn std::io::Write| {
+                match format {
+                    ScriptFormat::Jsonl => {
+                        script::write_jsonl(&book, &attributed, &mut &mut *sink)?
+                    }
+                    ScriptFormat::Text => script::write_text(&book, &attributed, &mut &mut *sink)?,
+                }
+                sink.flush()
             };
             match out {
                 Some(path) => {
