@@ -439,16 +439,30 @@ impl VoicesFile {
                 }),
             };
         }
+        if !reference.contains(':') && self.origin.is_none() {
+            return Err(ConfigError::Unplaced {
+                message: format!(
+                    "voice {reference:?} is not ENGINE:ID; expected e.g. espeak:en-us (see `castbook voices`), or a name from the voices.toml given with -c"
+                ),
+            });
+        }
+        if !reference.contains(':') && self.voices.get(reference).is_none() {
+            let names = self
+                .characters
+                .keys()
+                .chain(self.voices.keys())
+                .map(String::as_str);
+            let hint = crate::synth::nearest(reference, names)
+                .map(|n| format!("; did you mean {n:?}?"))
+                .unwrap_or_default();
+            return Err(ConfigError::Unplaced {
+                message: format!(
+                    "voice {reference:?} is neither ENGINE:ID nor a voice or character in {}{hint}",
+                    self.path_display()
+                ),
+            });
+        }
         self.resolve_reference(reference, None)
-            .map_err(|err| match err {
-                // Not from the file: no file name in front.
-                ConfigError::Unplaced { message } if self.origin.is_none() => {
-                    ConfigError::Unplaced {
-                        message: message.trim_start_matches("voices.toml: ").to_owned(),
-                    }
-                }
-                other => other,
-            })
     }
 
     /// The auto-cast pool, in the order written.

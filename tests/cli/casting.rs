@@ -490,3 +490,20 @@ fn say_needs_words() {
     insta::assert_snapshot!(outcome.stderr_redacted(), @r#"castbook: error: nothing to say in " ... "; expected some words"#);
     assert!(!outcome.dir.join("output").exists());
 }
+
+#[test]
+fn say_suggests_a_character_for_a_misspelt_name() {
+    let outcome = Test::new()
+        .voices("[characters.Giles]\nvoice = \"espeak:en-us+m3\"\n")
+        .args(&["say", "Hello.", "--voice", "Gils"])
+        .fails(2);
+    insta::assert_snapshot!(outcome.stderr_redacted(), @r#"castbook: error: voice "Gils" is neither ENGINE:ID nor a voice or character in voices.toml; did you mean "Giles"?"#);
+}
+
+#[test]
+fn say_without_a_cast_file_needs_engine_and_id() {
+    let outcome = Test::new()
+        .args(&["say", "Hello.", "--voice", "Giles"])
+        .fails(2);
+    insta::assert_snapshot!(outcome.stderr_redacted(), @"castbook: error: voice \"Giles\" is not ENGINE:ID; expected e.g. espeak:en-us (see `castbook voices`), or a name from the voices.toml given with -c");
+}
