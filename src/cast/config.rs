@@ -446,7 +446,7 @@ impl VoicesFile {
                 ),
             });
         }
-        if !reference.contains(':') && self.voices.get(reference).is_none() {
+        if !reference.contains(':') && !self.voices.contains_key(reference) {
             let names = self
                 .characters
                 .keys()
