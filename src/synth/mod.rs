@@ -129,6 +129,14 @@ pub trait Engine: Send {
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError>;
 
     fn voices(&mut self) -> Result<Vec<VoiceInfo>, SynthError>;
+
+    /// Everything about the engine itself that changes its audio: library
+    /// or model version, sample rate. Part of every segment cache key, so
+    /// upgrading an engine invalidates its cached segments. Engines with a
+    /// version should override this.
+    fn identity(&self) -> String {
+        self.kind().name().to_owned()
+    }
 }
 
 /// The engines one render uses, created on first use.
@@ -175,6 +183,11 @@ impl Engines {
 
     pub fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         self.get(voice.engine)?.synthesize(text, voice)
+    }
+
+    /// [`Engine::identity`] of the engine for `kind`.
+    pub fn identity(&mut self, kind: EngineKind) -> Result<String, SynthError> {
+        Ok(self.get(kind)?.identity())
     }
 }
 
