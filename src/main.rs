@@ -72,9 +72,10 @@ fn run(plan: Plan) -> anyhow::Result<()> {
         }
         Plan::Worker { cache } => {
             let cache = cache::SegmentCache::open(&cache)?;
+            let mut engines = Engines::new();
+            worker::prepare(&mut engines)?;
             let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
-            worker::serve(stdin.lock(), stdout.lock(), &mut Engines::new(), &cache)
-                .context("worker")
+            worker::serve(stdin.lock(), stdout.lock(), &mut engines, &cache).context("worker")
         }
     }
 }

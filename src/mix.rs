@@ -119,7 +119,9 @@ pub struct RenderOptions {
     pub cache_dir: PathBuf,
     /// Synthesis processes to run at once.
     pub jobs: usize,
-    /// How to start a worker process; None synthesises in this process only.
+    /// How to start a worker process; None synthesises in this process
+    /// (only for tests: espeak output then depends on the order of calls,
+    /// see [`crate::worker`]).
     pub worker: Option<WorkerSpec>,
     /// Chapters in the whole book (the manifest records it).
     pub chapters_in_book: usize,
@@ -179,7 +181,7 @@ pub fn render_book(
 
     let (entries, book_rate) = std::thread::scope(|scope| -> Result<_, MixError> {
         let mut source = match &options.worker {
-            Some(spec) if workers > 1 => {
+            Some(spec) if workers > 0 => {
                 Source::Workers(Pool::start(scope, spec, cache.root(), workers, &jobs)?)
             }
             _ => Source::InProcess {

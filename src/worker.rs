@@ -12,7 +12,16 @@
 //! ```
 //!
 //! The worker writes the segment (atomically) before answering, so an
-//! answer means "it is in the cache". The parent feeds each worker its
+//! answer means "it is in the cache".
+//!
+//! espeak-ng's output depends on its history: its pitch-flutter phase and
+//! glottal phase are static variables that run on from one call to the
+//! next, so the same sentence comes out a few samples different depending
+//! on what was said before. Renders must be byte-identical however work is
+//! split and however often they are resumed, so a worker never speaks
+//! with espeak itself: it initialises the library once and then forks a
+//! child from that pristine state for each espeak segment (cheap:
+//! copy-on-write; the worker is single-threaded, so fork is safe). The parent feeds each worker its
 //! next job as soon as it answers, in book order, so chapters complete
 //! roughly in order and the parent can stream them out while workers run
 //! ahead. A worker exits when its stdin closes, which also happens when
@@ -28,7 +37,7 @@ use std::sync::mpsc;
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{Key, Segment, SegmentCache};
-use crate::synth::{Engines, Voice};
+use crate::synth::{EngineKind, Engines, Voice};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -94,12 +103,76 @@ fn handle(line: &str, engines: &mut Engines, cache: &SegmentCache) -> Result<(),
     let request: Request =
         serde_json::from_str(line).map_err(|e| format!("bad request line: {e}"))?;
     let key = Key::from_hex(&request.key).ok_or("bad request line: key is not hex")?;
-    let clip = engines
-        .synthesize(&request.text, &request.voice)
-        .map_err(|e| e.to_string())?;
-    cache
-        .write_segment(&key, &Segment::from_clip(&clip))
-        .map_err(|e| e.to_string())
+    let isolate = engines.keeps_history(request.voice.engine);
+    let mut synthesize = || -> Result<(), String> {
+        let clip = engines
+            .synthesize(&request.text, &request.voice)
+            .map_err(|e| e.to_string())?;
+        cache
+            .write_segment(&key, &Segment::from_clip(&clip))
+            .map_err(|e| e.to_string())
+    };
+    if isolate {
+        in_pristine_child(synthesize)
+    } else {
+        synthesize()
+    }
+}
+
+/// Prepares a worker: loads espeak now, so every forked child starts from
+/// the same initialised-but-never-spoken state.
+pub fn prepare(engines: &mut Engines) -> Result<(), crate::synth::SynthError> {
+    engines.check_voice(&Voice::new(EngineKind::Espeak, "en-us"))
+}
+
+/// Runs `work` in a forked child and reports its outcome.
+fn in_pristine_child(work: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    let (mut report, child_end) =
+        UnixStream::pair().map_err(|e| format!("cannot create a socket pair: {e}"))?;
+    // SAFETY: workers are single-threaded (see the module doc), so the child
+    // inherits consistent memory; it leaves with _exit, running no destructors
+    // or atexit handlers of the parent's.
+    match unsafe { libc::fork() } {
+        -1 => Err(format!(
+            "cannot fork a synthesis process: {}",
+            std::io::Error::last_os_error()
+        )),
+        0 => {
+            drop(report);
+            let code = match work() {
+                Ok(()) => 0,
+                Err(message) => {
+                    let _ = (&child_end).write_all(message.as_bytes());
+                    1
+                }
+            };
+            drop(child_end);
+            // SAFETY: ends the child without touching the parent's state.
+            unsafe { libc::_exit(code) }
+        }
+        pid => {
+            drop(child_end);
+            let mut message = String::new();
+            let _ = report.read_to_string(&mut message);
+            let mut status = 0;
+            // SAFETY: waits for the child we just forked.
+            if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+                return Err(format!(
+                    "lost the synthesis process: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+                Ok(())
+            } else if !message.is_empty() {
+                Err(message)
+            } else {
+                Err(format!("the synthesis process died (wait status {status})"))
+            }
+        }
+    }
 }
 
 /// One segment to synthesise.
@@ -269,5 +342,14 @@ mod tests {
         );
         assert!(replies[2].contains("bad request line"), "{}", replies[2]);
         assert_eq!(cache.read_segment(&key).unwrap().samples.len(), 3 * 480);
+    }
+
+    #[test]
+    fn pristine_children_report_success_and_failure() {
+        assert_eq!(in_pristine_child(|| Ok(())), Ok(()));
+        assert_eq!(
+            in_pristine_child(|| Err("no voice".to_owned())),
+            Err("no voice".to_owned())
+        );
     }
 }

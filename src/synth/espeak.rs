@@ -388,6 +388,13 @@ impl Engine for Espeak {
         format!("espeak-ng {} {} Hz", self.version, self.sample_rate)
     }
 
+    /// Pitch flutter and glottal phase run on between calls (static
+    /// variables in wavegen.c), so the same sentence differs by a few
+    /// samples depending on what came before.
+    fn keeps_history(&self) -> bool {
+        true
+    }
+
     fn voices(&mut self) -> Result<Vec<VoiceInfo>, SynthError> {
         let library = lock()?;
         let variants = library.variants();

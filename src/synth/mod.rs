@@ -137,6 +137,14 @@ pub trait Engine: Send {
     fn identity(&self) -> String {
         self.kind().name().to_owned()
     }
+
+    /// True when an utterance's audio depends on what the engine said
+    /// before (hidden state in the library). Workers then synthesise each
+    /// utterance from a fresh copy of the initialised engine, so renders
+    /// stay byte-identical however they are split up or resumed.
+    fn keeps_history(&self) -> bool {
+        false
+    }
 }
 
 /// The engines one render uses, created on first use.
@@ -183,6 +191,11 @@ impl Engines {
 
     pub fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         self.get(voice.engine)?.synthesize(text, voice)
+    }
+
+    /// [`Engine::keeps_history`] of the engine for `kind`.
+    pub fn keeps_history(&mut self, kind: EngineKind) -> bool {
+        self.get(kind).is_ok_and(|engine| engine.keeps_history())
     }
 
     /// [`Engine::identity`] of the engine for `kind`.
