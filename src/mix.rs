@@ -246,8 +246,12 @@ pub fn render_book(
             reused: segments - jobs.len(),
         },
     };
-    let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-    write_atomically(&out_dir.join("manifest.json"), |file| file.write_all(&json))?;
+    // Streamed: a long book's manifest is megabytes; no need to hold it twice.
+    write_atomically(&out_dir.join("manifest.json"), |file| {
+        let mut writer = BufWriter::new(file);
+        serde_json::to_writer_pretty(&mut writer, &manifest).map_err(std::io::Error::from)?;
+        writer.flush()
+    })?;
     Ok(manifest)
 }
 
