@@ -295,6 +295,9 @@ pub fn stats(root: &Path) -> Result<Stats, CacheError> {
 /// Deletes everything castbook keeps in `root` (only its own sub-folders).
 pub fn clear(root: &Path) -> Result<Stats, CacheError> {
     let before = stats(root)?;
+    if !root.is_dir() {
+        return Ok(before);
+    }
     let _lock = lock(root)?;
     for sub in ["segments", "chapters", "tmp"] {
         let dir = root.join(sub);
