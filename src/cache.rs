@@ -180,8 +180,12 @@ impl SegmentCache {
         self.entry_path("segments", key, "seg")
     }
 
+    /// Whether a plausible entry exists. Entries are not fsynced (one per
+    /// sentence would be slow), so after a power cut one may be empty;
+    /// such an entry counts as missing and is synthesised again.
     pub fn contains(&self, key: &Key) -> bool {
-        self.segment_path(key).is_file()
+        std::fs::metadata(self.segment_path(key))
+            .is_ok_and(|m| m.is_file() && m.len() >= 10 && m.len() % 2 == 0)
     }
 
     pub fn read_segment(&self, key: &Key) -> Result<Segment, CacheError> {
@@ -415,6 +419,8 @@ mod tests {
         let key = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hi.");
         let path = cache.segment_path(&key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        assert!(!cache.contains(&key), "an empty entry (power cut) is missing");
         std::fs::write(&path, b"junk").unwrap();
         let err = cache.read_segment(&key).unwrap_err().to_string();
         assert!(err.starts_with(&path.display().to_string()), "{err}");

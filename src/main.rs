@@ -75,7 +75,11 @@ fn run(plan: Plan) -> anyhow::Result<()> {
             let mut engines = Engines::new();
             worker::prepare(&mut engines)?;
             let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
-            worker::serve(stdin.lock(), stdout.lock(), &mut engines, &cache).context("worker")
+            match worker::serve(stdin.lock(), stdout.lock(), &mut engines, &cache) {
+                // The render that started us has gone (killed): nothing to report to.
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                result => result.context("worker"),
+            }
         }
     }
 }

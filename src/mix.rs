@@ -462,6 +462,7 @@ fn render_chapter(
     }
     written += tail;
     writer.finalize().map_err(wav_err)?;
+    temp.as_file().sync_all().map_err(io)?;
     if same_contents(temp.path(), &path).map_err(io)? {
         // Keep the old file (and its mtime): nothing about it changed.
         drop(temp);
