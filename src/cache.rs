@@ -120,13 +120,23 @@ impl Segment {
     pub fn from_clip(clip: &crate::synth::Clip) -> Segment {
         Segment {
             sample_rate: clip.sample_rate,
-            samples: clip
-                .samples
-                .iter()
-                .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-                .collect(),
+            samples: clip.samples.iter().map(|&s| quantise(s)).collect(),
         }
     }
+}
+
+fn quantise(sample: f32) -> i16 {
+    (sample * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
+fn encode(sample_rate: u32, samples: impl ExactSizeIterator<Item = i16>) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(10 + samples.len() * 2);
+    bytes.extend_from_slice(SEGMENT_MAGIC);
+    bytes.extend_from_slice(&sample_rate.to_le_bytes());
+    for sample in samples {
+        bytes.extend_from_slice(&sample.to_le_bytes());
+    }
+    bytes
 }
 
 /// A finished chapter: what to put in the manifest without re-reading its
@@ -216,12 +226,14 @@ impl SegmentCache {
     }
 
     pub fn write_segment(&self, key: &Key, segment: &Segment) -> Result<(), CacheError> {
-        let mut bytes = Vec::with_capacity(10 + segment.samples.len() * 2);
-        bytes.extend_from_slice(SEGMENT_MAGIC);
-        bytes.extend_from_slice(&segment.sample_rate.to_le_bytes());
-        for sample in &segment.samples {
-            bytes.extend_from_slice(&sample.to_le_bytes());
-        }
+        let bytes = encode(segment.sample_rate, segment.samples.iter().copied());
+        self.write_entry(&self.segment_path(key), &bytes)
+    }
+
+    /// Stores engine output, quantised as [`Segment::from_clip`] does,
+    /// without building the intermediate segment (workers do this per sentence).
+    pub fn write_clip(&self, key: &Key, clip: &crate::synth::Clip) -> Result<(), CacheError> {
+        let bytes = encode(clip.sample_rate, clip.samples.iter().map(|&s| quantise(s)));
         self.write_entry(&self.segment_path(key), &bytes)
     }
 
@@ -405,9 +417,20 @@ mod tests {
         cache.write_segment(&key, &segment).unwrap();
         assert!(cache.contains(&key));
         assert_eq!(cache.read_segment(&key).unwrap(), segment);
+        let other = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Ho.");
+        cache
+            .write_clip(
+                &other,
+                &Clip {
+                    samples: vec![0.0, 0.5, -1.0, 1.0],
+                    sample_rate: 16000,
+                },
+            )
+            .unwrap();
+        assert_eq!(cache.read_segment(&other).unwrap(), segment);
         let stats = stats(dir.path()).unwrap();
-        assert_eq!((stats.segments, stats.temporary), (1, 0));
-        assert_eq!(stats.segment_bytes, 10 + 8);
+        assert_eq!((stats.segments, stats.temporary), (2, 0));
+        assert_eq!(stats.segment_bytes, 2 * (10 + 8));
         clear(dir.path()).unwrap();
         assert_eq!(super::stats(dir.path()).unwrap(), Stats::default());
     }
@@ -420,7 +443,10 @@ mod tests {
         let path = cache.segment_path(&key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, b"").unwrap();
-        assert!(!cache.contains(&key), "an empty entry (power cut) is missing");
+        assert!(
+            !cache.contains(&key),
+            "an empty entry (power cut) is missing"
+        );
         std::fs::write(&path, b"junk").unwrap();
         let err = cache.read_segment(&key).unwrap_err().to_string();
         assert!(err.starts_with(&path.display().to_string()), "{err}");

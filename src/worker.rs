@@ -36,7 +36,7 @@ use std::sync::mpsc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{Key, Segment, SegmentCache};
+use crate::cache::{Key, SegmentCache};
 use crate::synth::{EngineKind, Engines, Voice};
 
 #[derive(Debug, thiserror::Error)]
@@ -108,9 +108,7 @@ fn handle(line: &str, engines: &mut Engines, cache: &SegmentCache) -> Result<(),
         let clip = engines
             .synthesize(&request.text, &request.voice)
             .map_err(|e| e.to_string())?;
-        cache
-            .write_segment(&key, &Segment::from_clip(&clip))
-            .map_err(|e| e.to_string())
+        cache.write_clip(&key, &clip).map_err(|e| e.to_string())
     };
     if isolate {
         in_pristine_child(synthesize)
