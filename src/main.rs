@@ -73,7 +73,7 @@ fn run(plan: Plan) -> anyhow::Result<()> {
         Plan::Worker { cache } => {
             let cache = cache::SegmentCache::open(&cache)?;
             let mut engines = Engines::new();
-            worker::prepare(&mut engines)?;
+            worker::prepare(&mut engines);
             let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
             match worker::serve(stdin.lock(), stdout.lock(), &mut engines, &cache) {
                 // The render that started us has gone (killed): nothing to report to.

@@ -118,9 +118,14 @@ fn handle(line: &str, engines: &mut Engines, cache: &SegmentCache) -> Result<(),
 }
 
 /// Prepares a worker: loads espeak now, so every forked child starts from
-/// the same initialised-but-never-spoken state.
-pub fn prepare(engines: &mut Engines) -> Result<(), crate::synth::SynthError> {
-    engines.check_voice(&Voice::new(EngineKind::Espeak, "en-us"))
+/// the same initialised-but-never-spoken state. If espeak cannot load, the
+/// worker still serves other engines; espeak requests then fail with the
+/// engine's own error.
+pub fn prepare(engines: &mut Engines) {
+    if engines.get(EngineKind::Espeak).is_ok() {
+        // A voice every espeak-ng install has; loads the English dictionary.
+        let _ = engines.check_voice(&Voice::new(EngineKind::Espeak, "en-us"));
+    }
 }
 
 /// Runs `work` in a forked child and reports its outcome.
