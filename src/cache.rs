@@ -256,7 +256,8 @@ impl SegmentCache {
             .prefix("entry-")
             .tempfile_in(&tmp_dir)
             .map_err(io_error(&tmp_dir))?;
-        temp.write_all(bytes).map_err(io_error(temp.path()))?;
+        // Named by its final path: the temporary name means nothing to users.
+        temp.write_all(bytes).map_err(io_error(path))?;
         temp.persist(path).map_err(|e| CacheError::Io {
             path: path.to_owned(),
             source: e.error,
