@@ -158,6 +158,30 @@ pub struct Stats {
     pub temporary: u64,
 }
 
+impl Stats {
+    /// `castbook cache stats` output.
+    pub fn describe(&self, root: &Path) -> String {
+        format!(
+            "cache: {}\nsegments: {} ({:.1} MB)\nfinished chapters: {}\ntemporary files: {}\n",
+            root.display(),
+            self.segments,
+            self.segment_bytes as f64 / 1e6,
+            self.chapters,
+            self.temporary
+        )
+    }
+
+    /// "12 segments (3.4 MB) and 2 chapter records".
+    pub fn summary(&self) -> String {
+        format!(
+            "{} segments ({:.1} MB) and {} chapter records",
+            self.segments,
+            self.segment_bytes as f64 / 1e6,
+            self.chapters
+        )
+    }
+}
+
 pub struct SegmentCache {
     root: PathBuf,
 }

@@ -48,39 +48,15 @@ fn run(plan: Plan) -> anyhow::Result<()> {
         }
         Plan::Render(plan) => render(plan),
         Plan::CacheStats { dir } => {
-            let stats = cache::stats(&dir)?;
-            println!("cache: {}", dir.display());
-            println!(
-                "segments: {} ({:.1} MB)",
-                stats.segments,
-                stats.segment_bytes as f64 / 1e6
-            );
-            println!("finished chapters: {}", stats.chapters);
-            println!("temporary files: {}", stats.temporary);
+            print!("{}", cache::stats(&dir)?.describe(&dir));
             Ok(())
         }
         Plan::CacheClear { dir } => {
             let removed = cache::clear(&dir)?;
-            println!(
-                "removed {} segments ({:.1} MB) and {} chapter records from {}",
-                removed.segments,
-                removed.segment_bytes as f64 / 1e6,
-                removed.chapters,
-                dir.display()
-            );
+            println!("removed {} from {}", removed.summary(), dir.display());
             Ok(())
         }
-        Plan::Worker { cache } => {
-            let cache = cache::SegmentCache::open(&cache)?;
-            let mut engines = Engines::new();
-            worker::prepare(&mut engines);
-            let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
-            match worker::serve(stdin.lock(), stdout.lock(), &mut engines, &cache) {
-                // The render that started us has gone (killed): nothing to report to.
-                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                result => result.context("worker"),
-            }
-        }
+        Plan::Worker { cache } => Ok(worker::run_on_stdio(&cache)?),
     }
 }
 

@@ -49,6 +49,10 @@ pub enum WorkerError {
     },
     #[error("worker failed: {0}")]
     Failed(String),
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+    #[error("talking to the render: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// How to start a worker: the program and the arguments before `--cache DIR`.
@@ -117,11 +121,24 @@ fn handle(line: &str, engines: &mut Engines, cache: &SegmentCache) -> Result<(),
     }
 }
 
+/// `castbook __worker --cache DIR`: serves requests on stdin/stdout.
+pub fn run_on_stdio(cache_dir: &Path) -> Result<(), WorkerError> {
+    let cache = SegmentCache::open(cache_dir)?;
+    let mut engines = Engines::new();
+    prepare(&mut engines);
+    let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
+    match serve(stdin.lock(), stdout.lock(), &mut engines, &cache) {
+        // The render that started us has gone (killed): nobody to tell.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => Ok(result?),
+    }
+}
+
 /// Prepares a worker: loads espeak now, so every forked child starts from
 /// the same initialised-but-never-spoken state. If espeak cannot load, the
 /// worker still serves other engines; espeak requests then fail with the
 /// engine's own error.
-pub fn prepare(engines: &mut Engines) {
+fn prepare(engines: &mut Engines) {
     if engines.get(EngineKind::Espeak).is_ok() {
         // A voice every espeak-ng install has; loads the English dictionary.
         let _ = engines.check_voice(&Voice::new(EngineKind::Espeak, "en-us"));
