@@ -6,6 +6,7 @@
 
 mod casting;
 mod errors;
+mod novel;
 mod render;
 mod script;
 
