@@ -1,0 +1,493 @@
+//! Resolution: one ordered walk over the paragraphs that picks a speaker
+//! for each quote.
+//!
+//! Evidence, strongest first:
+//! 1. a named tag ("said Faith", "asked the doctor");
+//! 2. a pronoun tag ("he said"): a character of that gender acting earlier
+//!    in the paragraph, else the expected next speaker of the exchange if
+//!    the gender fits, else the most recently mentioned character of that
+//!    gender; "I said" goes to the narrator;
+//! 3. the paragraph's other quotes (one speaker per paragraph);
+//! 4. for untagged paragraphs: a quote continued from the previous
+//!    paragraph, an action beat (the first character acting in the
+//!    paragraph), the person the previous quote addressed by name, the
+//!    alternation of the last two speakers, then the most salient
+//!    character other than the last speaker.
+//!
+//! A name addressed inside a quote (a vocative) is never its speaker.
+//! Salience is the recency of mentions in narration, kept in a short
+//! window, so every look-up is constant time and the walk is linear.
+
+use super::characters::{self, CharInfo, Roster};
+use super::tags::{self, Subject, Tag};
+use super::tokens::{self, Tok};
+use super::{Evidence, KnownCharacter};
+use crate::ingest::Book;
+use crate::segment::{Segment, SegmentKind};
+use crate::synth::Gender;
+
+/// How many recent mentions salience looks back over.
+const WINDOW: usize = 60;
+
+#[derive(Debug, Default)]
+struct Salience {
+    /// (byte offset, character) in text order.
+    mentions: Vec<(usize, usize)>,
+}
+
+impl Salience {
+    fn push(&mut self, at: usize, id: usize) {
+        self.mentions.push((at, id));
+    }
+
+    /// The most recent mention before `bound` that satisfies `pred`.
+    fn find(&self, bound: usize, pred: impl Fn(usize) -> bool) -> Option<usize> {
+        self.mentions
+            .iter()
+            .rev()
+            .take(WINDOW)
+            .filter(|(at, id)| *at < bound && pred(*id))
+            .max_by_key(|(at, _)| *at)
+            .map(|&(_, id)| id)
+    }
+}
+
+/// A paragraph of the book: indices of its segments.
+struct Paragraph {
+    chapter: usize,
+    segments: Vec<usize>,
+}
+
+fn paragraphs(segments: &[Segment]) -> Vec<Paragraph> {
+    let mut out: Vec<Paragraph> = Vec::new();
+    let mut current: Option<(usize, usize)> = None;
+    for (i, s) in segments.iter().enumerate() {
+        let Some(p) = s.paragraph else { continue };
+        if current != Some((s.chapter, p)) {
+            out.push(Paragraph {
+                chapter: s.chapter,
+                segments: Vec::new(),
+            });
+            current = Some((s.chapter, p));
+        }
+        if let Some(last) = out.last_mut() {
+            last.segments.push(i);
+        }
+    }
+    out
+}
+
+/// Whether a dialogue segment's text ends a sentence (`"Hi."` vs `"Hi,"`).
+fn ends_sentence(dialogue: &str) -> bool {
+    dialogue
+        .trim_end()
+        .trim_end_matches(|c: char| matches!(c, '"' | '”' | '“' | '’' | '\'' | '»'))
+        .ends_with(['.', '!', '?'])
+}
+
+/// A speaker (a roster index) for every segment; `None` for narration.
+pub fn resolve(
+    book: &Book,
+    segments: &[Segment],
+    known: &[KnownCharacter],
+    evidence: Evidence,
+) -> Vec<Option<CharInfo>> {
+    let text = &book.text;
+    // Tokens of every segment inside a paragraph.
+    let mut toks: Vec<Vec<Tok<'_>>> = Vec::with_capacity(segments.len());
+    for (i, s) in segments.iter().enumerate() {
+        if s.paragraph.is_none() || s.kind == SegmentKind::Heading {
+            toks.push(Vec::new());
+            continue;
+        }
+        let starts = match i.checked_sub(1).map(|p| &segments[p]) {
+            Some(prev) if prev.paragraph == s.paragraph && prev.chapter == s.chapter => {
+                prev.kind == SegmentKind::Dialogue && ends_sentence(prev.text(text))
+            }
+            _ => true,
+        };
+        toks.push(tokens::tokenize(s.text(text), s.range.start, starts));
+    }
+    let same_para = |a: usize, b: usize| {
+        segments[a].paragraph.is_some()
+            && segments[a].paragraph == segments[b].paragraph
+            && segments[a].chapter == segments[b].chapter
+    };
+    let is_narr = |i: usize| segments[i].kind == SegmentKind::Narration;
+    // Speech tags: the clause after the quote first, then the one before.
+    let mut tags_of: Vec<Option<Tag>> = vec![None; segments.len()];
+    for i in 0..segments.len() {
+        if segments[i].kind != SegmentKind::Dialogue || segments[i].paragraph.is_none() {
+            continue;
+        }
+        let after = (i + 1 < segments.len() && same_para(i, i + 1) && is_narr(i + 1))
+            .then(|| tags::tag_after(&toks[i + 1]))
+            .flatten();
+        tags_of[i] = after.or_else(|| {
+            (i > 0 && same_para(i, i - 1) && is_narr(i - 1))
+                .then(|| tags::tag_before(&toks[i - 1]))
+                .flatten()
+        });
+    }
+    let narration: Vec<&[Tok<'_>]> = toks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| is_narr(*i))
+        .map(|(_, t)| t.as_slice())
+        .collect();
+    let mut roster = if known.is_empty() {
+        let subjects: Vec<&Subject> = tags_of.iter().flatten().map(|t| &t.subject).collect();
+        characters::discover(&narration, &subjects)
+    } else {
+        Roster::from_known(known)
+    };
+    if evidence.gender_votes {
+        characters::vote_genders(&mut roster, &narration);
+    }
+    // First-person narration: "I" is common in the narration itself.
+    let (mut i_count, mut words) = (0usize, 0usize);
+    for t in narration.iter().flat_map(|t| t.iter()).filter(|t| t.word) {
+        words += 1;
+        if t.text == "I" {
+            i_count += 1;
+        }
+    }
+    let first_person = evidence.first_person && i_count * 100 > words;
+    let narrator = if first_person {
+        Some(roster.narrator().unwrap_or_else(|| {
+            roster.add(
+                CharInfo {
+                    name: "Narrator".to_owned(),
+                    aliases: Vec::new(),
+                    gender: None,
+                    is_narrator: true,
+                },
+                &["Narrator".to_owned()],
+            )
+        }))
+    } else {
+        None
+    };
+    // Mentions in narration, per segment.
+    let mut mentions: Vec<Vec<(usize, usize)>> = vec![Vec::new(); segments.len()];
+    for (i, ts) in toks.iter().enumerate() {
+        if !is_narr(i) {
+            continue;
+        }
+        let mut k = 0;
+        while k < ts.len() {
+            if let Some((id, len)) = roster.match_at(ts, k) {
+                mentions[i].push((ts[k].start, id));
+                k += len;
+                continue;
+            }
+            if let Some(n) = narrator
+                && ts[k].text == "I"
+            {
+                mentions[i].push((ts[k].start, n));
+            }
+            k += 1;
+        }
+    }
+    // Vocatives: names addressed inside each quote.
+    let mut vocatives: Vec<Vec<usize>> = vec![Vec::new(); segments.len()];
+    if evidence.vocatives {
+        for (i, ts) in toks.iter().enumerate() {
+            if segments[i].kind == SegmentKind::Dialogue {
+                vocatives[i] = find_vocatives(&roster, ts);
+            }
+        }
+    }
+
+    let mut speaker: Vec<Option<usize>> = vec![None; segments.len()];
+    let mut salience = Salience::default();
+    let mut conv: Vec<usize> = Vec::new();
+    let mut quiet = 0usize;
+    let mut chapter = usize::MAX;
+    let mut last_speaker: Option<usize> = None;
+    let mut addressee: Option<usize> = None;
+    let is_narrator = |id: usize| Some(id) == narrator;
+    for para in paragraphs(segments) {
+        if para.chapter != chapter {
+            chapter = para.chapter;
+            conv.clear();
+            last_speaker = None;
+            addressee = None;
+        }
+        for &s in &para.segments {
+            for &(at, id) in &mentions[s] {
+                salience.push(at, id);
+            }
+        }
+        let quotes: Vec<usize> = para
+            .segments
+            .iter()
+            .copied()
+            .filter(|&s| segments[s].kind == SegmentKind::Dialogue)
+            .collect();
+        if quotes.is_empty() {
+            quiet += 1;
+            if quiet >= 2 {
+                conv.clear();
+                addressee = None;
+            }
+            continue;
+        }
+        quiet = 0;
+        let para_start = segments[para.segments[0]].range.start;
+        let para_vocatives: Vec<usize> = quotes
+            .iter()
+            .flat_map(|&q| vocatives[q].iter().copied())
+            .collect();
+        // The speaker the exchange expects next.
+        let expected = if evidence.turns && conv.len() >= 2 {
+            let candidate = conv[conv.len() - 2];
+            (Some(candidate) != last_speaker).then_some(candidate)
+        } else {
+            None
+        };
+        let by_gender = |roster: &Roster, g: Gender, bound: usize, exclude: &[usize]| -> Option<usize> {
+            let ok = |id: usize| !is_narrator(id) && !exclude.contains(&id);
+            // A character of that gender acting earlier in this paragraph.
+            let in_para = salience.find(bound, |id| {
+                ok(id) && roster.chars[id].gender == Some(g)
+            });
+            let in_para = in_para.filter(|_| {
+                salience
+                    .mentions
+                    .iter()
+                    .rev()
+                    .take(WINDOW)
+                    .any(|&(at, id)| at >= para_start && at < bound && Some(id) == in_para)
+            });
+            if in_para.is_some() {
+                return in_para;
+            }
+            if let Some(e) = expected
+                && ok(e)
+                && roster.chars[e].gender == Some(g)
+            {
+                return Some(e);
+            }
+            salience
+                .find(bound, |id| ok(id) && roster.chars[id].gender == Some(g))
+                .or_else(|| salience.find(bound, |id| ok(id) && roster.chars[id].gender.is_none()))
+        };
+        let mut found: Vec<Option<usize>> = vec![None; quotes.len()];
+        for (n, &q) in quotes.iter().enumerate() {
+            let Some(tag) = &tags_of[q] else { continue };
+            found[n] = match &tag.subject {
+                Subject::Name(name) if evidence.named_tags => roster.lookup(name),
+                Subject::Described(d, g) if evidence.named_tags => {
+                    roster.lookup(d).or_else(|| {
+                        (!roster.closed).then(|| {
+                            roster.add(
+                                CharInfo {
+                                    name: d.clone(),
+                                    aliases: Vec::new(),
+                                    gender: *g,
+                                    is_narrator: false,
+                                },
+                                std::slice::from_ref(d),
+                            )
+                        })
+                    })
+                }
+                Subject::Pronoun(g) if evidence.pronoun_tags => {
+                    by_gender(&roster, *g, tag.at, &vocatives[q])
+                }
+                Subject::FirstPerson => narrator,
+                _ => None,
+            };
+        }
+        if found.iter().any(Option::is_some) {
+            if evidence.paragraph {
+                let mut prev = None;
+                for f in &mut found {
+                    if f.is_some() {
+                        prev = *f;
+                    } else {
+                        *f = prev;
+                    }
+                }
+                let mut next = None;
+                for f in found.iter_mut().rev() {
+                    if f.is_some() {
+                        next = *f;
+                    } else {
+                        *f = next;
+                    }
+                }
+            }
+        } else {
+            let allowed = |id: &usize| !para_vocatives.contains(id);
+            let mut guess = None;
+            if segments[quotes[0]].continues_quote {
+                guess = last_speaker;
+            }
+            if guess.is_none() && evidence.beats {
+                guess = beat(&para.segments, segments, &toks, &roster, narrator, &|g, at| {
+                    by_gender(&roster, g, at, &para_vocatives)
+                })
+                .filter(allowed);
+            }
+            if guess.is_none() && evidence.vocatives {
+                guess = addressee.filter(|a| Some(*a) != last_speaker).filter(allowed);
+            }
+            if guess.is_none() && evidence.turns {
+                guess = expected.filter(allowed);
+            }
+            if guess.is_none() && evidence.turns {
+                let bound = segments[quotes[0]].range.start;
+                guess = salience.find(bound, |id| Some(id) != last_speaker && allowed(&id));
+            }
+            found.fill(guess);
+        }
+        for (n, &q) in quotes.iter().enumerate() {
+            speaker[q] = found[n];
+            if let Some(id) = found[n] {
+                if conv.last() != Some(&id) {
+                    conv.push(id);
+                }
+                last_speaker = Some(id);
+            }
+        }
+        if conv.len() > 8 {
+            conv.drain(..conv.len() - 8);
+        }
+        addressee = quotes
+            .last()
+            .and_then(|&q| vocatives[q].iter().copied().find(|&v| Some(v) != last_speaker));
+    }
+    speaker
+        .into_iter()
+        .map(|s| s.map(|id| roster.chars[id].clone()))
+        .collect()
+}
+
+/// The first character acting in the paragraph's narration: a named
+/// mention, or a sentence-initial pronoun resolved by `by_gender`.
+fn beat(
+    para: &[usize],
+    segments: &[Segment],
+    toks: &[Vec<Tok<'_>>],
+    roster: &Roster,
+    narrator: Option<usize>,
+    by_gender: &dyn Fn(Gender, usize) -> Option<usize>,
+) -> Option<usize> {
+    for &s in para {
+        if segments[s].kind != SegmentKind::Narration {
+            continue;
+        }
+        let ts = &toks[s];
+        for k in 0..ts.len() {
+            if let Some((id, _)) = roster.match_at(ts, k) {
+                return Some(id);
+            }
+            let t = &ts[k];
+            if !(t.sent_start || k == 0) || !t.word {
+                continue;
+            }
+            match t.text {
+                "He" | "he" => return by_gender(Gender::Male, t.start),
+                "She" | "she" => return by_gender(Gender::Female, t.start),
+                "I" => {
+                    if narrator.is_some() {
+                        return narrator;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// Names addressed inside a quote: "Yes, Alice." / "Alice, come here!"
+fn find_vocatives(roster: &Roster, toks: &[Tok<'_>]) -> Vec<usize> {
+    let boundary = |t: Option<&Tok<'_>>| {
+        t.is_none_or(|t| !t.word && t.is_punct(",.!?;:\"“”‘’'—–-"))
+    };
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < toks.len() {
+        let Some((id, len)) = roster.match_at(toks, k) else {
+            k += 1;
+            continue;
+        };
+        let before = k.checked_sub(1).map(|p| &toks[p]);
+        let after = toks.get(k + len);
+        let before_ok = boundary(before)
+            || before.is_some_and(|b| matches!(b.lower().as_str(), "dear" | "my" | "oh" | "o"));
+        if before_ok && boundary(after) && !out.contains(&id) {
+            out.push(id);
+        }
+        k += len;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::ingest::book_from_text;
+    use crate::segment::segment_book;
+
+    fn speakers(text: &str, known: &[KnownCharacter]) -> Vec<Option<String>> {
+        let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+        let segments = segment_book(&book);
+        resolve(&book, &segments, known, Evidence::default())
+            .into_iter()
+            .zip(&segments)
+            .filter(|(_, s)| s.kind == SegmentKind::Dialogue)
+            .map(|(c, _)| c.map(|c| c.name))
+            .collect()
+    }
+
+    fn some(names: &[&str]) -> Vec<Option<String>> {
+        names.iter().map(|n| Some((*n).to_owned())).collect()
+    }
+
+    #[test]
+    fn tags_pronouns_and_turns() {
+        let text = "Title\n\nAnn and Bob sat down. Ann smiled at Bob, and she waited.\n\n\
+                    \"Hello,\" said Ann.\n\n\"Hi,\" Bob answered.\n\n\"How are you?\"\n\n\
+                    \"Fine.\"\n\n\"Good,\" he said.\n";
+        assert_eq!(
+            speakers(text, &[]),
+            some(&["Ann", "Bob", "Ann", "Bob", "Bob"])
+        );
+    }
+
+    #[test]
+    fn vocative_is_not_the_speaker() {
+        let text = "Title\n\nAnn met Bob and Mr. Carl Smith. Bob nodded to her.\n\n\"Hello,\" said Ann.\n\n\
+                    \"Hi,\" Bob answered.\n\n\"Carl, what do you think?\"\n\n\"Nothing.\"\n";
+        let got = speakers(text, &[]);
+        assert_eq!(got[2].as_deref(), Some("Ann"));
+        assert_eq!(got[3].as_deref(), Some("Mr. Carl Smith"));
+    }
+
+    #[test]
+    fn action_beat_and_first_person() {
+        let text = "Title\n\nI looked at Mary. I was tired and I said nothing to her.\n\n\
+                    Mary shaded her eyes. \"It is late.\"\n\n\"I know,\" I said.\n";
+        assert_eq!(speakers(text, &[]), some(&["Mary", "Narrator"]));
+    }
+
+    #[test]
+    fn assisted_mode_uses_only_given_names() {
+        let known = [KnownCharacter {
+            name: "Edna Pontellier".to_owned(),
+            aliases: vec!["Edna".to_owned(), "Mrs. Pontellier".to_owned()],
+            gender: Some(Gender::Female),
+        }];
+        let text = "Title\n\n\"Go,\" said Mrs. Pontellier.\n\n\"No,\" said Victor.\n";
+        assert_eq!(
+            speakers(text, &known),
+            vec![Some("Edna Pontellier".to_owned()), None]
+        );
+    }
+}

@@ -1,0 +1,348 @@
+//! Speech tags: "said Faith", "Faith snarled", "he asked", "asked the
+//! doctor", "I said", found in the narration right after or right before a
+//! quote (within its clause).
+
+use super::lexicon::{self, PARTICLE_VERBS};
+use super::tokens::Tok;
+use crate::synth::Gender;
+
+/// Who a speech tag names as the speaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A capitalised name, as written ("Mr. Holmes", "the Hatter").
+    Name(String),
+    /// A description ("the old man"), with the gender its noun implies.
+    Described(String, Option<Gender>),
+    Pronoun(Gender),
+    FirstPerson,
+    /// A tag whose subject we cannot use ("they said", "his father said").
+    Unknown,
+}
+
+/// A tag and the byte offset of its subject (for salience look-ups).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub subject: Subject,
+    pub at: usize,
+}
+
+const MAX_WORDS: usize = 12;
+
+/// The tag in the narration that follows a quote, if its first clause has one.
+pub fn tag_after(toks: &[Tok<'_>]) -> Option<Tag> {
+    let mut end = toks.len();
+    let mut words = 0;
+    for (i, t) in toks.iter().enumerate() {
+        if t.ends_sentence() || t.is_punct("(") {
+            end = i;
+            break;
+        }
+        if t.word {
+            words += 1;
+            if words > MAX_WORDS {
+                end = i;
+                break;
+            }
+        }
+    }
+    let window = &toks[..end];
+    let verb = (0..window.len()).find(|&i| is_verb_at(window, i))?;
+    subject_of(window, verb)
+}
+
+/// The tag in the narration that precedes a quote: its last clause, ending
+/// with the verb ("Alice said:", "said the King,").
+pub fn tag_before(toks: &[Tok<'_>]) -> Option<Tag> {
+    let mut end = toks.len();
+    while end > 0 && !toks[end - 1].word && toks[end - 1].is_punct(",:—–-") {
+        end -= 1;
+    }
+    if end > 0 && !toks[end - 1].word {
+        // A full stop before the quote: the clause is a finished sentence,
+        // not a tag introducing the quote.
+        return None;
+    }
+    let mut start = 0;
+    let mut words = 0;
+    for i in (0..end).rev() {
+        let t = &toks[i];
+        if t.ends_sentence() || t.is_punct(")") {
+            start = i + 1;
+            break;
+        }
+        if t.word {
+            words += 1;
+            if words > MAX_WORDS {
+                start = i + 1;
+                break;
+            }
+        }
+    }
+    let window = &toks[start..end];
+    let verb = (0..window.len()).rev().find(|&i| is_verb_at(window, i))?;
+    // The verb must end the clause, give or take a short complement
+    // ("said to the Queen:"), or it is narration that happens to contain one.
+    let words_after = window[verb + 1..].iter().filter(|t| t.word).count();
+    if words_after > 5 {
+        return None;
+    }
+    subject_of(window, verb)
+}
+
+fn is_verb_at(window: &[Tok<'_>], i: usize) -> bool {
+    let t = &window[i];
+    if !t.word {
+        return false;
+    }
+    let lower = t.lower();
+    if lexicon::is_speech_verb(&lower) {
+        return true;
+    }
+    PARTICLE_VERBS.iter().any(|(v, p)| {
+        *v == lower
+            && window
+                .get(i + 1)
+                .is_some_and(|n| n.word && n.text.eq_ignore_ascii_case(p))
+    })
+}
+
+fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
+    // Before the verb: "Alice said", "the old man said", "he then asked".
+    let mut k = verb;
+    while k > 0 && window[k - 1].word && lexicon::is_adverb(&window[k - 1].lower()) {
+        k -= 1;
+    }
+    if k > 0 && window[k - 1].word {
+        let t = &window[k - 1];
+        let lower = t.lower();
+        if matches!(lower.as_str(), "and" | "but" | "then" | "who" | "which" | "had" | "has") {
+            // "He turned to her and said": the clause subject opens the window.
+            if lower == "and" || lower == "but" || lower == "then" {
+                return window[..k - 1]
+                    .iter()
+                    .position(|t| t.word)
+                    .and_then(|first| subject_at(window, first, Direction::Forward));
+            }
+            return None;
+        }
+        if let Some(tag) = subject_at(window, k - 1, Direction::Backward) {
+            return Some(tag);
+        }
+    }
+    // After the verb: "said Alice", "said the Hatter", "said he".
+    let mut k = verb + 1;
+    if window
+        .get(k)
+        .zip(window.get(verb))
+        .is_some_and(|(n, v)| n.word && PARTICLE_VERBS.iter().any(|(pv, p)| v.text == *pv && n.text == *p))
+    {
+        k += 1;
+    }
+    while k < window.len() && window[k].word && lexicon::is_adverb(&window[k].lower()) {
+        k += 1;
+    }
+    if k < window.len() && window[k].word {
+        return subject_at(window, k, Direction::Forward);
+    }
+    None
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Forward,
+    Backward,
+}
+
+fn is_name_word(t: &Tok<'_>) -> bool {
+    let lower = t.lower();
+    t.is_cap() && (lexicon::title(&lower).is_some() || !lexicon::is_never_name(&lower))
+}
+
+fn is_determiner(lower: &str) -> bool {
+    matches!(lower, "the" | "a" | "an")
+}
+
+fn is_possessive(lower: &str) -> bool {
+    matches!(
+        lower,
+        "his" | "her" | "my" | "our" | "their" | "your" | "its" | "this" | "that" | "one"
+    )
+}
+
+/// The subject phrase with a word at `i`; it extends away from the verb.
+fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
+    let t = &window[i];
+    let lower = t.lower();
+    if let Some(g) = lexicon::pronoun_gender(&lower)
+        && matches!(lower.as_str(), "he" | "she")
+    {
+        return Some(Tag {
+            subject: Subject::Pronoun(g),
+            at: t.start,
+        });
+    }
+    match lower.as_str() {
+        "i" => {
+            return Some(Tag {
+                subject: Subject::FirstPerson,
+                at: t.start,
+            });
+        }
+        "they" | "we" | "you" | "it" | "everybody" | "everyone" | "somebody" | "someone"
+        | "nobody" | "all" | "both" | "one" => {
+            return Some(Tag {
+                subject: Subject::Unknown,
+                at: t.start,
+            });
+        }
+        _ => {}
+    }
+    // The phrase is the run of words between a determiner and the head noun.
+    let (first, last) = match dir {
+        Direction::Backward => {
+            let last = i;
+            let mut first = i;
+            if is_name_word(t) {
+                while first > 0 && window[first - 1].word && is_name_word(&window[first - 1]) {
+                    first -= 1;
+                }
+                if first > 0 && window[first - 1].word && is_determiner(&window[first - 1].lower())
+                {
+                    first -= 1;
+                }
+            } else {
+                // "the old man": up to three words back to a determiner.
+                let mut j = i;
+                let mut found = None;
+                while j > 0 && i - j < 4 && window[j - 1].word {
+                    j -= 1;
+                    let l = window[j].lower();
+                    if is_determiner(&l) || is_possessive(&l) {
+                        found = Some(j);
+                        break;
+                    }
+                }
+                first = found?;
+            }
+            (first, last)
+        }
+        Direction::Forward => {
+            let first = i;
+            let mut last = i;
+            if is_determiner(&lower) || is_possessive(&lower) {
+                // Determiner, then words up to a noun (stop at punctuation
+                // or a preposition: "said the man in white" keeps "the man").
+                let mut j = i + 1;
+                while j < window.len() && window[j].word && j - i <= 4 {
+                    let l = window[j].lower();
+                    if matches!(
+                        l.as_str(),
+                        "in" | "of" | "to" | "with" | "at" | "from" | "who" | "and" | "as" | "on"
+                    ) {
+                        break;
+                    }
+                    last = j;
+                    j += 1;
+                }
+                if last == i {
+                    return None;
+                }
+            } else if is_name_word(t) {
+                while last + 1 < window.len()
+                    && window[last + 1].word
+                    && is_name_word(&window[last + 1])
+                {
+                    last += 1;
+                }
+            } else {
+                return None;
+            }
+            (first, last)
+        }
+    };
+    let phrase = &window[first..=last];
+    let head = &window[last];
+    let det = phrase[0].lower();
+    if is_possessive(&det) {
+        return Some(Tag {
+            subject: Subject::Unknown,
+            at: phrase[0].start,
+        });
+    }
+    let display = phrase.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
+    let at = phrase[0].start;
+    if phrase.iter().any(|t| is_name_word(t)) {
+        // A single sentence-initial word must still look like a name.
+        if phrase.len() == 1 && lexicon::is_never_name(&det) {
+            return None;
+        }
+        return Some(Tag {
+            subject: Subject::Name(display),
+            at,
+        });
+    }
+    if is_determiner(&det) {
+        let gender = lexicon::person_noun(&head.lower())?;
+        return Some(Tag {
+            subject: Subject::Described(display, gender),
+            at,
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tokens::tokenize;
+    use super::*;
+
+    fn after(text: &str) -> Option<Subject> {
+        tag_after(&tokenize(text, 0, false)).map(|t| t.subject)
+    }
+
+    fn before(text: &str) -> Option<Subject> {
+        tag_before(&tokenize(text, 0, true)).map(|t| t.subject)
+    }
+
+    fn name(s: &str) -> Option<Subject> {
+        Some(Subject::Name(s.to_owned()))
+    }
+
+    #[test]
+    fn tags_after_a_quote() {
+        assert_eq!(after(" said Faith."), name("Faith"));
+        assert_eq!(after(" Faith snarled, turning away."), name("Faith"));
+        assert_eq!(after(" said Mr. Holmes quietly."), name("Mr. Holmes"));
+        assert_eq!(after(" said the Hatter."), name("the Hatter"));
+        assert_eq!(after(" he asked."), Some(Subject::Pronoun(Gender::Male)));
+        assert_eq!(after(" said she."), Some(Subject::Pronoun(Gender::Female)));
+        assert_eq!(after(" I said."), Some(Subject::FirstPerson));
+        assert_eq!(
+            after(" asked the old woman."),
+            Some(Subject::Described(
+                "the old woman".to_owned(),
+                Some(Gender::Female)
+            ))
+        );
+        assert_eq!(after(" she went on."), Some(Subject::Pronoun(Gender::Female)));
+        assert_eq!(after(" they cried."), Some(Subject::Unknown));
+    }
+
+    #[test]
+    fn no_tag_in_plain_narration() {
+        assert_eq!(after(" Faith shaded her eyes."), None);
+        assert_eq!(after(" He went to the door."), None);
+        assert_eq!(after(". Then Alice looked at the man who had said it."), None);
+    }
+
+    #[test]
+    fn tags_before_a_quote() {
+        assert_eq!(before("Alice said:"), name("Alice"));
+        assert_eq!(before("It was late. Then said the King,"), name("the King"));
+        assert_eq!(
+            before("He turned to Mary and said,"),
+            Some(Subject::Pronoun(Gender::Male))
+        );
+        assert_eq!(before("Alice said nothing."), None);
+    }
+}
