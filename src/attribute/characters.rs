@@ -305,7 +305,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         let best = c
             .forms
             .iter()
-            .max_by_key(|f| (f.core.len() > 1, f.has_title, f.count + f.tags, f.display.len()))
+            .max_by_key(|f| (f.core.len() > 1, f.count + f.tags, !f.has_title, f.display.len()))
             .expect("clusters are never empty");
         let name = best.display.clone();
         let gender = c.gender.or_else(|| {
