@@ -367,6 +367,12 @@ fn new_form(display: &str) -> Option<Form> {
         }
         form.core.push(lower);
     }
+    if form.core.is_empty() && form.has_title {
+        // "the King", "the Professor": the title alone names the character.
+        let last = display.split_whitespace().last()?;
+        form.core.push(last.trim_end_matches('.').to_lowercase());
+        form.has_title = false;
+    }
     Some(form)
 }
 

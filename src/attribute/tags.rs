@@ -230,19 +230,29 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
             let first = i;
             let mut last = i;
             if is_determiner(&lower) || is_possessive(&lower) {
-                // Determiner, then words up to a noun (stop at punctuation
-                // or a preposition: "said the man in white" keeps "the man").
+                // Determiner, then words up to a noun (stop at punctuation,
+                // an adverb or a preposition: "said the man in white" keeps
+                // "the man"); a capitalised name ends the phrase.
                 let mut j = i + 1;
                 while j < window.len() && window[j].word && j - i <= 4 {
                     let l = window[j].lower();
                     if matches!(
                         l.as_str(),
                         "in" | "of" | "to" | "with" | "at" | "from" | "who" | "and" | "as" | "on"
-                    ) {
+                    ) || lexicon::is_adverb(&l)
+                        || lexicon::is_speech_verb(&l)
+                    {
                         break;
                     }
                     last = j;
                     j += 1;
+                    if is_name_word(&window[last]) {
+                        while j < window.len() && window[j].word && is_name_word(&window[j]) {
+                            last = j;
+                            j += 1;
+                        }
+                        break;
+                    }
                 }
                 if last == i {
                     return None;
@@ -269,9 +279,11 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
             at: phrase[0].start,
         });
     }
-    let display = phrase.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
     let at = phrase[0].start;
-    if phrase.iter().any(|t| is_name_word(t)) {
+    if let Some(cap) = phrase.iter().position(is_name_word) {
+        // "the gloomy Ratcliffe" is Ratcliffe; "the Hatter" keeps its article.
+        let from = if cap == 1 && is_determiner(&det) { 0 } else { cap };
+        let display = phrase[from..].iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
         // A single sentence-initial word must still look like a name.
         if phrase.len() == 1 && lexicon::is_never_name(&det) {
             return None;
@@ -281,6 +293,7 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
             at,
         });
     }
+    let display = phrase.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
     if is_determiner(&det) {
         let gender = lexicon::person_noun(&head.lower())?;
         return Some(Tag {
@@ -314,6 +327,8 @@ mod tests {
         assert_eq!(after(" Faith snarled, turning away."), name("Faith"));
         assert_eq!(after(" said Mr. Holmes quietly."), name("Mr. Holmes"));
         assert_eq!(after(" said the Hatter."), name("the Hatter"));
+        assert_eq!(after(" said the Caterpillar sternly."), name("the Caterpillar"));
+        assert_eq!(after(" said the gloomy Ratcliffe."), name("Ratcliffe"));
         assert_eq!(after(" he asked."), Some(Subject::Pronoun(Gender::Male)));
         assert_eq!(after(" said she."), Some(Subject::Pronoun(Gender::Female)));
         assert_eq!(after(" I said."), Some(Subject::FirstPerson));

@@ -77,12 +77,27 @@ pub fn tokenize(text: &str, base: usize, starts_sentence: bool) -> Vec<Tok<'_>> 
                 word_end = end + 1;
                 j += 1;
             }
+            let word = &text[b..word_end];
+            // "Alice's": the name, then the possessive as punctuation.
+            let possessive = ["'s", "’s"]
+                .iter()
+                .find(|p| word.len() > p.len() + 1 && word.ends_with(*p))
+                .filter(|_| word.chars().next().is_some_and(char::is_uppercase));
+            let stem = possessive.map_or(word.len(), |p| word.len() - p.len());
             toks.push(Tok {
-                text: &text[b..word_end],
+                text: &word[..stem],
                 start: base + b,
                 word: true,
                 sent_start: sentence_next,
             });
+            if stem < word.len() {
+                toks.push(Tok {
+                    text: &word[stem..],
+                    start: base + b + stem,
+                    word: false,
+                    sent_start: false,
+                });
+            }
             sentence_next = false;
             i = j;
             continue;
@@ -109,7 +124,7 @@ mod tests {
 
     #[test]
     fn words_offsets_and_sentences() {
-        let toks = tokenize("said Mr. Holmes. He don't", 10, false);
+        let toks = tokenize("said Mr. Holmes. He don't see Ann's", 10, false);
         let words: Vec<(&str, usize, bool)> = toks
             .iter()
             .filter(|t| t.word)
@@ -122,7 +137,9 @@ mod tests {
                 ("Mr.", 15, false),
                 ("Holmes", 19, false),
                 ("He", 27, true),
-                ("don't", 30, false)
+                ("don't", 30, false),
+                ("see", 36, false),
+                ("Ann", 40, false)
             ]
         );
     }
