@@ -153,6 +153,9 @@ struct Form {
     after_preposition: usize,
     title_gender: Option<Gender>,
     has_title: bool,
+    /// The title word alone names the character ("the Professor").
+    title_only: bool,
+    title: Option<String>,
     core: Vec<String>,
 }
 
@@ -242,6 +245,14 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
     let (mut accepted, rest): (Vec<Form>, Vec<Form>) = forms
         .into_values()
         .filter(|f| !f.core.is_empty() && f.core.iter().all(|w| name_like(w, f.tags)))
+        // Every word of a longer name must itself recur as a name ("Misses Cuss" does not).
+        .filter(|f| {
+            f.core.len() == 1
+                || f.core.iter().all(|w| {
+                    cap_counts.get(w).copied().unwrap_or(0) >= 2
+                        || lexicon::first_name_gender(w).is_some()
+                })
+        })
         .partition(|f| {
             f.tags > 0
                 || f.has_title
@@ -281,12 +292,23 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             })
         };
         let weight = |c: &Cluster| c.forms.iter().map(|f| f.count + f.tags).sum::<usize>();
-        let target = clusters
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| contains(c) && compatible(c))
-            .max_by_key(|(_, c)| weight(c))
-            .map(|(i, _)| i);
+        let target = if form.title_only {
+            // "the Professor" is the one character called Professor X.
+            let same_title: Vec<usize> = clusters
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.forms.iter().any(|f| f.title == Some(form.core[0].clone())))
+                .map(|(i, _)| i)
+                .collect();
+            (same_title.len() == 1).then(|| same_title[0])
+        } else {
+            clusters
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| contains(c) && compatible(c))
+                .max_by_key(|(_, c)| weight(c))
+                .map(|(i, _)| i)
+        };
         match target {
             Some(i) => {
                 let c = &mut clusters[i];
@@ -294,7 +316,11 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 c.forms.push(form);
             }
             None => clusters.push(Cluster {
-                gender: form.title_gender,
+                gender: form.title_gender.or_else(|| {
+                    (form.core.len() > 1 && !form.has_title)
+                        .then(|| lexicon::first_name_gender(&form.core[0]))
+                        .flatten()
+                }),
                 forms: vec![form],
             }),
         }
@@ -360,6 +386,7 @@ fn new_form(display: &str) -> Option<Form> {
         if let Some(g) = lexicon::title(&lower).filter(|_| form.core.is_empty()) {
             form.has_title = true;
             form.title_gender = form.title_gender.or(g);
+            form.title = Some(lower);
             continue;
         }
         if lexicon::is_never_name(&lower) {
@@ -372,6 +399,7 @@ fn new_form(display: &str) -> Option<Form> {
         let last = display.split_whitespace().last()?;
         form.core.push(last.trim_end_matches('.').to_lowercase());
         form.has_title = false;
+        form.title_only = true;
     }
     Some(form)
 }
@@ -435,7 +463,8 @@ mod tests {
     fn names_cluster_into_characters() {
         let text = "Then Lex Luthor came in. Later Mr. Luthor sat down and Lex smiled. \
                     Luthor laughed at Clark. Clark Kent frowned. Clark sighed. \
-                    Miss Lane waved. Lois Lane nodded. Mrs. Luthor left the room.";
+                    Miss Lane waved. Lois Lane nodded. Mrs. Luthor left the room. \
+                    Then Clark Kent and Lois Lane left.";
         let toks = tokenize(text, 0, true);
         let narration = [&toks[..]];
         let subjects = [Subject::Name("Lex".to_owned()), Subject::Name("Clark".to_owned())];

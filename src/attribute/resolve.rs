@@ -463,7 +463,7 @@ mod tests {
 
     #[test]
     fn vocative_is_not_the_speaker() {
-        let text = "Title\n\nAnn met Bob and Mr. Carl Smith. Bob nodded to her.\n\n\"Hello,\" said Ann.\n\n\
+        let text = "Title\n\nAnn met Bob and Mr. Carl Smith. Then Mr. Carl Smith sat. Bob nodded to her.\n\n\"Hello,\" said Ann.\n\n\
                     \"Hi,\" Bob answered.\n\n\"Carl, what do you think?\"\n\n\"Nothing.\"\n";
         let got = speakers(text, &[]);
         assert_eq!(got[2].as_deref(), Some("Ann"));

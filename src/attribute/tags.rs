@@ -47,6 +47,11 @@ pub fn tag_after(toks: &[Tok<'_>]) -> Option<Tag> {
     }
     let window = &toks[..end];
     let verb = (0..window.len()).find(|&i| is_verb_at(window, i))?;
+    // A tag sits at the start of the clause ("the old man said"); a verb
+    // deep inside ("And she squeezed up closer as she spoke") is narration.
+    if window[..verb].iter().filter(|t| t.word).count() > 4 {
+        return None;
+    }
     subject_of(window, verb)
 }
 
@@ -347,6 +352,10 @@ mod tests {
     fn no_tag_in_plain_narration() {
         assert_eq!(after(" Faith shaded her eyes."), None);
         assert_eq!(after(" He went to the door."), None);
+        assert_eq!(
+            after(" And she squeezed herself up closer to Alice as she spoke."),
+            None
+        );
         assert_eq!(after(". Then Alice looked at the man who had said it."), None);
     }
 
