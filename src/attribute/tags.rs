@@ -300,7 +300,9 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
     }
     let display = phrase.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
     if is_determiner(&det) {
-        let gender = lexicon::person_noun(&head.lower())?;
+        // Whatever says something is a speaker ("said the mariner"); the
+        // noun gives a gender when it has one.
+        let gender = lexicon::person_noun(&head.lower()).flatten();
         return Some(Tag {
             subject: Subject::Described(display, gender),
             at,
