@@ -227,7 +227,8 @@ pub fn resolve(
             .collect();
         if quotes.is_empty() {
             quiet += 1;
-            if quiet >= 2 {
+            // A narration paragraph ends the exchange: turn-taking restarts.
+            if quiet >= 1 {
                 conv.clear();
                 addressee = None;
             }
@@ -350,6 +351,8 @@ pub fn resolve(
                     conv.push(id);
                 }
                 last_speaker = Some(id);
+                // A speaker is salient for the pronouns and beats that follow.
+                salience.push(segments[q].range.start, id);
             }
         }
         if conv.len() > 8 {
