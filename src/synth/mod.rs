@@ -150,23 +150,11 @@ impl Engines {
     }
 
     pub fn get(&mut self, kind: EngineKind) -> Result<&mut dyn Engine, SynthError> {
-        if !self.engines.contains_key(&kind) {
-            let engine: Box<dyn Engine> = match kind {
-                EngineKind::Espeak => Box::new(espeak::Espeak::new()?),
-                EngineKind::Piper => {
-                    return Err(SynthError::Unavailable {
-                        engine: kind,
-                        reason: "this build has no piper support yet".to_owned(),
-                    });
-                }
-            };
-            self.engines.insert(kind, engine);
-        }
-        Ok(self
-            .engines
-            .get_mut(&kind)
-            .expect("engine inserted above")
-            .as_mut())
+        let engine = match self.engines.entry(kind) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => entry.insert(create_engine(kind)?),
+        };
+        Ok(engine.as_mut())
     }
 
     pub fn check_voice(&mut self, voice: &Voice) -> Result<(), SynthError> {
@@ -175,6 +163,16 @@ impl Engines {
 
     pub fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         self.get(voice.engine)?.synthesize(text, voice)
+    }
+}
+
+fn create_engine(kind: EngineKind) -> Result<Box<dyn Engine>, SynthError> {
+    match kind {
+        EngineKind::Espeak => Ok(Box::new(espeak::Espeak::new()?)),
+        EngineKind::Piper => Err(SynthError::Unavailable {
+            engine: kind,
+            reason: "this build has no piper support yet".to_owned(),
+        }),
     }
 }
 
