@@ -15,7 +15,10 @@ fn main() {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
     let dev = shared.join("eval/attribution/dev");
     let Ok(entries) = std::fs::read_dir(&dev) else {
-        eprintln!("attribution bench: no eval kit at {}; set CASTBOOK_SHARED", dev.display());
+        eprintln!(
+            "attribution bench: no eval kit at {}; set CASTBOOK_SHARED",
+            dev.display()
+        );
         return;
     };
     let largest = entries
@@ -51,7 +54,9 @@ fn main() {
     }
     println!(
         "attribution: {} ({} KiB, {quotes} quotes): best of {runs} runs {:.3} s (segment + attribute, one thread); target < 1 s: {:.1}% of budget",
-        path.parent().and_then(|p| p.file_name()).map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        path.parent()
+            .and_then(|p| p.file_name())
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         book.text.len() / 1024,
         best,
         best * 100.0

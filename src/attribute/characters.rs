@@ -41,7 +41,10 @@ pub struct Roster {
 pub fn key(name: &str) -> String {
     let words: Vec<String> = name
         .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| c == '.' || c == ',').to_lowercase())
+        .map(|w| {
+            w.trim_matches(|c: char| c == '.' || c == ',')
+                .to_lowercase()
+        })
         .filter(|w| !w.is_empty())
         .collect();
     let skip = usize::from(words.len() > 1 && matches!(words[0].as_str(), "the" | "a" | "an"));
@@ -214,8 +217,17 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             if prev.as_deref().is_some_and(|p| {
                 matches!(
                     p,
-                    "in" | "at" | "to" | "from" | "into" | "near" | "of" | "towards" | "through"
-                        | "across" | "by" | "on"
+                    "in" | "at"
+                        | "to"
+                        | "from"
+                        | "into"
+                        | "near"
+                        | "of"
+                        | "towards"
+                        | "through"
+                        | "across"
+                        | "by"
+                        | "on"
                 )
             }) {
                 entry.after_preposition += 1;
@@ -260,8 +272,10 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 || f.count >= 3 && f.after_preposition * 2 < f.count
         });
     // A fuller form of an accepted name is accepted too ("Lex" -> "Lex Luthor").
-    let known_words: std::collections::HashSet<String> =
-        accepted.iter().flat_map(|f| f.core.iter().cloned()).collect();
+    let known_words: std::collections::HashSet<String> = accepted
+        .iter()
+        .flat_map(|f| f.core.iter().cloned())
+        .collect();
     accepted.extend(
         rest.into_iter()
             .filter(|f| f.core.len() > 1 && f.core.iter().any(|w| known_words.contains(w))),
@@ -286,8 +300,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         };
         let contains = |c: &Cluster| {
             c.forms.iter().any(|f| {
-                f.core.len() > form.core.len()
-                    && form.core.iter().all(|w| f.core.contains(w))
+                f.core.len() > form.core.len() && form.core.iter().all(|w| f.core.contains(w))
                     || f.core == form.core && f.has_title != form.has_title
             })
         };
@@ -297,7 +310,11 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             let same_title: Vec<usize> = clusters
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| c.forms.iter().any(|f| f.title == Some(form.core[0].clone())))
+                .filter(|(_, c)| {
+                    c.forms
+                        .iter()
+                        .any(|f| f.title == Some(form.core[0].clone()))
+                })
                 .map(|(i, _)| i)
                 .collect();
             (same_title.len() == 1).then(|| same_title[0])
@@ -331,7 +348,14 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         let best = c
             .forms
             .iter()
-            .max_by_key(|f| (f.core.len() > 1, f.count + f.tags, !f.has_title, f.display.len()))
+            .max_by_key(|f| {
+                (
+                    f.core.len() > 1,
+                    f.count + f.tags,
+                    !f.has_title,
+                    f.display.len(),
+                )
+            })
             .expect("clusters are never empty");
         let name = best.display.clone();
         let gender = c.gender.or_else(|| {
@@ -467,7 +491,10 @@ mod tests {
                     Then Clark Kent and Lois Lane left.";
         let toks = tokenize(text, 0, true);
         let narration = [&toks[..]];
-        let subjects = [Subject::Name("Lex".to_owned()), Subject::Name("Clark".to_owned())];
+        let subjects = [
+            Subject::Name("Lex".to_owned()),
+            Subject::Name("Clark".to_owned()),
+        ];
         let refs: Vec<&Subject> = subjects.iter().collect();
         let mut roster = discover(&narration, &refs);
         vote_genders(&mut roster, &narration);

@@ -122,7 +122,8 @@ impl Evidence {
 
     /// Reads `CASTBOOK_ATTR_DISABLE` (for ablation runs).
     pub fn from_env() -> Evidence {
-        std::env::var("CASTBOOK_ATTR_DISABLE").map_or_else(|_| Evidence::default(), |v| Evidence::without(&v))
+        std::env::var("CASTBOOK_ATTR_DISABLE")
+            .map_or_else(|_| Evidence::default(), |v| Evidence::without(&v))
     }
 }
 

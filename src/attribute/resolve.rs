@@ -81,7 +81,7 @@ fn paragraphs(segments: &[Segment]) -> Vec<Paragraph> {
 fn ends_sentence(dialogue: &str) -> bool {
     dialogue
         .trim_end()
-        .trim_end_matches(|c: char| matches!(c, '"' | '”' | '“' | '’' | '\'' | '»'))
+        .trim_end_matches(['"', '”', '“', '’', '\'', '»'])
         .ends_with(['.', '!', '?'])
 }
 
@@ -247,12 +247,14 @@ pub fn resolve(
         } else {
             None
         };
-        let by_gender = |roster: &Roster, g: Gender, bound: usize, exclude: &[usize]| -> Option<usize> {
+        let by_gender = |roster: &Roster,
+                         g: Gender,
+                         bound: usize,
+                         exclude: &[usize]|
+         -> Option<usize> {
             let ok = |id: usize| !is_narrator(id) && !exclude.contains(&id);
             // A character of that gender acting earlier in this paragraph.
-            let in_para = salience.find(bound, |id| {
-                ok(id) && roster.chars[id].gender == Some(g)
-            });
+            let in_para = salience.find(bound, |id| ok(id) && roster.chars[id].gender == Some(g));
             let in_para = in_para.filter(|_| {
                 salience
                     .mentions
@@ -279,21 +281,19 @@ pub fn resolve(
             let Some(tag) = &tags_of[q] else { continue };
             found[n] = match &tag.subject {
                 Subject::Name(name) if evidence.named_tags => roster.lookup(name),
-                Subject::Described(d, g) if evidence.named_tags => {
-                    roster.lookup(d).or_else(|| {
-                        (!roster.closed).then(|| {
-                            roster.add(
-                                CharInfo {
-                                    name: d.clone(),
-                                    aliases: Vec::new(),
-                                    gender: *g,
-                                    is_narrator: false,
-                                },
-                                std::slice::from_ref(d),
-                            )
-                        })
+                Subject::Described(d, g) if evidence.named_tags => roster.lookup(d).or_else(|| {
+                    (!roster.closed).then(|| {
+                        roster.add(
+                            CharInfo {
+                                name: d.clone(),
+                                aliases: Vec::new(),
+                                gender: *g,
+                                is_narrator: false,
+                            },
+                            std::slice::from_ref(d),
+                        )
                     })
-                }
+                }),
                 Subject::Pronoun(g) if evidence.pronoun_tags => {
                     by_gender(&roster, *g, tag.at, &vocatives[q])
                 }
@@ -327,13 +327,20 @@ pub fn resolve(
                 guess = last_speaker;
             }
             if guess.is_none() && evidence.beats {
-                guess = beat(&para.segments, segments, &toks, &roster, narrator, &|g, at| {
-                    by_gender(&roster, g, at, &para_vocatives)
-                })
+                guess = beat(
+                    &para.segments,
+                    segments,
+                    &toks,
+                    &roster,
+                    narrator,
+                    &|g, at| by_gender(&roster, g, at, &para_vocatives),
+                )
                 .filter(allowed);
             }
             if guess.is_none() && evidence.vocatives {
-                guess = addressee.filter(|a| Some(*a) != last_speaker).filter(allowed);
+                guess = addressee
+                    .filter(|a| Some(*a) != last_speaker)
+                    .filter(allowed);
             }
             if guess.is_none() && evidence.turns {
                 guess = expected.filter(allowed);
@@ -358,9 +365,12 @@ pub fn resolve(
         if conv.len() > 8 {
             conv.drain(..conv.len() - 8);
         }
-        addressee = quotes
-            .last()
-            .and_then(|&q| vocatives[q].iter().copied().find(|&v| Some(v) != last_speaker));
+        addressee = quotes.last().and_then(|&q| {
+            vocatives[q]
+                .iter()
+                .copied()
+                .find(|&v| Some(v) != last_speaker)
+        });
     }
     speaker
         .into_iter()
@@ -394,11 +404,7 @@ fn beat(
             match t.text {
                 "He" | "he" => return by_gender(Gender::Male, t.start),
                 "She" | "she" => return by_gender(Gender::Female, t.start),
-                "I" => {
-                    if narrator.is_some() {
-                        return narrator;
-                    }
-                }
+                "I" if narrator.is_some() => return narrator,
                 _ => {}
             }
         }
@@ -408,9 +414,8 @@ fn beat(
 
 /// Names addressed inside a quote: "Yes, Alice." / "Alice, come here!"
 fn find_vocatives(roster: &Roster, toks: &[Tok<'_>]) -> Vec<usize> {
-    let boundary = |t: Option<&Tok<'_>>| {
-        t.is_none_or(|t| !t.word && t.is_punct(",.!?;:\"“”‘’'—–-"))
-    };
+    let boundary =
+        |t: Option<&Tok<'_>>| t.is_none_or(|t| !t.word && t.is_punct(",.!?;:\"“”‘’'—–-"));
     let mut out = Vec::new();
     let mut k = 0;
     while k < toks.len() {

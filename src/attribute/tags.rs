@@ -120,7 +120,10 @@ fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
     if k > 0 && window[k - 1].word {
         let t = &window[k - 1];
         let lower = t.lower();
-        if matches!(lower.as_str(), "and" | "but" | "then" | "who" | "which" | "had" | "has") {
+        if matches!(
+            lower.as_str(),
+            "and" | "but" | "then" | "who" | "which" | "had" | "has"
+        ) {
             // "He turned to her and said": the clause subject opens the window.
             if lower == "and" || lower == "but" || lower == "then" {
                 return window[..k - 1]
@@ -136,11 +139,12 @@ fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
     }
     // After the verb: "said Alice", "said the Hatter", "said he".
     let mut k = verb + 1;
-    if window
-        .get(k)
-        .zip(window.get(verb))
-        .is_some_and(|(n, v)| n.word && PARTICLE_VERBS.iter().any(|(pv, p)| v.text == *pv && n.text == *p))
-    {
+    if window.get(k).zip(window.get(verb)).is_some_and(|(n, v)| {
+        n.word
+            && PARTICLE_VERBS
+                .iter()
+                .any(|(pv, p)| v.text == *pv && n.text == *p)
+    }) {
         k += 1;
     }
     while k < window.len() && window[k].word && lexicon::is_adverb(&window[k].lower()) {
@@ -287,8 +291,16 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
     let at = phrase[0].start;
     if let Some(cap) = phrase.iter().position(is_name_word) {
         // "the gloomy Ratcliffe" is Ratcliffe; "the Hatter" keeps its article.
-        let from = if cap == 1 && is_determiner(&det) { 0 } else { cap };
-        let display = phrase[from..].iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
+        let from = if cap == 1 && is_determiner(&det) {
+            0
+        } else {
+            cap
+        };
+        let display = phrase[from..]
+            .iter()
+            .map(|t| t.text)
+            .collect::<Vec<_>>()
+            .join(" ");
         // A single sentence-initial word must still look like a name.
         if phrase.len() == 1 && lexicon::is_never_name(&det) {
             return None;
@@ -334,7 +346,10 @@ mod tests {
         assert_eq!(after(" Faith snarled, turning away."), name("Faith"));
         assert_eq!(after(" said Mr. Holmes quietly."), name("Mr. Holmes"));
         assert_eq!(after(" said the Hatter."), name("the Hatter"));
-        assert_eq!(after(" said the Caterpillar sternly."), name("the Caterpillar"));
+        assert_eq!(
+            after(" said the Caterpillar sternly."),
+            name("the Caterpillar")
+        );
         assert_eq!(after(" said the gloomy Ratcliffe."), name("Ratcliffe"));
         assert_eq!(after(" he asked."), Some(Subject::Pronoun(Gender::Male)));
         assert_eq!(after(" said she."), Some(Subject::Pronoun(Gender::Female)));
@@ -346,7 +361,10 @@ mod tests {
                 Some(Gender::Female)
             ))
         );
-        assert_eq!(after(" she went on."), Some(Subject::Pronoun(Gender::Female)));
+        assert_eq!(
+            after(" she went on."),
+            Some(Subject::Pronoun(Gender::Female))
+        );
         assert_eq!(after(" they cried."), Some(Subject::Unknown));
     }
 
@@ -358,7 +376,10 @@ mod tests {
             after(" And she squeezed herself up closer to Alice as she spoke."),
             None
         );
-        assert_eq!(after(". Then Alice looked at the man who had said it."), None);
+        assert_eq!(
+            after(". Then Alice looked at the man who had said it."),
+            None
+        );
     }
 
     #[test]
