@@ -260,7 +260,10 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         // Every word of a longer name must itself recur as a name ("Misses Cuss" does not).
         .filter(|f| {
             f.core.len() == 1
-                || f.core.iter().all(|w| {
+                // Two names side by side ("Mrs. Allan\nAnne") happen once;
+                // a full name recurs or is the subject of a tag.
+                || (f.count >= 2 || f.tags > 0)
+                    && f.core.iter().all(|w| {
                     cap_counts.get(w).copied().unwrap_or(0) >= 2
                         || lexicon::first_name_gender(w).is_some()
                 })
@@ -285,6 +288,9 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         b.core
             .len()
             .cmp(&a.core.len())
+            // Titled forms first, so "Mr. Hall" and "Mrs. Hall" both exist
+            // before a bare "Hall" chooses between them.
+            .then(b.has_title.cmp(&a.has_title))
             .then(b.count.cmp(&a.count))
             .then(a.display.cmp(&b.display))
     });
@@ -317,13 +323,26 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 })
                 .map(|(i, _)| i)
                 .collect();
-            (same_title.len() == 1).then(|| same_title[0])
+            let mut ranked: Vec<(usize, usize)> =
+                same_title.iter().map(|&i| (weight(&clusters[i]), i)).collect();
+            ranked.sort_unstable_by(|a, b| b.cmp(a));
+            match ranked.as_slice() {
+                [(_, only)] => Some(*only),
+                // Clearly the main character with that title.
+                [(w1, first), (w2, _), ..] if *w1 >= 2 * *w2 => Some(*first),
+                _ => None,
+            }
         } else {
             clusters
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| contains(c) && compatible(c))
-                .max_by_key(|(_, c)| weight(c))
+                // A bare surname is the man's sooner than "Mrs. X"'s: women
+                // are rarely called by their surname alone.
+                .max_by_key(|(_, c)| {
+                    let bare = !form.has_title && form.core.len() == 1;
+                    (bare && c.gender == Some(Gender::Male), weight(c))
+                })
                 .map(|(i, _)| i)
         };
         match target {
@@ -349,6 +368,8 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             .forms
             .iter()
             .max_by_key(|f| {
+                // Full names by frequency; a one-word name with its title
+                // ("Inspector Ratcliffe", "Mr. Astley") over the bare word.
                 (
                     f.core.len() > 1,
                     f.count + f.tags,
@@ -378,7 +399,11 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         for f in &c.forms {
             if f.core.len() > 1 {
                 for w in [f.core.first(), f.core.last()].into_iter().flatten() {
-                    parts.push((w.clone(), id));
+                    // Only words that are names on their own ("Invisible
+                    // Man" does not make every "man" a mention).
+                    if name_like(w, 0) {
+                        parts.push((w.clone(), id));
+                    }
                 }
             }
         }
@@ -485,7 +510,7 @@ mod tests {
 
     #[test]
     fn names_cluster_into_characters() {
-        let text = "Then Lex Luthor came in. Later Mr. Luthor sat down and Lex smiled. \
+        let text = "Then Lex Luthor came in. Lex Luthor sat. Later Mr. Luthor sat down and Lex smiled. \
                     Luthor laughed at Clark. Clark Kent frowned. Clark sighed. \
                     Miss Lane waved. Lois Lane nodded. Mrs. Luthor left the room. \
                     Then Clark Kent and Lois Lane left.";
