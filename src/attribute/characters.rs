@@ -24,6 +24,8 @@ pub struct CharInfo {
     pub aliases: Vec<String>,
     pub gender: Option<Gender>,
     pub is_narrator: bool,
+    /// Known only by a description ("the old man").
+    pub described: bool,
 }
 
 /// The characters and an index from every name form to its character.
@@ -64,6 +66,7 @@ impl Roster {
                 aliases: k.aliases.clone(),
                 gender: k.gender.filter(|g| *g != Gender::Unknown),
                 is_narrator: k.aliases.iter().any(|a| key(a) == "narrator"),
+                described: false,
             });
             for form in std::iter::once(&k.name).chain(&k.aliases) {
                 roster.add_key(form, id);
@@ -323,8 +326,10 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 })
                 .map(|(i, _)| i)
                 .collect();
-            let mut ranked: Vec<(usize, usize)> =
-                same_title.iter().map(|&i| (weight(&clusters[i]), i)).collect();
+            let mut ranked: Vec<(usize, usize)> = same_title
+                .iter()
+                .map(|&i| (weight(&clusters[i]), i))
+                .collect();
             ranked.sort_unstable_by(|a, b| b.cmp(a));
             match ranked.as_slice() {
                 [(_, only)] => Some(*only),
@@ -393,6 +398,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 aliases,
                 gender,
                 is_narrator: false,
+                described: false,
             },
             &forms,
         );

@@ -161,6 +161,7 @@ pub fn resolve(
                     aliases: Vec::new(),
                     gender: None,
                     is_narrator: true,
+                    described: false,
                 },
                 &["Narrator".to_owned()],
             )
@@ -281,19 +282,32 @@ pub fn resolve(
             let Some(tag) = &tags_of[q] else { continue };
             found[n] = match &tag.subject {
                 Subject::Name(name) if evidence.named_tags => roster.lookup(name),
-                Subject::Described(d, g) if evidence.named_tags => roster.lookup(d).or_else(|| {
-                    (!roster.closed).then(|| {
-                        roster.add(
-                            CharInfo {
-                                name: d.clone(),
-                                aliases: Vec::new(),
-                                gender: *g,
-                                is_narrator: false,
-                            },
-                            std::slice::from_ref(d),
-                        )
+                Subject::Described(d, g) if evidence.named_tags => roster
+                    .lookup(d)
+                    .filter(|&id| !roster.chars[id].described)
+                    .or_else(|| {
+                        // "said the painter" in an exchange is usually the
+                        // named partner whose turn it is.
+                        expected.filter(|&e| {
+                            !roster.chars[e].described
+                                && (g.is_none() || roster.chars[e].gender == *g)
+                        })
                     })
-                }),
+                    .or_else(|| roster.lookup(d))
+                    .or_else(|| {
+                        (!roster.closed).then(|| {
+                            roster.add(
+                                CharInfo {
+                                    name: d.clone(),
+                                    aliases: Vec::new(),
+                                    gender: *g,
+                                    is_narrator: false,
+                                    described: true,
+                                },
+                                std::slice::from_ref(d),
+                            )
+                        })
+                    }),
                 Subject::Pronoun(g) if evidence.pronoun_tags => {
                     by_gender(&roster, *g, tag.at, &vocatives[q])
                 }
