@@ -144,6 +144,11 @@ pub fn resolve(
     if evidence.gender_votes {
         characters::vote_genders(&mut roster, &narration);
     }
+    if std::env::var("X_DEBUG").is_ok() {
+        for c in &roster.chars {
+            eprintln!("{:?} {:?} {:?}", c.name, c.gender, c.aliases);
+        }
+    }
     // First-person narration: "I" is common in the narration itself.
     let (mut i_count, mut words) = (0usize, 0usize);
     for t in narration.iter().flat_map(|t| t.iter()).filter(|t| t.word) {
