@@ -144,7 +144,6 @@ pub fn resolve(
     if evidence.gender_votes {
         characters::vote_genders(&mut roster, &narration);
     }
-    if std::env::var("X_DEBUG").is_ok() {
         for c in &roster.chars {
             eprintln!("{:?} {:?} {:?}", c.name, c.gender, c.aliases);
         }

@@ -266,6 +266,30 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
                 if last == i {
                     return None;
                 }
+                // "the man with the black beard", "the elder of the two":
+                // a short descriptive complement names the character.
+                if !is_name_word(&window[last])
+                    && window.get(last + 1).is_some_and(|p| {
+                        p.word && matches!(p.lower().as_str(), "with" | "of" | "in")
+                    })
+                    && window
+                        .get(last + 2)
+                        .is_some_and(|d| d.word && d.lower() == "the")
+                {
+                    let mut k = last + 3;
+                    let mut end = None;
+                    while k < window.len() && window[k].word && k - last <= 5 {
+                        let l = window[k].lower();
+                        if lexicon::is_adverb(&l) || lexicon::is_speech_verb(&l) {
+                            break;
+                        }
+                        end = Some(k);
+                        k += 1;
+                    }
+                    if let Some(end) = end {
+                        last = end;
+                    }
+                }
             } else if is_name_word(t) {
                 while last + 1 < window.len()
                     && window[last + 1].word
@@ -280,7 +304,11 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
         }
     };
     let phrase = &window[first..=last];
-    let head = &window[last];
+    // The head noun comes before any complement ("the man with the beard").
+    let head = phrase
+        .iter()
+        .position(|t| matches!(t.lower().as_str(), "with" | "of" | "in"))
+        .map_or(&window[last], |p| &phrase[p.saturating_sub(1)]);
     let det = phrase[0].lower();
     if is_possessive(&det) {
         return Some(Tag {
@@ -351,6 +379,13 @@ mod tests {
             name("the Caterpillar")
         );
         assert_eq!(after(" said the gloomy Ratcliffe."), name("Ratcliffe"));
+        assert_eq!(
+            after(" said the man with the black beard."),
+            Some(Subject::Described(
+                "the man with the black beard".to_owned(),
+                Some(Gender::Male)
+            ))
+        );
         assert_eq!(after(" he asked."), Some(Subject::Pronoun(Gender::Male)));
         assert_eq!(after(" said she."), Some(Subject::Pronoun(Gender::Female)));
         assert_eq!(after(" I said."), Some(Subject::FirstPerson));
