@@ -144,10 +144,6 @@ pub fn resolve(
     if evidence.gender_votes {
         characters::vote_genders(&mut roster, &narration);
     }
-        for c in &roster.chars {
-            eprintln!("{:?} {:?} {:?}", c.name, c.gender, c.aliases);
-        }
-    }
     // First-person narration: "I" is common in the narration itself.
     let (mut i_count, mut words) = (0usize, 0usize);
     for t in narration.iter().flat_map(|t| t.iter()).filter(|t| t.word) {
