@@ -478,7 +478,9 @@ pub fn person_noun(word_lower: &str) -> Option<Option<Gender>> {
         "man" | "gentleman" | "boy" | "lad" | "fellow" | "father" | "son" | "brother"
         | "husband" | "king" | "prince" | "lord" | "uncle" | "grandfather" | "nephew" | "sir"
         | "master" | "waiter" | "butler" | "footman" | "landlord" | "priest" | "monk" | "duke"
-        | "count" | "chap" | "youth" | "policeman" | "gentlemen" | "men" => Some(Gender::Male),
+        | "count" | "chap" | "youth" | "policeman" | "gentlemen" | "men" | "grandson" => {
+            Some(Gender::Male)
+        }
         "woman" | "lady" | "girl" | "lass" | "mother" | "daughter" | "sister" | "wife"
         | "queen" | "princess" | "aunt" | "grandmother" | "niece" | "madam" | "maid"
         | "landlady" | "mistress" | "nun" | "duchess" | "countess" | "widow" | "women"
@@ -489,7 +491,9 @@ pub fn person_noun(word_lower: &str) -> Option<Option<Gender>> {
         | "guest" | "boss" | "friend" | "companion" | "other" | "creature" | "detective"
         | "agent" | "student" | "teacher" | "prisoner" | "president" | "judge" | "farmer"
         | "barman" | "bartender" | "shopkeeper" | "clergyman" | "vicar" | "parson" | "sergeant"
-        | "constable" | "young" | "old" | "elder" | "younger" | "newcomer" | "speaker" => None,
+        | "constable" | "young" | "old" | "elder" | "younger" | "newcomer" | "speaker"
+        | "cousin" | "partner" | "colleague" | "neighbour" | "neighbor" | "employer"
+        | "visitor's" | "interlocutor" | "informant" | "acquaintance" | "pupil" | "client" => None,
         _ => return None,
     };
     Some(gender)

@@ -311,6 +311,16 @@ pub fn resolve(
                 Subject::Pronoun(g) if evidence.pronoun_tags => {
                     by_gender(&roster, *g, tag.at, &vocatives[q])
                 }
+                Subject::Related(g) if evidence.named_tags => expected
+                    .filter(|&e| !is_narrator(e) && (g.is_none() || roster.chars[e].gender == *g))
+                    .or_else(|| {
+                        let bound = segments[q].range.start;
+                        salience.find(bound, |id| {
+                            !is_narrator(id)
+                                && Some(id) != last_speaker
+                                && (g.is_none() || roster.chars[id].gender == *g)
+                        })
+                    }),
                 Subject::FirstPerson => narrator,
                 _ => None,
             };

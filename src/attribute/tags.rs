@@ -14,6 +14,8 @@ pub enum Subject {
     /// A description ("the old man"), with the gender its noun implies.
     Described(String, Option<Gender>),
     Pronoun(Gender),
+    /// A relation of someone in the scene ("my companion", "his wife").
+    Related(Option<Gender>),
     FirstPerson,
     /// A tag whose subject we cannot use ("they said", "his father said").
     Unknown,
@@ -311,8 +313,18 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
         .map_or(&window[last], |p| &phrase[p.saturating_sub(1)]);
     let det = phrase[0].lower();
     if is_possessive(&det) {
+        // "my companion", "her husband": someone already in the scene.
+        let subject = match lexicon::person_noun(&head.lower()) {
+            Some(g)
+                if phrase.len() > 1
+                    && matches!(det.as_str(), "my" | "his" | "her" | "our" | "their") =>
+            {
+                Subject::Related(g)
+            }
+            _ => Subject::Unknown,
+        };
         return Some(Tag {
-            subject: Subject::Unknown,
+            subject,
             at: phrase[0].start,
         });
     }
