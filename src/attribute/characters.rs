@@ -10,7 +10,7 @@
 //! voted from titles, a first-name list and the pronouns that follow
 //! mentions.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::KnownCharacter;
 use super::lexicon;
@@ -183,7 +183,18 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         }
     }
     let mut forms: HashMap<String, Form> = HashMap::new();
-    for toks in narration {
+    // Names seen in the same sentence are different people ("Diana and
+    // Mrs. Barry"): (segment, sentence, form key) for every run.
+    let mut runs_at: Vec<(usize, usize, String)> = Vec::new();
+    for (seg, toks) in narration.iter().enumerate() {
+        let mut sentence_of = Vec::with_capacity(toks.len());
+        let mut sentence = 0;
+        for t in toks.iter() {
+            if t.sent_start {
+                sentence += 1;
+            }
+            sentence_of.push(sentence);
+        }
         let mut i = 0;
         while i < toks.len() {
             if !is_name_word(&toks[i]) {
@@ -215,6 +226,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             let Some(form) = new_form(&display) else {
                 continue;
             };
+            runs_at.push((seg, sentence_of[first], key(&display)));
             let entry = forms.entry(key(&display)).or_insert(form);
             entry.count += 1;
             if prev.as_deref().is_some_and(|p| {
@@ -278,7 +290,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 || f.count >= 3 && f.after_preposition * 2 < f.count
         });
     // A fuller form of an accepted name is accepted too ("Lex" -> "Lex Luthor").
-    let known_words: std::collections::HashSet<String> = accepted
+    let known_words: HashSet<String> = accepted
         .iter()
         .flat_map(|f| f.core.iter().cloned())
         .collect();
@@ -297,6 +309,16 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             .then(b.count.cmp(&a.count))
             .then(a.display.cmp(&b.display))
     });
+    let mut together: HashSet<(String, String)> = HashSet::new();
+    for group in runs_at.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
+        for a in group {
+            for b in group {
+                if a.2 != b.2 {
+                    together.insert((a.2.clone(), b.2.clone()));
+                }
+            }
+        }
+    }
     struct Cluster {
         forms: Vec<Form>,
         gender: Option<Gender>,
@@ -342,6 +364,19 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 .iter()
                 .enumerate()
                 .filter(|(_, c)| contains(c) && compatible(c))
+                .filter(|(_, c)| {
+                    // "Mrs. Barry" is not Diana Barry when "Diana" and
+                    // "Mrs. Barry" share a sentence.
+                    let own = key(&form.display);
+                    !form.has_title
+                        || !c.forms.iter().any(|f| {
+                            together.contains(&(own.clone(), key(&f.display)))
+                                || f.core.len() > 1
+                                    && f.core
+                                        .iter()
+                                        .any(|w| together.contains(&(own.clone(), w.clone())))
+                        })
+                })
                 // A bare surname is the man's sooner than "Mrs. X"'s: women
                 // are rarely called by their surname alone.
                 .max_by_key(|(_, c)| {
@@ -516,7 +551,7 @@ mod tests {
 
     #[test]
     fn names_cluster_into_characters() {
-        let text = "Then Lex Luthor came in. Lex Luthor sat. Later Mr. Luthor sat down and Lex smiled. \
+        let text = "Then Lex Luthor came in. Lex Luthor sat. Later Mr. Luthor sat down. Lex smiled. \
                     Luthor laughed at Clark. Clark Kent frowned. Clark sighed. \
                     Miss Lane waved. Lois Lane nodded. Mrs. Luthor left the room. \
                     Then Clark Kent and Lois Lane left.";
@@ -540,6 +575,19 @@ mod tests {
         let lois = roster.lookup("Miss Lane").unwrap();
         assert_eq!(roster.chars[lois].gender, Some(Gender::Female));
         assert_ne!(roster.lookup("Mrs. Luthor"), Some(lex));
+    }
+
+    #[test]
+    fn names_in_one_sentence_are_different_people() {
+        let text = "Then Diana Barry came. Then Diana Barry sat. Later Diana waved to Mrs. Barry. \
+                    Then Mrs. Barry left.";
+        let toks = tokenize(text, 0, true);
+        let subjects = [Subject::Name("Diana".to_owned())];
+        let refs: Vec<&Subject> = subjects.iter().collect();
+        let roster = discover(&[&toks[..]], &refs);
+        let diana = roster.lookup("Diana").unwrap();
+        assert_eq!(roster.lookup("Diana Barry"), Some(diana));
+        assert_ne!(roster.lookup("Mrs. Barry"), Some(diana));
     }
 
     #[test]
