@@ -309,7 +309,12 @@ pub fn resolve(
                         })
                     }),
                 Subject::Pronoun(g) if evidence.pronoun_tags => {
-                    by_gender(&roster, *g, tag.at, &vocatives[q])
+                    // "said the Queen, turning to Alice, she went on": the
+                    // pronoun keeps the paragraph's speaker when it fits.
+                    let before = found[..n].iter().rev().flatten().next().copied();
+                    before
+                        .filter(|&b| roster.chars[b].gender.is_none_or(|bg| bg == *g))
+                        .or_else(|| by_gender(&roster, *g, tag.at, &vocatives[q]))
                 }
                 Subject::Related(g) if evidence.named_tags => expected
                     .filter(|&e| !is_narrator(e) && (g.is_none() || roster.chars[e].gender == *g))

@@ -90,7 +90,7 @@ pub fn tag_before(toks: &[Tok<'_>]) -> Option<Tag> {
     // The verb must end the clause, give or take a short complement
     // ("said to the Queen:"), or it is narration that happens to contain one.
     let words_after = window[verb + 1..].iter().filter(|t| t.word).count();
-    if words_after > 5 {
+    if words_after > 8 {
         return None;
     }
     subject_of(window, verb)
