@@ -157,6 +157,9 @@ struct Form {
     tags: usize,
     /// Occurrences right after in/at/to/from...: places, not people.
     after_preposition: usize,
+    /// Occurrences right after "the": places and things ("the Casino")
+    /// unless a speech tag says otherwise.
+    after_article: usize,
     title_gender: Option<Gender>,
     has_title: bool,
     /// The title word alone names the character ("the Professor").
@@ -217,7 +220,13 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             }
             let single_initial = run.len() == 1 && run[0].sent_start;
             let first = j + 1 - run.len();
-            let prev = (first > 0 && toks[first - 1].word).then(|| toks[first - 1].lower());
+            let word_at = |k: usize| toks[k].word.then(|| toks[k].lower());
+            let mut prev = first.checked_sub(1).and_then(word_at);
+            let after_article = prev.as_deref() == Some("the");
+            if after_article {
+                // "to the Casino": look past the article.
+                prev = first.checked_sub(2).and_then(word_at);
+            }
             i = j + 1;
             if single_initial {
                 continue;
@@ -229,6 +238,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             runs_at.push((seg, sentence_of[first], key(&display)));
             let entry = forms.entry(key(&display)).or_insert(form);
             entry.count += 1;
+            entry.after_article += usize::from(after_article);
             if prev.as_deref().is_some_and(|p| {
                 matches!(
                     p,
@@ -285,9 +295,12 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         })
         .partition(|f| {
             f.tags > 0
-                || f.has_title
-                || f.core.len() == 1 && lexicon::first_name_gender(&f.core[0]).is_some()
-                || f.count >= 3 && f.after_preposition * 2 < f.count
+                || !f.title_only
+                    && (f.has_title
+                        || f.core.len() == 1 && lexicon::first_name_gender(&f.core[0]).is_some()
+                        || f.count >= 3
+                            && f.after_preposition * 2 < f.count
+                            && f.after_article * 2 < f.count)
         });
     // A fuller form of an accepted name is accepted too ("Lex" -> "Lex Luthor").
     let known_words: HashSet<String> = accepted
