@@ -116,18 +116,45 @@ fn is_verb_at(window: &[Tok<'_>], i: usize) -> bool {
 fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
     // Before the verb: "Alice said", "the old man said", "he then asked".
     let mut k = verb;
-    while k > 0 && window[k - 1].word && lexicon::is_adverb(&window[k - 1].lower()) {
+    // "he then asked", "she would only say", "Alice had said".
+    while k > 0
+        && window[k - 1].word
+        && (lexicon::is_adverb(&window[k - 1].lower())
+            || matches!(
+                window[k - 1].lower().as_str(),
+                "would"
+                    | "could"
+                    | "should"
+                    | "might"
+                    | "will"
+                    | "did"
+                    | "must"
+                    | "can"
+                    | "had"
+                    | "has"
+                    | "not"
+                    | "never"
+            ))
+    {
         k -= 1;
     }
     if k > 0 && window[k - 1].word {
         let t = &window[k - 1];
         let lower = t.lower();
-        if matches!(
-            lower.as_str(),
-            "and" | "but" | "then" | "who" | "which" | "had" | "has"
-        ) {
+        if lower == "who" {
+            // "the Lory, who at last turned sulky, would say": the name
+            // before "who".
+            let mut j = k - 1;
+            while j > 0 && !window[j - 1].word && window[j - 1].is_punct(",") {
+                j -= 1;
+            }
+            return (j > 0 && window[j - 1].word)
+                .then(|| subject_at(window, j - 1, Direction::Backward))
+                .flatten();
+        }
+        if matches!(lower.as_str(), "and" | "but" | "then" | "which") {
             // "He turned to her and said": the clause subject opens the window.
-            if lower == "and" || lower == "but" || lower == "then" {
+            if lower != "which" {
                 return window[..k - 1]
                     .iter()
                     .position(|t| t.word)
@@ -438,5 +465,13 @@ mod tests {
             Some(Subject::Pronoun(Gender::Male))
         );
         assert_eq!(before("Alice said nothing."), None);
+        assert_eq!(
+            before("It was the Lory, who would only say,"),
+            name("the Lory")
+        );
+        assert_eq!(
+            before("And she could only say:"),
+            Some(Subject::Pronoun(Gender::Female))
+        );
     }
 }
