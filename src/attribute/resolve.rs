@@ -281,7 +281,22 @@ pub fn resolve(
         for (n, &q) in quotes.iter().enumerate() {
             let Some(tag) = &tags_of[q] else { continue };
             found[n] = match &tag.subject {
-                Subject::Name(name) if evidence.named_tags => roster.lookup(name),
+                Subject::Name(name) if evidence.named_tags => roster.lookup(name).or_else(|| {
+                    // Whoever a speech tag names is a speaker, even if the
+                    // name was too rare or too common a word to be found.
+                    (!roster.closed).then(|| {
+                        roster.add(
+                            CharInfo {
+                                name: name.clone(),
+                                aliases: Vec::new(),
+                                gender: None,
+                                is_narrator: false,
+                                described: false,
+                            },
+                            std::slice::from_ref(name),
+                        )
+                    })
+                }),
                 Subject::Described(d, g) if evidence.named_tags => roster
                     .lookup(d)
                     .filter(|&id| !roster.chars[id].described)
