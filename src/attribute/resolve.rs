@@ -514,6 +514,13 @@ mod tests {
     }
 
     #[test]
+    fn pronoun_keeps_the_paragraph_speaker() {
+        let text = "Title\n\nMary met Queen Mab. Queen Mab frowned.\n\n\
+                    \"Idiot!\" said Queen Mab, turning to Mary, and she went on, \"Go.\"\n";
+        assert_eq!(speakers(text, &[]), some(&["Queen Mab", "Queen Mab"]));
+    }
+
+    #[test]
     fn vocative_is_not_the_speaker() {
         let text = "Title\n\nAnn met Bob and Mr. Carl Smith. Then Mr. Carl Smith sat. Bob nodded to her.\n\n\"Hello,\" said Ann.\n\n\
                     \"Hi,\" Bob answered.\n\n\"Carl, what do you think?\"\n\n\"Nothing.\"\n";
