@@ -40,13 +40,29 @@ pub struct Roster {
 
 /// Normal form of a name for look-ups: lower case, no periods, single
 /// spaces, no leading article.
+/// Lower case without accents: "Alcée" and "Alcee" are one name.
+pub fn fold(word: &str) -> String {
+    word.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            '’' => '\'',
+            c => c,
+        })
+        .collect()
+}
+
 pub fn key(name: &str) -> String {
     let words: Vec<String> = name
         .split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| c == '.' || c == ',')
-                .to_lowercase()
-        })
+        .map(|w| fold(w.trim_matches(|c: char| c == '.' || c == ',')))
         .filter(|w| !w.is_empty())
         .collect();
     let skip = usize::from(words.len() > 1 && matches!(words[0].as_str(), "the" | "a" | "an"));
@@ -114,7 +130,18 @@ impl Roster {
             .copied()
             .filter(|w| lexicon::title(w).is_none())
             .collect();
-        if core.is_empty() || core.len() == words.len() && words.len() == 1 {
+        if core.is_empty() {
+            // A bare title ("Mademoiselle") is the one character who has it.
+            let prefix = format!("{k} ");
+            let mut owners = self
+                .by_key
+                .iter()
+                .filter(|(form, _)| form.starts_with(&prefix))
+                .map(|(_, &id)| id);
+            let first = owners.next()?;
+            return owners.all(|id| id == first).then_some(first);
+        }
+        if core.len() == words.len() && words.len() == 1 {
             return None;
         }
         for w in [core.last(), core.first()].into_iter().flatten() {
@@ -140,7 +167,7 @@ impl Roster {
             if n > 0 {
                 k.push(' ');
             }
-            k.push_str(&t.text.trim_end_matches('.').to_lowercase());
+            k.push_str(&fold(t.text.trim_end_matches('.')));
             if let Some(&id) = self.by_key.get(&k) {
                 best = Some((id, n + 1));
             }
@@ -559,6 +586,7 @@ mod tests {
     fn keys_fold_case_periods_and_articles() {
         assert_eq!(key("Mr. Sherlock  Holmes"), "mr sherlock holmes");
         assert_eq!(key("The White Rabbit"), "white rabbit");
+        assert_eq!(key("Alcée Arobin"), "alcee arobin");
         assert_eq!(key("the"), "the");
     }
 
@@ -588,6 +616,27 @@ mod tests {
         let lois = roster.lookup("Miss Lane").unwrap();
         assert_eq!(roster.chars[lois].gender, Some(Gender::Female));
         assert_ne!(roster.lookup("Mrs. Luthor"), Some(lex));
+    }
+
+    #[test]
+    fn known_cast_lookups() {
+        let known = [
+            KnownCharacter {
+                name: "Mademoiselle Reisz".to_owned(),
+                aliases: vec![],
+                gender: Some(Gender::Female),
+            },
+            KnownCharacter {
+                name: "Alcee Arobin".to_owned(),
+                aliases: vec!["Arobin".to_owned()],
+                gender: None,
+            },
+        ];
+        let roster = Roster::from_known(&known);
+        assert_eq!(roster.lookup("Mademoiselle"), Some(0));
+        assert_eq!(roster.lookup("Alcée Arobin"), Some(1));
+        assert_eq!(roster.lookup("Mr. Arobin"), Some(1));
+        assert_eq!(roster.lookup("Victor"), None);
     }
 
     #[test]
