@@ -88,6 +88,37 @@ impl Roster {
                 roster.add_key(form, id);
             }
         }
+        // Parts of the given names that only one character has: the title
+        // alone ("Mademoiselle" for "Mademoiselle Reisz") and single words
+        // of longer names ("Reisz"), so mentions in the text are found.
+        let mut owners: HashMap<String, Vec<usize>> = HashMap::new();
+        for (id, k) in known.iter().enumerate() {
+            for form in std::iter::once(&k.name).chain(&k.aliases) {
+                let words: Vec<String> = key(form).split(' ').map(str::to_owned).collect();
+                if words.len() < 2 {
+                    continue;
+                }
+                for w in [words.first(), words.last()].into_iter().flatten() {
+                    let list = owners.entry(w.clone()).or_default();
+                    if !list.contains(&id) {
+                        list.push(id);
+                    }
+                }
+            }
+        }
+        let mut parts: Vec<(String, usize)> = owners
+            .into_iter()
+            .filter(|(w, ids)| {
+                ids.len() == 1
+                    && !roster.by_key.contains_key(w)
+                    && (!lexicon::is_never_name(w) || lexicon::title(w).is_some())
+            })
+            .map(|(w, ids)| (w, ids[0]))
+            .collect();
+        parts.sort();
+        for (w, id) in parts {
+            roster.add_key(&w, id);
+        }
         roster
     }
 
@@ -634,6 +665,7 @@ mod tests {
         ];
         let roster = Roster::from_known(&known);
         assert_eq!(roster.lookup("Mademoiselle"), Some(0));
+        assert_eq!(roster.lookup("Reisz"), Some(0));
         assert_eq!(roster.lookup("Alcée Arobin"), Some(1));
         assert_eq!(roster.lookup("Mr. Arobin"), Some(1));
         assert_eq!(roster.lookup("Victor"), None);
