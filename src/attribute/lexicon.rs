@@ -468,6 +468,10 @@ pub fn is_adverb(word_lower: &str) -> bool {
                 | "first"
                 | "last"
                 | "almost"
+                | "somewhat"
+                | "rather"
+                | "indeed"
+                | "however"
                 | "instantly"
         )
 }
@@ -484,7 +488,7 @@ pub fn person_noun(word_lower: &str) -> Option<Option<Gender>> {
         "woman" | "lady" | "girl" | "lass" | "mother" | "daughter" | "sister" | "wife"
         | "queen" | "princess" | "aunt" | "grandmother" | "niece" | "madam" | "maid"
         | "landlady" | "mistress" | "nun" | "duchess" | "countess" | "widow" | "women"
-        | "ladies" => Some(Gender::Female),
+        | "ladies" | "granddaughter" => Some(Gender::Female),
         "doctor" | "stranger" | "child" | "visitor" | "voice" | "servant" | "driver"
         | "officer" | "inspector" | "captain" | "colonel" | "professor" | "secretary" | "clerk"
         | "guard" | "soldier" | "sailor" | "porter" | "cook" | "nurse" | "host" | "hostess"

@@ -18,6 +18,8 @@
 //! Salience is the recency of mentions in narration, kept in a short
 //! window, so every look-up is constant time and the walk is linear.
 
+use std::collections::HashSet;
+
 use super::characters::{self, CharInfo, Roster};
 use super::tags::{self, Subject, Tag};
 use super::tokens::{self, Tok};
@@ -135,6 +137,16 @@ pub fn resolve(
         .filter(|(i, _)| is_narr(*i))
         .map(|(_, t)| t.as_slice())
         .collect();
+    let common: HashSet<String> = if known.is_empty() {
+        narration
+            .iter()
+            .flat_map(|t| t.iter())
+            .filter(|t| t.word && !t.is_cap())
+            .map(|t| t.text.to_owned())
+            .collect()
+    } else {
+        HashSet::new()
+    };
     let mut roster = if known.is_empty() {
         let subjects: Vec<&Subject> = tags_of.iter().flatten().map(|t| &t.subject).collect();
         characters::discover(&narration, &subjects)
@@ -283,8 +295,10 @@ pub fn resolve(
             found[n] = match &tag.subject {
                 Subject::Name(name) if evidence.named_tags => roster.lookup(name).or_else(|| {
                     // Whoever a speech tag names is a speaker, even if the
-                    // name was too rare or too common a word to be found.
-                    (!roster.closed).then(|| {
+                    // name was too rare to be found; but a capitalised
+                    // ordinary word ("On", "Still") is not a name.
+                    let ordinary = !name.contains(' ') && common.contains(&name.to_lowercase());
+                    (!roster.closed && !ordinary).then(|| {
                         roster.add(
                             CharInfo {
                                 name: name.clone(),
