@@ -126,7 +126,15 @@ pub fn resolve(
             .then(|| tags::tag_after(&toks[i + 1]))
             .flatten();
         tags_of[i] = after.or_else(|| {
-            (i > 0 && same_para(i, i - 1) && is_narr(i - 1))
+            // The clause before, in this paragraph or closing the previous
+            // one with a colon ("Marilla looked up and said grimly:").
+            let introduces = |p: usize| {
+                same_para(i, p)
+                    || segments[p].paragraph.is_some()
+                        && segments[p].chapter == segments[i].chapter
+                        && segments[p].text(text).trim_end().ends_with(':')
+            };
+            (i > 0 && is_narr(i - 1) && introduces(i - 1))
                 .then(|| tags::tag_before(&toks[i - 1]))
                 .flatten()
         });
@@ -532,6 +540,13 @@ mod tests {
         let text = "Title\n\nMary met Queen Mab. Queen Mab frowned.\n\n\
                     \"Idiot!\" said Queen Mab, turning to Mary, and she went on, \"Go.\"\n";
         assert_eq!(speakers(text, &[]), some(&["Queen Mab", "Queen Mab"]));
+    }
+
+    #[test]
+    fn a_colon_paragraph_introduces_the_next_quote() {
+        let text = "Title\n\nAnne sat down. Marilla looked at Anne and said grimly:\n\n\
+                    \"Go home.\"\n";
+        assert_eq!(speakers(text, &[]), some(&["Marilla"]));
     }
 
     #[test]
