@@ -18,7 +18,7 @@
 //! Salience is the recency of mentions in narration, kept in a short
 //! window, so every look-up is constant time and the walk is linear.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::characters::{self, CharInfo, Roster};
 use super::tags::{self, Subject, Tag};
@@ -221,6 +221,7 @@ pub fn resolve(
     }
 
     let mut speaker: Vec<Option<usize>> = vec![None; segments.len()];
+    let mut described_votes: HashMap<String, HashMap<usize, usize>> = HashMap::new();
     let mut salience = Salience::default();
     let mut conv: Vec<usize> = Vec::new();
     let mut quiet = 0usize;
@@ -325,12 +326,20 @@ pub fn resolve(
                     .or_else(|| {
                         // "said the painter" in an exchange is usually the
                         // named partner whose turn it is.
-                        expected.filter(|&e| {
+                        let e = expected.filter(|&e| {
                             !roster.chars[e].described
                                 && (g.is_none() || roster.chars[e].gender == *g)
-                        })
+                        })?;
+                        let votes = described_votes.entry(characters::key(d)).or_default();
+                        *votes.entry(e).or_default() += 1;
+                        Some(e)
                     })
-                    .or_else(|| roster.lookup(d))
+                    .or_else(|| {
+                        // Count the uses that stay with the description.
+                        let votes = described_votes.entry(characters::key(d)).or_default();
+                        *votes.entry(usize::MAX).or_default() += 1;
+                        roster.lookup(d)
+                    })
                     .or_else(|| {
                         (!roster.closed).then(|| {
                             roster.add(
@@ -438,9 +447,28 @@ pub fn resolve(
                 .find(|&v| Some(v) != last_speaker)
         });
     }
+    // A description that mostly turned out to be one named character ("the
+    // painter" in exchanges with Basil) is that character everywhere.
+    let mut rename: HashMap<usize, usize> = HashMap::new();
+    for (id, c) in roster.chars.iter().enumerate() {
+        if !c.described {
+            continue;
+        }
+        let Some(votes) = described_votes.get(&characters::key(&c.name)) else {
+            continue;
+        };
+        let total: usize = votes.values().sum();
+        if let Some((&best, &n)) = votes.iter().max_by_key(|&(id, n)| (*n, std::cmp::Reverse(*id)))
+            && best != usize::MAX
+            && n >= 2
+            && n * 5 >= total * 2
+        {
+            rename.insert(id, best);
+        }
+    }
     speaker
         .into_iter()
-        .map(|s| s.map(|id| roster.chars[id].clone()))
+        .map(|s| s.map(|id| roster.chars[*rename.get(&id).unwrap_or(&id)].clone()))
         .collect()
 }
 
