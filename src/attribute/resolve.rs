@@ -21,6 +21,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::characters::{self, CharInfo, Roster};
+use super::lexicon;
 use super::tags::{self, Subject, Tag};
 use super::tokens::{self, Tok};
 use super::{Evidence, KnownCharacter};
@@ -447,6 +448,13 @@ pub fn resolve(
                 .find(|&v| Some(v) != last_speaker)
         });
     }
+    if let Some(n) = narrator
+        && !roster.closed
+        && let Some(name) = narrator_name(segments, &toks, &speaker, n, &common)
+    {
+        let c = &mut roster.chars[n];
+        c.aliases.push(std::mem::replace(&mut c.name, name));
+    }
     // A description that mostly turned out to be one named character ("the
     // painter" in exchanges with Basil) is that character everywhere.
     let mut rename: HashMap<usize, usize> = HashMap::new();
@@ -458,7 +466,9 @@ pub fn resolve(
             continue;
         };
         let total: usize = votes.values().sum();
-        if let Some((&best, &n)) = votes.iter().max_by_key(|&(id, n)| (*n, std::cmp::Reverse(*id)))
+        if let Some((&best, &n)) = votes
+            .iter()
+            .max_by_key(|&(id, n)| (*n, std::cmp::Reverse(*id)))
             && best != usize::MAX
             && n >= 2
             && n * 5 >= total * 2
@@ -470,6 +480,70 @@ pub fn resolve(
         .into_iter()
         .map(|s| s.map(|id| roster.chars[*rename.get(&id).unwrap_or(&id)].clone()))
         .collect()
+}
+
+/// The first-person narrator's name, when the text reveals it: the name
+/// other characters call out in the lines they say to the narrator
+/// ("Watson, come here!"). It must be clearly the most frequent.
+fn narrator_name(
+    segments: &[Segment],
+    toks: &[Vec<Tok<'_>>],
+    speaker: &[Option<usize>],
+    narrator: usize,
+    common: &HashSet<String>,
+) -> Option<String> {
+    let lines: Vec<usize> = (0..segments.len())
+        .filter(|&i| segments[i].kind == SegmentKind::Dialogue)
+        .collect();
+    let mut counts: HashMap<String, (usize, String)> = HashMap::new();
+    for (k, &q) in lines.iter().enumerate() {
+        let Some(s) = speaker[q] else { continue };
+        let near_narrator = [k.checked_sub(1), Some(k + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|j| lines.get(j))
+            .any(|&j| speaker[j] == Some(narrator));
+        if s == narrator || !near_narrator {
+            continue;
+        }
+        let ts = &toks[q];
+        let boundary =
+            |t: Option<&Tok<'_>>| t.is_none_or(|t| !t.word && t.is_punct(",.!?;:\"“”‘’'—–-"));
+        let mut i = 0;
+        while i < ts.len() {
+            if !ts[i].is_cap() {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j + 1 < ts.len() && ts[j + 1].is_cap() {
+                j += 1;
+            }
+            let run = &ts[i..=j];
+            let ordinary = run.iter().any(|t| {
+                common.contains(&t.text.to_lowercase())
+                    || lexicon::is_never_name(&t.lower()) && lexicon::title(&t.lower()).is_none()
+            });
+            if !ordinary && boundary(i.checked_sub(1).map(|p| &ts[p])) && boundary(ts.get(j + 1)) {
+                let display = run.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
+                let entry = counts
+                    .entry(characters::key(&display))
+                    .or_insert((0, display.clone()));
+                entry.0 += 1;
+                if display.len() > entry.1.len() {
+                    entry.1 = display;
+                }
+            }
+            i = j + 1;
+        }
+    }
+    let mut ranked: Vec<(usize, String)> = counts.into_values().collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    match ranked.as_slice() {
+        [(n, name)] if *n >= 3 => Some(name.clone()),
+        [(n, name), (m, _), ..] if *n >= 3 && *n >= 2 * *m => Some(name.clone()),
+        _ => None,
+    }
 }
 
 /// The first character acting in the paragraph's narration: a named
@@ -575,6 +649,18 @@ mod tests {
         let text = "Title\n\nAnne sat down. Marilla looked at Anne and said grimly:\n\n\
                     \"Go home.\"\n";
         assert_eq!(speakers(text, &[]), some(&["Marilla"]));
+    }
+
+    #[test]
+    fn the_narrator_is_named_by_who_talks_to_them() {
+        let text = "Title\n\nI met Holmes. I sat down and I waited. I was tired.\n\n\
+                    \"Watson, sit,\" said Holmes.\n\n\"Why?\" I asked.\n\n\
+                    \"Because, Watson, I say so,\" said Holmes.\n\n\"Fine,\" I said.\n\n\
+                    \"Good, Watson.\" said Holmes.\n";
+        assert_eq!(
+            speakers(text, &[]),
+            some(&["Holmes", "Watson", "Holmes", "Watson", "Holmes"])
+        );
     }
 
     #[test]
