@@ -325,22 +325,18 @@ pub fn resolve(
                     .lookup(d)
                     .filter(|&id| !roster.chars[id].described)
                     .or_else(|| {
-                        // "said the painter" in an exchange is usually the
-                        // named partner whose turn it is.
+                        // "said the painter" in an exchange is often the named
+                        // partner whose turn it is: vote, and decide for the
+                        // whole book at the end (see `rename` below).
                         let e = expected.filter(|&e| {
                             !roster.chars[e].described
                                 && (g.is_none() || roster.chars[e].gender == *g)
-                        })?;
+                        });
                         let votes = described_votes.entry(characters::key(d)).or_default();
-                        *votes.entry(e).or_default() += 1;
-                        Some(e)
+                        *votes.entry(e.unwrap_or(usize::MAX)).or_default() += 1;
+                        None
                     })
-                    .or_else(|| {
-                        // Count the uses that stay with the description.
-                        let votes = described_votes.entry(characters::key(d)).or_default();
-                        *votes.entry(usize::MAX).or_default() += 1;
-                        roster.lookup(d)
-                    })
+                    .or_else(|| roster.lookup(d))
                     .or_else(|| {
                         (!roster.closed).then(|| {
                             roster.add(
@@ -455,7 +451,8 @@ pub fn resolve(
         let c = &mut roster.chars[n];
         c.aliases.push(std::mem::replace(&mut c.name, name));
     }
-    // A description that mostly turned out to be one named character ("the
+    // A description whose uses fall, often enough (a fifth of them, twice
+    // or more) and more than any other, on one named character's turn ("the
     // painter" in exchanges with Basil) is that character everywhere.
     let mut rename: HashMap<usize, usize> = HashMap::new();
     for (id, c) in roster.chars.iter().enumerate() {
@@ -468,10 +465,10 @@ pub fn resolve(
         let total: usize = votes.values().sum();
         if let Some((&best, &n)) = votes
             .iter()
+            .filter(|(id, _)| **id != usize::MAX)
             .max_by_key(|&(id, n)| (*n, std::cmp::Reverse(*id)))
-            && best != usize::MAX
             && n >= 2
-            && n * 5 >= total * 2
+            && n * 5 >= total
         {
             rename.insert(id, best);
         }
