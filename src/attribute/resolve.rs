@@ -661,6 +661,19 @@ mod tests {
     }
 
     #[test]
+    fn a_description_used_on_one_characters_turns_becomes_them() {
+        let exchange =
+            "\"Hello,\" said Basil.\n\n\"Hi,\" said Harry.\n\n\"Well,\" said the painter.\n\n";
+        let text = format!(
+            "Title\n\nBasil met Harry.\n\n{exchange}They walked on.\n\n{exchange}The end.\n"
+        );
+        assert_eq!(
+            speakers(&text, &[]),
+            some(&["Basil", "Harry", "Basil", "Basil", "Harry", "Basil"])
+        );
+    }
+
+    #[test]
     fn vocative_is_not_the_speaker() {
         let text = "Title\n\nAnn met Bob and Mr. Carl Smith. Then Mr. Carl Smith sat. Bob nodded to her.\n\n\"Hello,\" said Ann.\n\n\
                     \"Hi,\" Bob answered.\n\n\"Carl, what do you think?\"\n\n\"Nothing.\"\n";
