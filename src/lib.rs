@@ -14,8 +14,11 @@
 //! ```
 //!
 //! `script` is a side exit after `attribute`: it prints the tagged story.
+//! `cache` keeps synthesised segments between renders, and `worker` runs
+//! synthesis in child processes (espeak-ng allows one engine per process).
 
 pub mod attribute;
+pub mod cache;
 pub mod cast;
 pub mod ingest;
 pub mod mix;
@@ -23,3 +26,4 @@ pub mod script;
 pub mod segment;
 pub mod synth;
 pub mod utter;
+pub mod worker;
