@@ -295,6 +295,9 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             };
             runs_at.push((seg, sentence_of[first], key(&display)));
             let entry = forms.entry(key(&display)).or_insert(form);
+            if is_shouted(&entry.display) && !is_shouted(&display) {
+                entry.display = display;
+            }
             entry.count += 1;
             entry.after_article += usize::from(after_article);
             if prev.as_deref().is_some_and(|p| {
@@ -483,6 +486,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 // ("Inspector Ratcliffe", "Mr. Astley") over the bare word.
                 (
                     f.core.len() > 1,
+                    !is_shouted(&f.display),
                     f.count + f.tags,
                     !f.has_title,
                     f.display.len(),
@@ -526,6 +530,14 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         roster.add_key(&w, id);
     }
     roster
+}
+
+/// "MRS. Rachel Lynde" (a shouted or heading form) is not how the name is
+/// normally written.
+fn is_shouted(display: &str) -> bool {
+    display.split_whitespace().any(|w| {
+        w.chars().filter(|c| c.is_alphabetic()).count() > 1 && !w.chars().any(char::is_lowercase)
+    })
 }
 
 fn is_name_word(t: &Tok<'_>) -> bool {
