@@ -2,11 +2,13 @@
 //! for each quote.
 //!
 //! Evidence, strongest first:
-//! 1. a named tag ("said Faith", "asked the doctor");
-//! 2. a pronoun tag ("he said"): a character of that gender acting earlier
-//!    in the paragraph, else the expected next speaker of the exchange if
-//!    the gender fits, else the most recently mentioned character of that
-//!    gender; "I said" goes to the narrator;
+//! 1. a named tag ("said Faith", "asked the doctor"), in the clause after
+//!    the quote, before it, or ending the previous paragraph with a colon;
+//! 2. a pronoun tag ("he said"): the speaker of an earlier quote in the
+//!    paragraph if the gender fits, else a character of that gender acting
+//!    earlier in the paragraph, else the expected next speaker of the
+//!    exchange, else the most recently mentioned character of that gender;
+//!    "I said" goes to the narrator; "said my companion" to the exchange;
 //! 3. the paragraph's other quotes (one speaker per paragraph);
 //! 4. for untagged paragraphs: a quote continued from the previous
 //!    paragraph, an action beat (the first character acting in the
@@ -14,9 +16,15 @@
 //!    alternation of the last two speakers, then the most salient
 //!    character other than the last speaker.
 //!
-//! A name addressed inside a quote (a vocative) is never its speaker.
-//! Salience is the recency of mentions in narration, kept in a short
-//! window, so every look-up is constant time and the walk is linear.
+//! A name addressed inside a quote (a vocative) is never its speaker. A
+//! narration paragraph ends an exchange. Salience is the recency of
+//! mentions in narration and of speakers, kept in a short window, so every
+//! look-up is constant time and the walk is linear.
+//!
+//! Two book-wide decisions follow the walk: a description used on one
+//! named character's turns ("the painter" talking with Harry is Basil)
+//! becomes that character, and a first-person narrator takes the name the
+//! other characters call out when talking to them ("Watson, come!").
 
 use std::collections::{HashMap, HashSet};
 
