@@ -319,7 +319,12 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
                         last = end;
                     }
                 }
-            } else if is_name_word(t) {
+            } else if is_name_word(t)
+                || matches!(
+                    lower.as_str(),
+                    "old" | "young" | "little" | "poor" | "big" | "fat" | "tall" | "dear" | "good"
+                ) && window.get(i + 1).is_some_and(is_name_word)
+            {
                 while last + 1 < window.len()
                     && window[last + 1].word
                     && is_name_word(&window[last + 1])
@@ -418,6 +423,7 @@ mod tests {
             name("the Caterpillar")
         );
         assert_eq!(after(" said the gloomy Ratcliffe."), name("Ratcliffe"));
+        assert_eq!(after(" broke in old Isaac Brown."), name("Isaac Brown"));
         assert_eq!(
             after(" said the man with the black beard."),
             Some(Subject::Described(
