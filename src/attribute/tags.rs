@@ -387,10 +387,16 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
         // Whatever says something is a speaker ("said the mariner"); the
         // noun gives a gender when it has one.
         let gender = lexicon::person_noun(&head.lower()).flatten();
-        return Some(Tag {
-            subject: Subject::Described(display, gender),
-            at,
-        });
+        // "said the other (man)": the other one in the exchange.
+        let other = phrase
+            .get(1)
+            .is_some_and(|t| matches!(t.lower().as_str(), "other" | "latter"));
+        let subject = if other {
+            Subject::Related(gender)
+        } else {
+            Subject::Described(display, gender)
+        };
+        return Some(Tag { subject, at });
     }
     None
 }
@@ -446,6 +452,7 @@ mod tests {
             Some(Subject::Pronoun(Gender::Female))
         );
         assert_eq!(after(" they cried."), Some(Subject::Unknown));
+        assert_eq!(after(" replied the other."), Some(Subject::Related(None)));
     }
 
     #[test]
