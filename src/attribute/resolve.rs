@@ -631,6 +631,22 @@ mod tests {
         names.iter().map(|n| Some((*n).to_owned())).collect()
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_gets_one_answer_per_segment(
+            text in r#"([A-Za-z ,.:;!?'’"“”\-]{0,30}(Mr\. |Mrs\. |said |he |she |I |\n\n)?){0,20}"#,
+        ) {
+            let text = format!("Title\n\n{text}");
+            let book = book_from_text(Path::new("t.txt"), "UTF-8", text);
+            let segments = segment_book(&book);
+            let speakers = resolve(&book, &segments, &[], Evidence::default());
+            proptest::prop_assert_eq!(speakers.len(), segments.len());
+            for (speaker, segment) in speakers.iter().zip(&segments) {
+                proptest::prop_assert!(speaker.is_none() || segment.kind == SegmentKind::Dialogue);
+            }
+        }
+    }
+
     #[test]
     fn tags_pronouns_and_turns() {
         let text = "Title\n\nAnn and Bob sat down. Ann smiled at Bob, and she waited.\n\n\
