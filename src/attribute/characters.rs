@@ -399,9 +399,23 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
     }
     let mut clusters: Vec<Cluster> = Vec::new();
     for form in accepted {
-        let compatible = |c: &Cluster| match (c.gender, form.title_gender) {
-            (Some(a), Some(b)) => a == b,
-            _ => true,
+        // "Mrs. Hamilton" is not "Miss Kitty Hamilton": a married and an
+        // unmarried title name two women.
+        let married =
+            |t: &Option<String>| t.as_deref().map(|t| matches!(t, "mrs" | "madame" | "mme"));
+        let compatible = |c: &Cluster| {
+            let genders = match (c.gender, form.title_gender) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            };
+            genders
+                && !c.forms.iter().any(|f| {
+                    f.title_gender == Some(Gender::Female)
+                        && form.title_gender == Some(Gender::Female)
+                        && married(&f.title)
+                            .zip(married(&form.title))
+                            .is_some_and(|(a, b)| a != b)
+                })
         };
         let contains = |c: &Cluster| {
             c.forms.iter().any(|f| {
@@ -694,6 +708,20 @@ mod tests {
         let diana = roster.lookup("Diana").unwrap();
         assert_eq!(roster.lookup("Diana Barry"), Some(diana));
         assert_ne!(roster.lookup("Mrs. Barry"), Some(diana));
+    }
+
+    #[test]
+    fn mrs_and_miss_are_different_women() {
+        let text = "Then Miss Kitty Hamilton came. Then Kitty Hamilton sat. Then Miss Kitty Hamilton \
+                    smiled. Then Mrs. Hamilton left.";
+        let toks = tokenize(text, 0, true);
+        let subjects = [Subject::Name("Kitty".to_owned())];
+        let refs: Vec<&Subject> = subjects.iter().collect();
+        let roster = discover(&[&toks[..]], &refs);
+        let kitty = roster.lookup("Kitty").unwrap();
+        assert_eq!(roster.lookup("Miss Kitty Hamilton"), Some(kitty));
+        assert!(roster.lookup("Mrs. Hamilton").is_some());
+        assert_ne!(roster.lookup("Mrs. Hamilton"), Some(kitty));
     }
 
     #[test]
