@@ -336,8 +336,10 @@ pub fn resolve(
                         // "said the painter" in an exchange is often the named
                         // partner whose turn it is: vote, and decide for the
                         // whole book at the end (see `rename` below).
+                        // A first-person narrator is "I", never "the croupier".
                         let e = expected.filter(|&e| {
                             !roster.chars[e].described
+                                && !is_narrator(e)
                                 && (g.is_none() || roster.chars[e].gender == *g)
                         });
                         let votes = described_votes.entry(characters::key(d)).or_default();
