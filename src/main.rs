@@ -95,13 +95,24 @@ fn run(plan: Plan) -> anyhow::Result<()> {
 fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> anyhow::Result<()> {
     // A cast file that --write is about to create is not an error.
     let voices = voices.filter(|path| write.as_deref() != Some(path.as_path()) || path.exists());
-    let (_, file, attributed) = read_and_tag(story, voices.as_deref())?;
+    let is_script = matches!(script::read_if_script(story), Ok(Some(_)));
+    let (book, file, attributed) = read_and_tag(story, voices.as_deref())?;
     let input = |e: cast::ConfigError| InputError(e.into());
     file.check_voices(&mut Engines::new()).map_err(input)?;
-    let cast = cast::cast(&attributed.characters, &file).map_err(input)?;
+    // With a cast file, attribution only uses its names: look again
+    // without it for characters the file doesn't list yet.
+    let mut characters = attributed.characters;
+    let mut new = Vec::new();
+    if !is_script && !file.characters.is_empty() {
+        let found = attribute::attribute(&book, segment::segment_book(&book), &[]);
+        let newcomers = cast::write::newcomers(&found.characters, &file, &characters);
+        new = newcomers.iter().map(|c| c.name.clone()).collect();
+        characters.extend(newcomers);
+    }
+    let cast = cast::cast(&characters, &file).map_err(input)?;
     print!(
         "{}",
-        cast::write::table(&attributed.characters, &cast, file.narrator.is_some())
+        cast::write::table(&characters, &cast, file.narrator.is_some(), &new)
     );
     let Some(target) = write else {
         return Ok(());
@@ -111,9 +122,8 @@ fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> 
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
         Err(err) => return Err(anyhow::Error::new(err).context(target.display().to_string())),
     };
-    let (text, added) =
-        cast::write::add_characters(existing.as_deref(), &file, &attributed.characters, &cast)
-            .map_err(|e| InputError(anyhow::anyhow!("{}: {e}", target.display())))?;
+    let (text, added) = cast::write::add_characters(existing.as_deref(), &file, &characters, &cast)
+        .map_err(|e| InputError(anyhow::anyhow!("{}: {e}", target.display())))?;
     if existing.as_deref() != Some(text.as_str()) {
         mix::write_atomically(&target, |f| std::io::Write::write_all(f, text.as_bytes()))?;
     }

@@ -14,7 +14,14 @@ use crate::attribute::Character;
 use crate::synth::Gender;
 
 /// The characters and their voices as an aligned text table, narrator first.
-pub fn table(characters: &[Character], cast: &Cast, narrator_from_file: bool) -> String {
+/// `new` names characters found in the text that voices.toml doesn't list
+/// (see [`newcomers`]); their FROM is `new`.
+pub fn table(
+    characters: &[Character],
+    cast: &Cast,
+    narrator_from_file: bool,
+    new: &[String],
+) -> String {
     let mut rows: Vec<[String; 7]> = vec![
         [
             "CHARACTER",
@@ -42,12 +49,17 @@ pub fn table(characters: &[Character], cast: &Cast, narrator_from_file: bool) ->
         ],
     ];
     for character in characters {
-        let (voice, source) = cast
-            .characters
-            .get(&character.name)
-            .map_or((cast.narrator.label(), "narrator"), |m| {
-                (m.voice.label(), source_name(m.source))
-            });
+        let (voice, source) =
+            cast.characters
+                .get(&character.name)
+                .map_or((cast.narrator.label(), "narrator"), |m| {
+                    let from = if new.contains(&character.name) {
+                        "new"
+                    } else {
+                        source_name(m.source)
+                    };
+                    (m.voice.label(), from)
+                });
         rows.push([
             character.name.clone(),
             character.aliases.join(", "),
@@ -93,6 +105,32 @@ fn gender_name(gender: Option<Gender>) -> &'static str {
         Some(Gender::Male) => "male",
         Some(Gender::Unknown) | None => "?",
     }
+}
+
+/// Whether voices.toml lists `character`, under its name or an alias
+/// (either way round, ignoring case).
+pub fn listed(file: &VoicesFile, character: &Character) -> bool {
+    let names: Vec<String> = std::iter::once(&character.name)
+        .chain(&character.aliases)
+        .map(|n| n.to_lowercase())
+        .collect();
+    file.characters.iter().any(|(key, entry)| {
+        std::iter::once(key.to_lowercase())
+            .chain(entry.aliases.iter().map(|a| a.get_ref().to_lowercase()))
+            .any(|n| names.contains(&n))
+    })
+}
+
+/// Characters that attribution without a cast (`found`) discovers but
+/// voices.toml doesn't list and the cast-assisted pass (`roster`) doesn't
+/// have. Attribution with a cast file only uses the file's names, so
+/// without this `cast --write` could never grow an existing file.
+pub fn newcomers(found: &[Character], file: &VoicesFile, roster: &[Character]) -> Vec<Character> {
+    found
+        .iter()
+        .filter(|c| !listed(file, c) && !roster.iter().any(|r| r.name == c.name))
+        .cloned()
+        .collect()
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -39,7 +39,7 @@ fn cast_prints_who_speaks_and_with_which_voice() {
     CHARACTER   ALIASES  GENDER  LINES  WORDS  VOICE                     FROM
     (narrator)                                 espeak:en-us              auto
     Giles       Rupert   ?           1      2  espeak:en-gb-x-rp+m3      voices.toml
-    Faith                female      2      6  espeak:en-gb-scotland+f1  auto
+    Faith                female      2      6  espeak:en-gb-scotland+f1  new
     ");
 }
 
@@ -66,6 +66,35 @@ fn cast_write_creates_then_adds_and_is_idempotent() {
     );
     // And the table now says the voices come from the file.
     assert!(again.stdout.contains("voices.toml"), "{}", again.stdout);
+}
+
+#[test]
+fn cast_write_adds_a_newcomer_and_render_then_uses_it() {
+    // With Giles listed, attribution only knows Giles: Faith's lines have
+    // no speaker until `cast --write` adds her.
+    let before = Test::new()
+        .story(STORY)
+        .voices("[characters.Giles]\nvoice = \"espeak:en-us+m3\"\n")
+        .args(&["render", "story.txt", "-o", "out", "--quiet"])
+        .succeeds();
+    let speakers = |o: &crate::Outcome| -> Vec<Option<String>> {
+        segments(&manifest(o, "out"))
+            .into_iter()
+            .filter(|s| s.2.contains("We should go"))
+            .map(|s| s.0)
+            .collect()
+    };
+    assert_ne!(speakers(&before), [Some("Faith".to_owned())]);
+    let written = before
+        .then()
+        .args(&["cast", "story.txt", "--write"])
+        .succeeds();
+    assert!(written.stderr.contains("added Faith"), "{}", written.stderr);
+    let after = written
+        .then()
+        .args(&["render", "story.txt", "-o", "out", "--quiet"])
+        .succeeds();
+    assert_eq!(speakers(&after), [Some("Faith".to_owned())]);
 }
 
 #[test]
