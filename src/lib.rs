@@ -16,6 +16,7 @@
 //! `script` is a side exit after `attribute`: it prints the tagged story.
 
 pub mod attribute;
+pub mod audio;
 pub mod cast;
 pub mod ingest;
 pub mod mix;
