@@ -427,6 +427,10 @@ impl Engine for Espeak {
         lock()?.validate(id)
     }
 
+    fn sample_rate(&mut self, _id: &str) -> Result<u32, SynthError> {
+        Ok(self.sample_rate)
+    }
+
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         let library = lock()?;
         let samples = library
