@@ -33,6 +33,11 @@ enum Command {
         /// Say which encoding and cast were used.
         #[arg(short, long)]
         verbose: bool,
+        /// Piper voices: ONNX Runtime sessions run in parallel [default: one
+        /// per core, at most 4, and no more than free memory allows]. Each
+        /// session holds about 0.5 GB of memory.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+        piper_sessions: Option<u16>,
     },
     /// Print the tagged story as JSON lines: {"start","end","kind","speaker","text"}.
     Script {
@@ -76,6 +81,8 @@ pub struct RenderPlan {
     pub out: Option<PathBuf>,
     pub show_progress: bool,
     pub verbose: bool,
+    /// Parallel Piper sessions; None: automatic.
+    pub piper_sessions: Option<usize>,
 }
 
 pub fn parse() -> Result<Plan, clap::Error> {
@@ -87,6 +94,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
             out,
             quiet,
             verbose,
+            piper_sessions,
         } => {
             use std::io::IsTerminal;
             Plan::Render(RenderPlan {
@@ -95,6 +103,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 out,
                 show_progress: !quiet && std::io::stderr().is_terminal(),
                 verbose,
+                piper_sessions: piper_sessions.map(usize::from),
             })
         }
         Command::Script { story, voices } => Plan::Script {

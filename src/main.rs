@@ -59,7 +59,9 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             book.encoding
         );
     }
-    let mut engines = Engines::new();
+    let mut piper = voices.piper_settings();
+    piper.sessions = plan.piper_sessions;
+    let mut engines = Engines::new().with_piper(piper);
     voices
         .check_voices(&mut engines)
         .map_err(|e| InputError(e.into()))?;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::audio::{AudioError, Conformer};
 use crate::ingest::slug;
 use crate::segment::SegmentKind;
 use crate::synth::{Clip, Engines, SynthError};
@@ -57,7 +58,13 @@ pub enum MixError {
     },
     #[error(transparent)]
     Synth(#[from] SynthError),
+    #[error(transparent)]
+    Audio(#[from] AudioError),
 }
+
+/// Utterances handed to the engines at once: enough to keep a Piper session
+/// pool busy, few enough that a chapter is never held in memory whole.
+const BATCH: usize = 16;
 
 /// Called after each utterance is synthesised (drives the progress bar).
 pub trait Progress {
@@ -86,15 +93,15 @@ pub fn render_book(
         path: out_dir.to_owned(),
         source,
     })?;
+    let mut conformer = Conformer::new(book_rate(chapters, engines)?);
     let mut entries = Vec::new();
-    let mut book_rate = None;
     for chapter in chapters {
-        let entry = render_chapter(chapter, engines, out_dir, &mut book_rate, progress)?;
+        let entry = render_chapter(chapter, engines, out_dir, &mut conformer, progress)?;
         entries.push(entry);
     }
     let manifest = Manifest {
         title: title.to_owned(),
-        sample_rate: book_rate.unwrap_or(22050),
+        sample_rate: conformer.rate(),
         chapters: entries,
     };
     let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
@@ -102,18 +109,33 @@ pub fn render_book(
     Ok(manifest)
 }
 
+/// The highest sample rate among the voices the book uses (22050 Hz for an
+/// empty book), decided before rendering so every chapter shares it and no
+/// voice is downsampled.
+fn book_rate(chapters: &[ChapterScript], engines: &mut Engines) -> Result<u32, SynthError> {
+    let mut rate = None;
+    let mut seen = std::collections::BTreeSet::new();
+    for utterance in chapters.iter().flat_map(|c| &c.utterances) {
+        if seen.insert(utterance.voice.label()) {
+            let voice_rate = engines.sample_rate(&utterance.voice)?;
+            rate = Some(rate.map_or(voice_rate, |r: u32| r.max(voice_rate)));
+        }
+    }
+    Ok(rate.unwrap_or(22050))
+}
+
 fn render_chapter(
     chapter: &ChapterScript,
     engines: &mut Engines,
     out_dir: &Path,
-    book_rate: &mut Option<u32>,
+    conformer: &mut Conformer,
     progress: &dyn Progress,
 ) -> Result<ChapterEntry, MixError> {
     let file_name = format!("{:02}-{}.wav", chapter.index, slug(&chapter.title));
     let path = out_dir.join(&file_name);
     let mut segments = Vec::new();
     let mut written: u64 = 0;
-    let mut rate = *book_rate;
+    let sample_rate = conformer.rate();
     let temp = tempfile::Builder::new()
         .prefix(".partial-")
         .suffix(".wav")
@@ -127,20 +149,16 @@ fn render_chapter(
         path: path.clone(),
         source,
     };
-    for utterance in &chapter.utterances {
-        let clip = engines.synthesize(&utterance.text, &utterance.voice)?;
+    let batches = chapter.utterances.chunks(BATCH).flat_map(|batch| {
+        let items: Vec<(&str, &crate::synth::Voice)> = batch
+            .iter()
+            .map(|u| (u.text.as_str(), &u.voice))
+            .collect();
+        batch.iter().zip(engines.synthesize_batch(&items))
+    });
+    for (utterance, clip) in batches {
+        let clip = conformer.conform(clip?, &utterance.voice.label())?;
         progress.advance();
-        let sample_rate = *rate.get_or_insert(clip.sample_rate);
-        if clip.sample_rate != sample_rate {
-            return Err(MixError::Synth(SynthError::Failed {
-                engine: utterance.voice.engine,
-                text: utterance.text.chars().take(60).collect(),
-                reason: format!(
-                    "produced {} Hz audio in a {} Hz chapter; mixing sample rates is not supported",
-                    clip.sample_rate, sample_rate
-                ),
-            }));
-        }
         let writer = match &mut writer {
             Some(w) => w,
             None => {
@@ -181,7 +199,6 @@ fn render_chapter(
             text: utterance.text.clone(),
         });
     }
-    let sample_rate = rate.unwrap_or(22050);
     let writer = match writer {
         Some(w) => Some(w),
         None => {
@@ -210,7 +227,6 @@ fn render_chapter(
         path: path.clone(),
         source: err.error,
     })?;
-    *book_rate = Some(sample_rate);
     Ok(ChapterEntry {
         index: chapter.index,
         title: chapter.title.clone(),
@@ -337,6 +353,46 @@ mod tests {
             serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap())
                 .unwrap();
         assert_eq!(written, manifest);
+    }
+
+    #[test]
+    fn mixed_rates_are_resampled_to_the_highest_and_levelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut engines = Engines::new()
+            .with(Box::new(ToneEngine::new(EngineKind::Espeak, 16000, &["a"])))
+            .with(Box::new(ToneEngine::new(EngineKind::Piper, 24000, &["b"])));
+        let mut quiet = utterance("Hi there, how are you doing today?", "b", 300);
+        quiet.voice = Voice::new(EngineKind::Piper, "b");
+        quiet.voice.volume = 0.25;
+        let chapter = ChapterScript {
+            index: 1,
+            title: "One".to_owned(),
+            utterances: vec![
+                utterance("Hello there, nice to see you again.", "a", 0),
+                quiet,
+            ],
+            lead_out_ms: 0,
+        };
+        let manifest = render_book("Book", &[chapter], &mut engines, dir.path(), &()).unwrap();
+        assert_eq!(manifest.sample_rate, 24000);
+        let entry = &manifest.chapters[0];
+        let reader = hound::WavReader::open(dir.path().join(&entry.file)).unwrap();
+        assert_eq!(reader.spec().sample_rate, 24000);
+        let samples: Vec<f32> = reader
+            .into_samples::<i16>()
+            .map(|s| f32::from(s.unwrap()) / 32768.0)
+            .collect();
+        let part = |seg: &SegmentEntry| {
+            &samples[(seg.start_s * 24000.0) as usize..(seg.end_s * 24000.0) as usize]
+        };
+        let a = crate::audio::loudness(part(&entry.segments[0]), 24000).unwrap();
+        let b = crate::audio::loudness(part(&entry.segments[1]), 24000).unwrap();
+        // Both reach the target; `volume` then applies on top (0.25 = -12 dB).
+        assert!((a - crate::audio::TARGET_LUFS).abs() < 1.5, "{a}");
+        assert!((a - b - 12.0).abs() < 1.5, "{a} vs {b}");
+        // Duration of the resampled voice is kept: 0.06 s per character.
+        let seconds = entry.segments[0].end_s - entry.segments[0].start_s;
+        assert!((seconds - 35.0 * 0.06).abs() < 0.05, "{seconds}");
     }
 
     #[test]
