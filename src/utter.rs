@@ -91,12 +91,7 @@ pub fn utterances(
         };
         let voice = cast.voice_for(speaker.as_deref()).clone();
         let chapter = &mut chapters[segment.chapter];
-        for (n, sentence) in spoken
-            .unicode_sentences()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .enumerate()
-        {
+        for (n, sentence) in sentences(&spoken).into_iter().enumerate() {
             let pause = if n > 0 {
                 pauses.sentence
             } else {
@@ -136,4 +131,90 @@ pub fn utterances(
     }
     chapters.retain(|c| !c.utterances.is_empty());
     chapters
+}
+
+/// Unicode sentences, except that a break after a title or an initial
+/// ("Mr. Holt", "J. Smith") is no break.
+fn sentences(text: &str) -> Vec<&str> {
+    const ABBREVIATIONS: [&str; 16] = [
+        "mr", "mrs", "ms", "dr", "st", "prof", "capt", "col", "gen", "lt", "sgt", "rev", "jr",
+        "sr", "vs", "messrs",
+    ];
+    let mut out: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let mut end = 0;
+    for (offset, piece) in text.split_sentence_bound_indices() {
+        end = offset + piece.len();
+        let word = piece
+            .trim_end()
+            .strip_suffix('.')
+            .and_then(|p| p.rsplit(|c: char| !c.is_alphanumeric()).next())
+            .unwrap_or("");
+        let joins_next = !word.is_empty()
+            && (ABBREVIATIONS.contains(&word.to_lowercase().as_str())
+                || (word.chars().count() == 1 && word.chars().all(char::is_uppercase)));
+        if !joins_next {
+            out.push(text[start..end].trim());
+            start = end;
+        }
+    }
+    if start < end {
+        out.push(text[start..end].trim());
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::path::Path;
+
+    use crate::{attribute, cast, ingest, segment};
+
+    #[test]
+    fn pauses_mark_headings_paragraphs_and_turns() {
+        let text =
+            "Chapter 1\n\nAnn sat. She waited.\n\n\"Hello,\" said Ann.\n\n\"Hi,\" said Bob.\n";
+        let book = ingest::book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+        let attributed = attribute::attribute(&book, segment::segment_book(&book), &[]);
+        let cast = cast::cast(&attributed.characters, &cast::VoicesFile::default()).unwrap();
+        let pauses = Pauses::default();
+        let chapters = utterances(&book, &attributed, &cast, &pauses);
+        let got: Vec<(&str, u32)> = chapters[0]
+            .utterances
+            .iter()
+            .map(|u| (u.text.as_str(), u.pause_ms))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Chapter 1", pauses.lead_in),
+                ("Ann sat.", pauses.after_heading),
+                ("She waited.", pauses.sentence),
+                ("Hello,", pauses.paragraph + pauses.turn),
+                ("said Ann.", pauses.sentence + pauses.turn),
+                ("Hi,", pauses.paragraph + pauses.turn),
+                ("said Bob.", pauses.sentence + pauses.turn),
+            ]
+        );
+        assert_eq!(chapters[0].utterances[3].speaker.as_deref(), Some("Ann"));
+        assert_ne!(
+            chapters[0].utterances[3].voice,
+            chapters[0].utterances[5].voice
+        );
+    }
+
+    #[test]
+    fn sentences_keep_titles_and_initials_together() {
+        assert_eq!(
+            sentences("Somebody wants it, Mr. Holt. They think J. R. Smith is right! Do they?"),
+            [
+                "Somebody wants it, Mr. Holt.",
+                "They think J. R. Smith is right!",
+                "Do they?"
+            ]
+        );
+    }
 }

@@ -76,11 +76,11 @@ pub fn attribute(book: &Book, mut segments: Vec<Segment>, known: &[KnownCharacte
         .iter()
         .filter_map(|k| Some((k.name.clone(), k.gender?)))
         .collect();
-    for i in 0..segments.len() {
-        if segments[i].kind != SegmentKind::Narration {
+    for segment in &segments {
+        if segment.kind != SegmentKind::Narration {
             continue;
         }
-        let narration = segments[i].text(text);
+        let narration = segment.text(text);
         for (name, pronoun_gender) in names_near_pronouns(narration) {
             if let Some(g) = pronoun_gender {
                 genders.entry(name.clone()).or_insert(g);

@@ -75,7 +75,7 @@ pub fn split_chapters(text: &str, fallback_title: &str) -> (String, Vec<Chapter>
     // A preamble that is only the title line is read as part of the first heading.
     let title_only = preamble.len() == 1 && text[preamble[0].clone()].trim() == title;
     let mut chapters = Vec::new();
-    if !preamble.is_empty() && !(title_only && !headings.is_empty()) {
+    if !preamble.is_empty() && (headings.is_empty() || !title_only) {
         chapters.push(Chapter {
             index: 0,
             title: title.clone(),

@@ -61,7 +61,7 @@ fn finish(encoding: &'static Encoding, text: String, raw: &[u8]) -> Result<Decod
     if encoding != UTF_16LE && encoding != UTF_16BE {
         reject_binary(raw)?;
     }
-    if let Some(offset) = text.find(|c: char| c == '\0') {
+    if let Some(offset) = text.find('\0') {
         return Err(DecodeError::Binary { offset, byte: 0 });
     }
     Ok(Decoded {
@@ -73,7 +73,7 @@ fn finish(encoding: &'static Encoding, text: String, raw: &[u8]) -> Result<Decod
 /// UTF-16 without a BOM shows up as every other byte being NUL; text in any
 /// 8-bit encoding never contains NUL.
 fn sniff_bomless_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
-    if bytes.len() < 4 || bytes.len() % 2 != 0 {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
         return None;
     }
     let pairs = bytes.len() / 2;

@@ -172,18 +172,13 @@ impl Engines {
     }
 
     pub fn get(&mut self, kind: EngineKind) -> Result<&mut dyn Engine, SynthError> {
-        if !self.engines.contains_key(&kind) {
-            let engine: Box<dyn Engine> = match kind {
-                EngineKind::Espeak => Box::new(espeak::Espeak::new()?),
-                EngineKind::Piper => Box::new(piper::Piper::new(self.piper.clone())),
-            };
-            self.engines.insert(kind, engine);
-        }
-        Ok(self
-            .engines
-            .get_mut(&kind)
-            .expect("engine inserted above")
-            .as_mut())
+        let engine = match self.engines.entry(kind) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(create_engine(kind, &self.piper)?)
+            }
+        };
+        Ok(engine.as_mut())
     }
 
     pub fn check_voice(&mut self, voice: &Voice) -> Result<(), SynthError> {
@@ -234,6 +229,16 @@ impl Engines {
             .into_iter()
             .map(|r| r.expect("every item belongs to an engine kind"))
             .collect()
+    }
+}
+
+fn create_engine(
+    kind: EngineKind,
+    piper: &piper::PiperSettings,
+) -> Result<Box<dyn Engine>, SynthError> {
+    match kind {
+        EngineKind::Espeak => Ok(Box::new(espeak::Espeak::new()?)),
+        EngineKind::Piper => Ok(Box::new(piper::Piper::new(piper.clone()))),
     }
 }
 

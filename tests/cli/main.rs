@@ -27,6 +27,12 @@ pub struct Outcome {
     _keep: TempDir,
 }
 
+impl Default for Test {
+    fn default() -> Test {
+        Test::new()
+    }
+}
+
 impl Test {
     pub fn new() -> Test {
         Test {
