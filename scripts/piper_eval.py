@@ -99,7 +99,7 @@ def to_16k_pcm(wavs: list[Path], work: Path, name: str) -> bytes:
     """Joins the WAVs and converts to 16 kHz 16-bit mono with sox."""
     raw = work / f"{name}.raw"
     subprocess.run(
-        ["sox", *map(str, wavs), "-t", "raw", "-r", "16000", "-c", "1", "-b", "16", "-e", "signed-integer", str(raw)],
+        ["sox", *map(str, wavs), "-t", "raw", "-c", "1", "-b", "16", "-e", "signed-integer", str(raw), "gain", "-3", "rate", "16000"],
         check=True,
     )
     return raw.read_bytes()

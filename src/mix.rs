@@ -64,7 +64,7 @@ pub enum MixError {
 
 /// Utterances handed to the engines at once: enough to keep a Piper session
 /// pool busy, few enough that a chapter is never held in memory whole.
-const BATCH: usize = 16;
+const BATCH: usize = 64;
 
 /// Called after each utterance is synthesised (drives the progress bar).
 pub trait Progress {
@@ -150,10 +150,8 @@ fn render_chapter(
         source,
     };
     let batches = chapter.utterances.chunks(BATCH).flat_map(|batch| {
-        let items: Vec<(&str, &crate::synth::Voice)> = batch
-            .iter()
-            .map(|u| (u.text.as_str(), &u.voice))
-            .collect();
+        let items: Vec<(&str, &crate::synth::Voice)> =
+            batch.iter().map(|u| (u.text.as_str(), &u.voice)).collect();
         batch.iter().zip(engines.synthesize_batch(&items))
     });
     for (utterance, clip) in batches {

@@ -575,6 +575,10 @@ mod tests {
             "{clauses:?}"
         );
         assert!(clauses[3].ends_sentence() && !clauses[1].ends_sentence());
-        assert!(clauses.iter().all(|c| !c.phonemes.contains(['.', ',', '!'])));
+        assert!(
+            clauses
+                .iter()
+                .all(|c| !c.phonemes.contains(['.', ',', '!']))
+        );
     }
 }

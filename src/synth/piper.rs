@@ -147,10 +147,7 @@ impl Model {
         let id = match speaker.parse::<i64>() {
             Ok(n) => n,
             Err(_) => *self.config.speaker_id_map.get(speaker).ok_or_else(|| {
-                format!(
-                    "{} has no speaker named {speaker:?}",
-                    self.path.display()
-                )
+                format!("{} has no speaker named {speaker:?}", self.path.display())
             })?,
         };
         if id < 0 || id >= i64::from(count) {
@@ -407,7 +404,9 @@ static ENVIRONMENT: OnceLock<Result<(ort::environment::Environment, PathBuf), St
     OnceLock::new();
 
 /// Loads ONNX Runtime once per process (from the first path asked for).
-fn environment(configured: Option<&Path>) -> Result<&'static ort::environment::Environment, String> {
+fn environment(
+    configured: Option<&Path>,
+) -> Result<&'static ort::environment::Environment, String> {
     let result = ENVIRONMENT.get_or_init(|| {
         let path = find_onnxruntime(configured)?;
         let builder = ort::init_from(&path).map_err(|err| {
@@ -701,30 +700,39 @@ impl Engine for Piper {
         let queue = pool.queue.clone().expect("queue open while the pool lives");
         let (reply, replies) = mpsc::channel();
         let mut rates = vec![0u32; items.len()];
-        let mut pending = 0;
+        let mut jobs = Vec::new();
         for (index, (text, voice)) in items.iter().enumerate() {
             match self.prepare(text, voice) {
                 Ok(prepared) => {
                     rates[index] = prepared.sample_rate;
-                    let job = Job {
+                    jobs.push(Job {
                         index,
                         model: prepared.model,
                         sentences: prepared.sentences,
                         scales: prepared.scales,
                         speaker: prepared.speaker,
                         reply: reply.clone(),
-                    };
-                    if queue.send(job).is_ok() {
-                        pending += 1;
-                    } else {
-                        results[index] = Some(Err(SynthError::Failed {
-                            engine: EngineKind::Piper,
-                            text: text.chars().take(60).collect(),
-                            reason: "the Piper worker pool stopped".to_owned(),
-                        }));
-                    }
+                    });
                 }
                 Err(err) => results[index] = Some(Err(err)),
+            }
+        }
+        // Longest first, so no session is left with a long utterance at the
+        // end of the batch while the others idle; results keep input order.
+        jobs.sort_by_key(|job| {
+            std::cmp::Reverse(job.sentences.iter().map(Vec::len).sum::<usize>())
+        });
+        let mut pending = 0;
+        for job in jobs {
+            let index = job.index;
+            if queue.send(job).is_ok() {
+                pending += 1;
+            } else {
+                results[index] = Some(Err(SynthError::Failed {
+                    engine: EngineKind::Piper,
+                    text: items[index].0.chars().take(60).collect(),
+                    reason: "the Piper worker pool stopped".to_owned(),
+                }));
             }
         }
         drop(reply);
@@ -853,7 +861,12 @@ mod tests {
         assert!(sentences[1].contains(&map["!"][0]));
         // `_` between every pair of phoneme ids.
         let pad = map["_"][0];
-        assert!(first[1..first.len() - 1].iter().step_by(2).all(|&id| id == pad));
+        assert!(
+            first[1..first.len() - 1]
+                .iter()
+                .step_by(2)
+                .all(|&id| id == pad)
+        );
     }
 
     #[test]
@@ -886,7 +899,8 @@ mod tests {
     }
 
     fn stats(clip: &Clip) -> (f64, f32, bool) {
-        let rms = (clip.samples.iter().map(|s| s * s).sum::<f32>() / clip.samples.len() as f32).sqrt();
+        let rms =
+            (clip.samples.iter().map(|s| s * s).sum::<f32>() / clip.samples.len() as f32).sqrt();
         (
             clip.duration_s(),
             rms,
@@ -915,7 +929,10 @@ mod tests {
         fast.rate = 1.25;
         let short = "One.";
         let batch = engine.synthesize_batch(&[(text, &fast), (short, &voice), (text, &voice)]);
-        let durations: Vec<f64> = batch.iter().map(|c| c.as_ref().unwrap().duration_s()).collect();
+        let durations: Vec<f64> = batch
+            .iter()
+            .map(|c| c.as_ref().unwrap().duration_s())
+            .collect();
         assert!(durations[1] < durations[0] / 2.0, "{durations:?}");
         let ratio = durations[0] / durations[2];
         assert!((0.7..0.9).contains(&ratio), "rate 1.25 gave {ratio}");
