@@ -295,8 +295,17 @@ pub fn find_onnxruntime(configured: Option<&Path>) -> Result<PathBuf, String> {
             }
         }
     }
+    let looked: Vec<String> = project_venvs()
+        .iter()
+        .map(|v| v.display().to_string())
+        .collect();
     Err(format!(
-        "the ONNX Runtime library (libonnxruntime.so) was not found; {HOW}"
+        "the ONNX Runtime library (libonnxruntime.so) was not found (no [piper] onnxruntime in voices.toml, no ORT_DYLIB_PATH, no onnxruntime in {}); {HOW}",
+        if looked.is_empty() {
+            "a project .venv".to_owned()
+        } else {
+            looked.join(" or ")
+        }
     ))
 }
 
@@ -510,7 +519,7 @@ fn open_session(path: &Path) -> Result<Session, String> {
     let fail = |err: String| format!("{}: cannot load the model: {err}", path.display());
     Session::builder(environment)
         .map_err(|e| fail(e.to_string()))?
-        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(|e| fail(e.to_string()))?
         .with_intra_threads(1)
         .map_err(|e| fail(e.to_string()))?
