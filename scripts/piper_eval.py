@@ -72,6 +72,22 @@ def read_text(args) -> str:
     return default_text(args.words)
 
 
+def timed(command: list[str]) -> tuple[float, float]:
+    """Runs `command`; returns (wall seconds, CPU seconds of the child)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+CPU = {"castbook": [], "piper": []}
+
+
 def render_castbook(text_path: Path, work: Path, sessions) -> tuple[float, list[Path]]:
     model = joe_model()
     voices = work / "voices.toml"
@@ -84,9 +100,8 @@ def render_castbook(text_path: Path, work: Path, sessions) -> tuple[float, list[
     command = [str(CASTBOOK), "render", str(text_path), "-c", str(voices), "-o", str(out), "-q"]
     if sessions:
         command += ["--piper-sessions", str(sessions)]
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
-    seconds = time.perf_counter() - start
+    seconds, cpu = timed(command)
+    CPU["castbook"].append(cpu)
     manifest = json.loads((out / "manifest.json").read_text())
     return seconds, [out / c["file"] for c in manifest["chapters"]]
 
@@ -94,9 +109,9 @@ def render_castbook(text_path: Path, work: Path, sessions) -> tuple[float, list[
 def render_piper(text_path: Path, work: Path) -> tuple[float, list[Path]]:
     out = work / "piper.wav"
     command = [str(PY), "-m", "piper", "-m", str(joe_model()), "-i", str(text_path), "-f", str(out)]
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start, [out]
+    seconds, cpu = timed(command)
+    CPU["piper"].append(cpu)
+    return seconds, [out]
 
 
 def to_16k_pcm(wavs: list[Path], work: Path, name: str) -> bytes:
@@ -183,7 +198,7 @@ def main() -> None:
             else:
                 seconds, castbook_wavs = render_castbook(text_path, work, args.sessions)
                 castbook_times.append(seconds)
-            print(f"  round {round_ + 1}: {tool} {seconds:.1f} s", flush=True)
+            print(f"  round {round_ + 1}: {tool} {seconds:.1f} s wall, {CPU[tool][-1]:.1f} s CPU", flush=True)
     print(f"castbook: {min(castbook_times):.1f} s wall (best of {args.rounds}) for {wav_seconds(castbook_wavs):.0f} s of audio")
     print(f"piper:    {min(piper_times):.1f} s wall (best of {args.rounds}) for {wav_seconds(piper_wavs):.0f} s of audio")
 
@@ -198,6 +213,7 @@ def main() -> None:
         best = min(piper_times) / min(castbook_times)
         rounds = " ".join(f"{p / c:.2f}" for p, c in zip(piper_times, castbook_times))
         print(f"speed ratio piper/castbook wall time: {best:.2f}x best-of-{args.rounds} (per round: {rounds}; target: at least 1.30x)")
+        print(f"CPU time ratio piper/castbook: {min(CPU['piper']) / min(CPU['castbook']):.2f}x (least CPU of each; load-independent)")
     if not args.keep:
         import shutil
 
