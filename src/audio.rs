@@ -3,17 +3,21 @@
 //! Engines return mono clips at their own sample rate and their own level
 //! (espeak is loud and flat, Piper models vary). Before a clip is written,
 //! [`Conformer::conform`] resamples it to the book's rate with rubato's
-//! synchronous FFT resampler and scales it so every voice reaches the same
-//! EBU R128 loudness. Loudness is measured per voice over everything that
-//! voice has said so far (not per clip), so a voice's own dynamics survive
-//! (a shout stays louder than a whisper) while no character is much louder
-//! than another. A peak limit keeps the gain from clipping.
+//! synchronous FFT resampler and scales it to the same EBU R128 loudness
+//! whatever the voice, so no character is much louder than another. A peak
+//! limit keeps the gain from clipping.
+//!
+//! Each clip is levelled on its own, from its own loudness: the result must
+//! not depend on which other clips this run happens to render (chapters are
+//! rendered selectively, resumed and cached; see [`crate::mix`]). The price
+//! is that a voice's line-to-line dynamics are flattened too.
 
 use std::collections::HashMap;
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 
+use crate::cache::Segment;
 use crate::synth::Clip;
 
 /// Speech loudness every voice is brought to, in LUFS.
@@ -31,11 +35,10 @@ pub enum AudioError {
     Loudness { rate: u32, reason: String },
 }
 
-/// Brings clips to one sample rate and one loudness, voice by voice.
+/// Brings clips to one sample rate and one loudness.
 pub struct Conformer {
     rate: u32,
     resamplers: HashMap<u32, Fft<f32>>,
-    meters: HashMap<String, ebur128::EbuR128>,
 }
 
 impl Conformer {
@@ -45,7 +48,6 @@ impl Conformer {
         Conformer {
             rate,
             resamplers: HashMap::new(),
-            meters: HashMap::new(),
         }
     }
 
@@ -53,10 +55,31 @@ impl Conformer {
         self.rate
     }
 
-    /// Resamples `clip` to the output rate and applies `voice_key`'s loudness gain.
-    pub fn conform(&mut self, clip: Clip, voice_key: &str) -> Result<Clip, AudioError> {
+    /// [`Conformer::conform`] for a cached 16-bit segment.
+    pub fn conform_segment(&mut self, segment: &Segment) -> Result<Segment, AudioError> {
+        let clip = Clip {
+            samples: segment
+                .samples
+                .iter()
+                .map(|&s| f32::from(s) / 32768.0)
+                .collect(),
+            sample_rate: segment.sample_rate,
+        };
+        let clip = self.conform(clip)?;
+        Ok(Segment {
+            sample_rate: clip.sample_rate,
+            samples: clip
+                .samples
+                .iter()
+                .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+                .collect(),
+        })
+    }
+
+    /// Resamples `clip` to the output rate and brings it to [`TARGET_LUFS`].
+    pub fn conform(&mut self, clip: Clip) -> Result<Clip, AudioError> {
         let mut samples = self.resample(clip)?;
-        let gain = self.gain(voice_key, &samples)?;
+        let gain = self.gain(&samples)?;
         let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
         let gain = if peak * gain > PEAK_LIMIT {
             PEAK_LIMIT / peak
@@ -94,33 +117,20 @@ impl Conformer {
         Ok(output.take_data())
     }
 
-    /// The linear gain that brings this voice to [`TARGET_LUFS`], measured
-    /// over all of the voice's audio so far including `samples`.
-    fn gain(&mut self, voice_key: &str, samples: &[f32]) -> Result<f32, AudioError> {
-        let rate = self.rate;
-        let fail = |err: ebur128::Error| AudioError::Loudness {
-            rate,
-            reason: err.to_string(),
-        };
-        let meter = match self.meters.entry(voice_key.to_owned()) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(ebur128::EbuR128::new(1, rate, ebur128::Mode::I).map_err(fail)?)
-            }
-        };
-        meter.add_frames_f32(samples).map_err(fail)?;
-        let measured = meter.loudness_global().map_err(fail)?;
-        // Under 0.4 s of audio the gated measure has no block yet: fall back
-        // to the clip's plain mean-square level.
-        let loudness = if measured.is_finite() && measured > -70.0 {
+    /// The linear gain that brings `samples` to [`TARGET_LUFS`].
+    fn gain(&self, samples: &[f32]) -> Result<f32, AudioError> {
+        let measured = loudness(samples, self.rate)?;
+        // Under 0.4 s of audio the gated measure has no block: fall back to
+        // the clip's plain mean-square level.
+        let level = if measured.is_finite() && measured > -70.0 {
             measured
         } else {
             mean_square_lufs(samples)
         };
-        if !loudness.is_finite() {
+        if !level.is_finite() {
             return Ok(1.0);
         }
-        let db = (TARGET_LUFS - loudness).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
+        let db = (TARGET_LUFS - level).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
         Ok(10f64.powf(db / 20.0) as f32)
     }
 }
@@ -178,7 +188,7 @@ mod tests {
     fn resampling_keeps_duration_and_pitch() {
         let mut conformer = Conformer::new(24000);
         let clip = speechy(16000, 2.0, 0.3);
-        let out = conformer.conform(clip, "a").unwrap();
+        let out = conformer.conform(clip).unwrap();
         assert_eq!(out.sample_rate, 24000);
         let seconds = out.duration_s();
         assert!((seconds - 2.0).abs() < 0.01, "{seconds} s");
@@ -199,12 +209,8 @@ mod tests {
     #[test]
     fn loud_and_quiet_voices_end_up_at_the_same_loudness() {
         let mut conformer = Conformer::new(22050);
-        let loud = conformer
-            .conform(speechy(22050, 3.0, 0.9), "espeak:en-us")
-            .unwrap();
-        let quiet = conformer
-            .conform(speechy(16000, 3.0, 0.05), "piper:joe")
-            .unwrap();
+        let loud = conformer.conform(speechy(22050, 3.0, 0.9)).unwrap();
+        let quiet = conformer.conform(speechy(16000, 3.0, 0.05)).unwrap();
         let a = loudness(&loud.samples, 22050).unwrap();
         let b = loudness(&quiet.samples, 22050).unwrap();
         assert!((a - TARGET_LUFS).abs() < 1.0, "{a}");
@@ -212,20 +218,27 @@ mod tests {
     }
 
     #[test]
-    fn a_voice_keeps_its_own_dynamics() {
+    fn segments_round_trip_and_short_clips_are_levelled() {
         let mut conformer = Conformer::new(22050);
-        let normal = conformer.conform(speechy(22050, 4.0, 0.2), "v").unwrap();
-        let shout = conformer.conform(speechy(22050, 2.0, 0.4), "v").unwrap();
-        let a = loudness(&normal.samples, 22050).unwrap();
-        let b = loudness(&shout.samples, 22050).unwrap();
-        assert!(b > a + 2.0, "shout {b} vs normal {a}");
+        let clip = speechy(22050, 0.2, 0.01);
+        let segment = Segment::from_clip(&clip);
+        let out = conformer.conform_segment(&segment).unwrap();
+        assert_eq!(out.sample_rate, 22050);
+        assert_eq!(out.samples.len(), segment.samples.len());
+        let peak = |s: &Segment| s.samples.iter().map(|x| x.unsigned_abs()).max().unwrap();
+        assert!(
+            peak(&out) > 5 * peak(&segment),
+            "a quiet short clip is raised"
+        );
+        // Same input, same output: nothing carries over between clips.
+        assert_eq!(conformer.conform_segment(&segment).unwrap(), out);
     }
 
     proptest! {
         #[test]
         fn output_never_clips(amplitude in 0.001f32..4.0, rate in prop::sample::select(vec![16000u32, 22050, 24000])) {
             let mut conformer = Conformer::new(24000);
-            let out = conformer.conform(speechy(rate, 0.5, amplitude), "v").unwrap();
+            let out = conformer.conform(speechy(rate, 0.5, amplitude)).unwrap();
             prop_assert!(out.samples.iter().all(|s| s.is_finite() && s.abs() <= PEAK_LIMIT + 1e-6));
         }
     }

@@ -33,11 +33,31 @@ enum Command {
         /// Say which encoding and cast were used.
         #[arg(short, long)]
         verbose: bool,
-        /// Piper voices: ONNX Runtime sessions run in parallel [default: one
-        /// per core, at most 4, and no more than free memory allows]. Each
-        /// session holds about 0.5 GB of memory.
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
-        piper_sessions: Option<u16>,
+        /// Synthesis processes to run at once [default: number of cores].
+        /// Each process speaking a Piper voice holds one ONNX Runtime
+        /// session of its model (about 0.5 GB of memory).
+        #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+        jobs: Option<u32>,
+        /// Render only these chapters, e.g. `3`, `3-5`, `1,4-6`, `7-`.
+        #[arg(long, value_name = "LIST", value_parser = parse_chapters)]
+        chapters: Option<ChapterSelection>,
+        /// Segment cache folder [default: <out>/.cache].
+        #[arg(long, value_name = "DIR")]
+        cache: Option<PathBuf>,
+    },
+    /// Show or delete the segment cache of an output folder.
+    Cache {
+        #[command(subcommand)]
+        action: CacheCommand,
+    },
+    /// Internal: a synthesis worker started by `render` (JSON lines on stdin/stdout).
+    #[command(name = "__worker", hide = true)]
+    Worker {
+        #[arg(long, value_name = "DIR")]
+        cache: PathBuf,
+        /// The ONNX Runtime library the render found (for Piper voices).
+        #[arg(long, value_name = "FILE")]
+        onnxruntime: Option<PathBuf>,
     },
     /// Print the tagged story as JSON lines: {"start","end","kind","speaker","text"}.
     Script {
@@ -45,6 +65,79 @@ enum Command {
         #[command(flatten)]
         voices: VoicesArg,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// Count cached segments and finished-chapter records.
+    Stats(CacheDirArg),
+    /// Delete the cache (the rendered chapters stay).
+    Clear(CacheDirArg),
+}
+
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct CacheDirArg {
+    /// The cache folder itself.
+    dir: Option<PathBuf>,
+    /// The output folder whose cache (<DIR>/.cache) to use.
+    #[arg(short, long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+impl CacheDirArg {
+    fn resolve(self) -> PathBuf {
+        match (self.dir, self.out) {
+            (Some(dir), _) => dir,
+            (None, Some(out)) => castbook::mix::default_cache_dir(&out),
+            (None, None) => unreachable!("clap requires one of them"),
+        }
+    }
+}
+
+/// Chapter numbers chosen with `--chapters`: inclusive ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChapterSelection {
+    pub text: String,
+    pub ranges: Vec<(usize, usize)>,
+}
+
+impl ChapterSelection {
+    pub fn contains(&self, chapter: usize) -> bool {
+        self.ranges
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&chapter))
+    }
+}
+
+fn parse_chapters(text: &str) -> Result<ChapterSelection, String> {
+    let number = |s: &str| -> Result<usize, String> {
+        match s.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!(
+                "expected chapter numbers from 1, like 3, 3-5 or 1,4-6; got {s:?}"
+            )),
+        }
+    };
+    let mut ranges = Vec::new();
+    for part in text.split(',') {
+        let range = match part.split_once('-') {
+            Some((first, "")) => (number(first)?, usize::MAX),
+            Some((first, last)) => (number(first)?, number(last)?),
+            None => {
+                let n = number(part)?;
+                (n, n)
+            }
+        };
+        if range.0 > range.1 {
+            return Err(format!("{part:?} is an empty range"));
+        }
+        ranges.push(range);
+    }
+    Ok(ChapterSelection {
+        text: text.to_owned(),
+        ranges,
+    })
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +164,16 @@ pub enum Plan {
         story: PathBuf,
         voices: Option<PathBuf>,
     },
+    CacheStats {
+        dir: PathBuf,
+    },
+    CacheClear {
+        dir: PathBuf,
+    },
+    Worker {
+        cache: PathBuf,
+        onnxruntime: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug)]
@@ -81,8 +184,11 @@ pub struct RenderPlan {
     pub out: Option<PathBuf>,
     pub show_progress: bool,
     pub verbose: bool,
-    /// Parallel Piper sessions; None: automatic.
-    pub piper_sessions: Option<usize>,
+    pub jobs: usize,
+    /// None: every chapter.
+    pub chapters: Option<ChapterSelection>,
+    /// None: `<out>/.cache`.
+    pub cache: Option<PathBuf>,
 }
 
 pub fn parse() -> Result<Plan, clap::Error> {
@@ -94,7 +200,9 @@ pub fn parse() -> Result<Plan, clap::Error> {
             out,
             quiet,
             verbose,
-            piper_sessions,
+            jobs,
+            chapters,
+            cache,
         } => {
             use std::io::IsTerminal;
             Plan::Render(RenderPlan {
@@ -103,12 +211,45 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 out,
                 show_progress: !quiet && std::io::stderr().is_terminal(),
                 verbose,
-                piper_sessions: piper_sessions.map(usize::from),
+                jobs: jobs.map_or_else(
+                    || std::thread::available_parallelism().map_or(1, usize::from),
+                    |n| n as usize,
+                ),
+                chapters,
+                cache,
             })
         }
+        Command::Cache {
+            action: CacheCommand::Stats(dir),
+        } => Plan::CacheStats { dir: dir.resolve() },
+        Command::Cache {
+            action: CacheCommand::Clear(dir),
+        } => Plan::CacheClear { dir: dir.resolve() },
+        Command::Worker { cache, onnxruntime } => Plan::Worker { cache, onnxruntime },
         Command::Script { story, voices } => Plan::Script {
             voices: voices.resolve(&story),
             story,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chapter_lists() {
+        let sel = parse_chapters("1,4-6,9-").unwrap();
+        assert_eq!(sel.ranges, vec![(1, 1), (4, 6), (9, usize::MAX)]);
+        assert!(sel.contains(5) && sel.contains(100) && !sel.contains(2));
+        for bad in ["", "0", "5-3", "a-b", "3-x", "-2"] {
+            assert!(parse_chapters(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

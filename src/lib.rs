@@ -14,9 +14,12 @@
 //! ```
 //!
 //! `script` is a side exit after `attribute`: it prints the tagged story.
+//! `cache` keeps synthesised segments between renders, and `worker` runs
+//! synthesis in child processes (espeak-ng allows one engine per process).
 
 pub mod attribute;
 pub mod audio;
+pub mod cache;
 pub mod cast;
 pub mod ingest;
 pub mod mix;
@@ -24,3 +27,4 @@ pub mod script;
 pub mod segment;
 pub mod synth;
 pub mod utter;
+pub mod worker;

@@ -407,6 +407,7 @@ fn clause_terminator(consumed: &str, more: bool) -> Option<char> {
 /// The espeak-ng engine. Cheap to create; all instances share the library.
 pub struct Espeak {
     sample_rate: u32,
+    version: String,
 }
 
 impl Espeak {
@@ -414,6 +415,7 @@ impl Espeak {
         let library = lock()?;
         Ok(Espeak {
             sample_rate: library.sample_rate,
+            version: library.version.clone(),
         })
     }
 }
@@ -447,6 +449,17 @@ impl Engine for Espeak {
                 .collect(),
             sample_rate: self.sample_rate,
         })
+    }
+
+    fn identity(&self) -> String {
+        format!("espeak-ng {} {} Hz", self.version, self.sample_rate)
+    }
+
+    /// Pitch flutter and glottal phase run on between calls (static
+    /// variables in wavegen.c), so the same sentence differs by a few
+    /// samples depending on what came before.
+    fn keeps_history(&self) -> bool {
+        true
     }
 
     fn voices(&mut self) -> Result<Vec<VoiceInfo>, SynthError> {

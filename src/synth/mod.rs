@@ -144,6 +144,22 @@ pub trait Engine: Send {
     }
 
     fn voices(&mut self) -> Result<Vec<VoiceInfo>, SynthError>;
+
+    /// Everything about the engine itself that changes its audio: library
+    /// or model version, sample rate. Part of every segment cache key, so
+    /// upgrading an engine invalidates its cached segments. Engines with a
+    /// version should override this.
+    fn identity(&self) -> String {
+        self.kind().name().to_owned()
+    }
+
+    /// True when an utterance's audio depends on what the engine said
+    /// before (hidden state in the library). Workers then synthesise each
+    /// utterance from a fresh copy of the initialised engine, so renders
+    /// stay byte-identical however they are split up or resumed.
+    fn keeps_history(&self) -> bool {
+        false
+    }
 }
 
 /// The engines one render uses, created on first use.
@@ -229,6 +245,16 @@ impl Engines {
             .into_iter()
             .map(|r| r.expect("every item belongs to an engine kind"))
             .collect()
+    }
+
+    /// [`Engine::keeps_history`] of the engine for `kind`.
+    pub fn keeps_history(&mut self, kind: EngineKind) -> bool {
+        self.get(kind).is_ok_and(|engine| engine.keeps_history())
+    }
+
+    /// [`Engine::identity`] of the engine for `kind`.
+    pub fn identity(&mut self, kind: EngineKind) -> Result<String, SynthError> {
+        Ok(self.get(kind)?.identity())
     }
 }
 

@@ -555,6 +555,19 @@ fn infer(
     Ok(audio.to_vec())
 }
 
+/// VITS output is not bounded: scale a clip down if it would clip when
+/// stored as 16-bit (the mixer sets the final level anyway).
+fn below_full_scale(mut samples: Vec<f32>) -> Vec<f32> {
+    let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+    if peak > 0.99 {
+        let gain = 0.99 / peak;
+        for sample in &mut samples {
+            *sample *= gain;
+        }
+    }
+    samples
+}
+
 /// How many sessions to run: the user's choice, else one per core, at most
 /// [`MAX_DEFAULT_SESSIONS`] and what available memory allows.
 pub fn pool_size(requested: Option<usize>) -> usize {
@@ -683,6 +696,13 @@ impl Engine for Piper {
         Ok(self.model(split_id(id).0)?.config.audio.sample_rate)
     }
 
+    /// Phonemes come from espeak-ng, so its version is part of the voice's
+    /// sound. (The model itself is named by the voice id, its path.)
+    fn identity(&self) -> String {
+        let espeak = espeak::lock().map_or_else(|_| "none".to_owned(), |l| l.version.clone());
+        format!("piper castbook-phonemes-v1 espeak-ng {espeak}")
+    }
+
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         self.synthesize_batch(&[(text, voice)])
             .pop()
@@ -749,7 +769,7 @@ impl Engine for Piper {
             results[index] = Some(
                 result
                     .map(|samples| Clip {
-                        samples,
+                        samples: below_full_scale(samples),
                         sample_rate: rates[index],
                     })
                     .map_err(|reason| SynthError::Failed {
@@ -931,6 +951,7 @@ mod tests {
         // 15 words at 120–250 words per minute.
         assert!((3.6..7.5).contains(&seconds), "{seconds} s");
         assert!(finite, "NaN or infinity in the output");
+        assert!(clip.samples.iter().all(|s| s.abs() < 1.0), "clipped");
         assert!(rms > 0.01, "too quiet: {rms}");
 
         // rate 1.25 shortens it by about 1/1.25; a batch keeps its order.

@@ -66,6 +66,10 @@ impl Engine for ToneEngine {
         })
     }
 
+    fn identity(&self) -> String {
+        format!("tone {} Hz", self.sample_rate)
+    }
+
     fn voices(&mut self) -> Result<Vec<VoiceInfo>, SynthError> {
         Ok(self
             .known

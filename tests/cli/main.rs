@@ -5,6 +5,7 @@
 //! of just's test builder. Each area of the CLI has its own module.
 
 mod errors;
+mod novel;
 mod piper;
 mod render;
 mod script;

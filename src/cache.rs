@@ -1,0 +1,489 @@
+//! Cache: synthesised segments and finished-chapter records, on disk.
+//!
+//! A segment (one utterance's raw engine output) is stored under a blake3
+//! hash of everything that changes its audio: the engine's identity (its
+//! library/model version and sample rate), the voice id, rate and pitch, and
+//! the text as spoken. Volume is not in the key: the mixer applies it, so a
+//! volume change re-uses the audio. A render asks the cache first and only
+//! synthesises what is missing, which is what makes re-renders after a small
+//! edit cheap and lets a killed render resume.
+//!
+//! Layout (by default `<out>/.cache/`):
+//!
+//! ```text
+//! segments/ab/abcdef….seg   "CBSEG1" magic, u32 LE sample rate, i16 LE samples
+//! chapters/ab/abcdef….json  a finished chapter: its manifest entry and the WAV's size/mtime
+//! tmp/                      entries being written (renamed into place when complete)
+//! lock                      held (flock) by the render using this cache
+//! ```
+//!
+//! Every entry is written to `tmp/` and renamed, so a crash can never leave
+//! a truncated entry under its final name; leftovers in `tmp/` are swept at
+//! the start of the next render that takes the lock.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::synth::Voice;
+
+const SEGMENT_MAGIC: &[u8; 6] = b"CBSEG1";
+/// Bumped whenever the key recipe or the entry format changes.
+const KEY_VERSION: &str = "castbook-segment-v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: corrupt cache entry ({reason}); run `castbook cache clear`")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{path}: another castbook render is using this folder")]
+    Busy { path: PathBuf },
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A content hash naming one cache entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key(pub [u8; 32]);
+
+impl Key {
+    pub fn hex(&self) -> String {
+        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+    }
+
+    pub fn from_hex(hex: &str) -> Option<Key> {
+        blake3::Hash::from_hex(hex).ok().map(|h| Key(*h.as_bytes()))
+    }
+}
+
+/// Feeds length-prefixed fields to a hasher, so ("ab","c") ≠ ("a","bc").
+pub struct KeyBuilder(blake3::Hasher);
+
+impl KeyBuilder {
+    pub fn new(domain: &str) -> KeyBuilder {
+        let mut builder = KeyBuilder(blake3::Hasher::new());
+        builder
+            .bytes(KEY_VERSION.as_bytes())
+            .bytes(domain.as_bytes());
+        builder
+    }
+
+    pub fn bytes(&mut self, field: &[u8]) -> &mut KeyBuilder {
+        self.0.update(&(field.len() as u64).to_le_bytes());
+        self.0.update(field);
+        self
+    }
+
+    pub fn key(&mut self, key: &Key) -> &mut KeyBuilder {
+        self.bytes(&key.0)
+    }
+
+    pub fn finish(&self) -> Key {
+        Key(*self.0.finalize().as_bytes())
+    }
+}
+
+/// The key of one segment: `engine` is [`crate::synth::Engine::identity`].
+pub fn segment_key(engine: &str, voice: &Voice, text: &str) -> Key {
+    KeyBuilder::new("segment")
+        .bytes(engine.as_bytes())
+        .bytes(voice.engine.name().as_bytes())
+        .bytes(voice.id.as_bytes())
+        .bytes(&voice.rate.to_bits().to_le_bytes())
+        .bytes(&voice.pitch.to_bits().to_le_bytes())
+        .bytes(text.as_bytes())
+        .finish()
+}
+
+/// One cached clip: 16-bit samples exactly as the mixer will read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub sample_rate: u32,
+    pub samples: Vec<i16>,
+}
+
+impl Segment {
+    /// Quantises engine output (in [-1, 1]) to the stored 16-bit form.
+    /// espeak's own samples are 16-bit, so for it this is lossless.
+    pub fn from_clip(clip: &crate::synth::Clip) -> Segment {
+        Segment {
+            sample_rate: clip.sample_rate,
+            samples: clip.samples.iter().map(|&s| quantise(s)).collect(),
+        }
+    }
+}
+
+fn quantise(sample: f32) -> i16 {
+    (sample * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
+fn encode(sample_rate: u32, samples: impl ExactSizeIterator<Item = i16>) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(10 + samples.len() * 2);
+    bytes.extend_from_slice(SEGMENT_MAGIC);
+    bytes.extend_from_slice(&sample_rate.to_le_bytes());
+    for sample in samples {
+        bytes.extend_from_slice(&sample.to_le_bytes());
+    }
+    bytes
+}
+
+/// A finished chapter: what to put in the manifest without re-reading its
+/// audio, and how to recognise that its WAV is still the one we wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChapterRecord {
+    pub entry: crate::mix::ChapterEntry,
+    pub sample_rate: u32,
+    pub wav_len: u64,
+    pub wav_mtime_ns: i128,
+}
+
+/// What `castbook cache stats` reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub segments: u64,
+    pub segment_bytes: u64,
+    pub chapters: u64,
+    pub temporary: u64,
+}
+
+impl Stats {
+    /// `castbook cache stats` output.
+    pub fn describe(&self, root: &Path) -> String {
+        format!(
+            "cache: {}\nsegments: {} ({:.1} MB)\nfinished chapters: {}\ntemporary files: {}\n",
+            root.display(),
+            self.segments,
+            self.segment_bytes as f64 / 1e6,
+            self.chapters,
+            self.temporary
+        )
+    }
+
+    /// "12 segments (3.4 MB) and 2 chapter records".
+    pub fn summary(&self) -> String {
+        format!(
+            "{} segments ({:.1} MB) and {} chapter records",
+            self.segments,
+            self.segment_bytes as f64 / 1e6,
+            self.chapters
+        )
+    }
+}
+
+pub struct SegmentCache {
+    root: PathBuf,
+}
+
+impl SegmentCache {
+    /// Opens (creating if needed) the cache at `root`.
+    pub fn open(root: &Path) -> Result<SegmentCache, CacheError> {
+        for sub in ["segments", "chapters", "tmp"] {
+            let dir = root.join(sub);
+            std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        }
+        Ok(SegmentCache {
+            root: root.to_owned(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn entry_path(&self, kind: &str, key: &Key, ext: &str) -> PathBuf {
+        let hex = key.hex();
+        self.root
+            .join(kind)
+            .join(&hex[..2])
+            .join(format!("{hex}.{ext}"))
+    }
+
+    pub fn segment_path(&self, key: &Key) -> PathBuf {
+        self.entry_path("segments", key, "seg")
+    }
+
+    /// Whether a plausible entry exists. Entries are not fsynced (one per
+    /// sentence would be slow), so after a power cut one may be empty;
+    /// such an entry counts as missing and is synthesised again.
+    pub fn contains(&self, key: &Key) -> bool {
+        std::fs::metadata(self.segment_path(key))
+            .is_ok_and(|m| m.is_file() && m.len() >= 10 && m.len() % 2 == 0)
+    }
+
+    pub fn read_segment(&self, key: &Key) -> Result<Segment, CacheError> {
+        let path = self.segment_path(key);
+        let mut bytes = Vec::new();
+        File::open(&path)
+            .and_then(|f| BufReader::new(f).read_to_end(&mut bytes))
+            .map_err(io_error(&path))?;
+        let corrupt = |reason: &str| CacheError::Corrupt {
+            path: path.clone(),
+            reason: reason.to_owned(),
+        };
+        if bytes.len() < 10 || &bytes[..6] != SEGMENT_MAGIC {
+            return Err(corrupt("bad header"));
+        }
+        if bytes.len() % 2 != 0 {
+            return Err(corrupt("odd length"));
+        }
+        let sample_rate = u32::from_le_bytes(bytes[6..10].try_into().expect("4 bytes"));
+        let samples = bytes[10..]
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        Ok(Segment {
+            sample_rate,
+            samples,
+        })
+    }
+
+    pub fn write_segment(&self, key: &Key, segment: &Segment) -> Result<(), CacheError> {
+        let bytes = encode(segment.sample_rate, segment.samples.iter().copied());
+        self.write_entry(&self.segment_path(key), &bytes)
+    }
+
+    /// Stores engine output, quantised as [`Segment::from_clip`] does,
+    /// without building the intermediate segment (workers do this per sentence).
+    pub fn write_clip(&self, key: &Key, clip: &crate::synth::Clip) -> Result<(), CacheError> {
+        let bytes = encode(clip.sample_rate, clip.samples.iter().map(|&s| quantise(s)));
+        self.write_entry(&self.segment_path(key), &bytes)
+    }
+
+    pub fn read_chapter(&self, digest: &Key) -> Option<ChapterRecord> {
+        let bytes = std::fs::read(self.entry_path("chapters", digest, "json")).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    pub fn write_chapter(&self, digest: &Key, record: &ChapterRecord) -> Result<(), CacheError> {
+        let json = serde_json::to_vec(record).expect("chapter record serialises");
+        self.write_entry(&self.entry_path("chapters", digest, "json"), &json)
+    }
+
+    /// temp file in `tmp/` + rename: readers see the whole entry or none.
+    fn write_entry(&self, path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+        let dir = path.parent().expect("entries live in a shard folder");
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        let tmp_dir = self.root.join("tmp");
+        let mut temp = tempfile::Builder::new()
+            .prefix("entry-")
+            .tempfile_in(&tmp_dir)
+            .map_err(io_error(&tmp_dir))?;
+        // Named by its final path: the temporary name means nothing to users.
+        temp.write_all(bytes).map_err(io_error(path))?;
+        temp.persist(path).map_err(|e| CacheError::Io {
+            path: path.to_owned(),
+            source: e.error,
+        })?;
+        Ok(())
+    }
+
+    /// Removes leftovers of killed runs; only call while holding [`lock`].
+    pub fn sweep_temporary(&self) -> Result<(), CacheError> {
+        let tmp_dir = self.root.join("tmp");
+        for entry in std::fs::read_dir(&tmp_dir).map_err(io_error(&tmp_dir))? {
+            let path = entry.map_err(io_error(&tmp_dir))?.path();
+            std::fs::remove_file(&path).map_err(io_error(&path))?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts what a cache folder holds (it need not exist).
+pub fn stats(root: &Path) -> Result<Stats, CacheError> {
+    let mut stats = Stats::default();
+    for (sub, ext) in [("segments", "seg"), ("chapters", "json")] {
+        let dir = root.join(sub);
+        let Ok(shards) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for shard in shards {
+            let shard = shard.map_err(io_error(&dir))?.path();
+            if !shard.is_dir() {
+                continue;
+            }
+            for entry in std::fs::read_dir(&shard).map_err(io_error(&shard))? {
+                let entry = entry.map_err(io_error(&shard))?;
+                if entry.path().extension().is_some_and(|e| e == ext) {
+                    if sub == "segments" {
+                        stats.segments += 1;
+                        stats.segment_bytes +=
+                            entry.metadata().map_err(io_error(&entry.path()))?.len();
+                    } else {
+                        stats.chapters += 1;
+                    }
+                }
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(root.join("tmp")) {
+        stats.temporary = entries.count() as u64;
+    }
+    Ok(stats)
+}
+
+/// Deletes everything castbook keeps in `root` (only its own sub-folders).
+pub fn clear(root: &Path) -> Result<Stats, CacheError> {
+    let before = stats(root)?;
+    if !root.is_dir() {
+        return Ok(before);
+    }
+    let _lock = lock(root)?;
+    for sub in ["segments", "chapters", "tmp"] {
+        let dir = root.join(sub);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
+        }
+    }
+    Ok(before)
+}
+
+/// An exclusive advisory lock on `<dir>/lock`, released when dropped (or
+/// when the process dies, however it dies).
+pub struct Lock {
+    _file: File,
+}
+
+pub fn lock(dir: &Path) -> Result<Lock, CacheError> {
+    lock_file(&dir.join("lock"))
+}
+
+pub fn lock_file(path: &Path) -> Result<Lock, CacheError> {
+    use std::os::fd::AsRawFd;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io_error(path))?;
+    // SAFETY: flock on a descriptor we own; no memory is shared.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        return Err(if err.kind() == std::io::ErrorKind::WouldBlock {
+            CacheError::Busy {
+                path: path.parent().unwrap_or(path).to_owned(),
+            }
+        } else {
+            CacheError::Io {
+                path: path.to_owned(),
+                source: err,
+            }
+        });
+    }
+    Ok(Lock { _file: file })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{Clip, EngineKind};
+
+    #[test]
+    fn keys_change_with_everything_that_changes_audio() {
+        let voice = Voice::new(EngineKind::Espeak, "en-us");
+        let base = segment_key("espeak-ng 1.51 22050Hz", &voice, "Hello.");
+        assert_eq!(
+            base,
+            segment_key("espeak-ng 1.51 22050Hz", &voice, "Hello.")
+        );
+        let mut changed = vec![
+            segment_key("espeak-ng 1.52 22050Hz", &voice, "Hello."),
+            segment_key("espeak-ng 1.51 22050Hz", &voice, "Hello!"),
+        ];
+        for edit in [
+            |v: &mut Voice| v.id = "en-gb".to_owned(),
+            |v: &mut Voice| v.rate = 1.1,
+            |v: &mut Voice| v.pitch = 40.0,
+            |v: &mut Voice| v.engine = EngineKind::Piper,
+        ] {
+            let mut other = voice.clone();
+            edit(&mut other);
+            changed.push(segment_key("espeak-ng 1.51 22050Hz", &other, "Hello."));
+        }
+        for key in &changed {
+            assert_ne!(*key, base);
+        }
+        let mut louder = voice.clone();
+        louder.volume = 2.0;
+        assert_eq!(
+            segment_key("espeak-ng 1.51 22050Hz", &louder, "Hello."),
+            base,
+            "volume is applied by the mixer"
+        );
+        assert_eq!(Key::from_hex(&base.hex()), Some(base));
+    }
+
+    #[test]
+    fn segments_round_trip_and_leave_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SegmentCache::open(dir.path()).unwrap();
+        let key = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hi.");
+        assert!(!cache.contains(&key));
+        let segment = Segment::from_clip(&Clip {
+            samples: vec![0.0, 0.5, -1.0, 1.0],
+            sample_rate: 16000,
+        });
+        assert_eq!(segment.samples, vec![0, 16384, -32768, 32767]);
+        cache.write_segment(&key, &segment).unwrap();
+        assert!(cache.contains(&key));
+        assert_eq!(cache.read_segment(&key).unwrap(), segment);
+        let other = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Ho.");
+        cache
+            .write_clip(
+                &other,
+                &Clip {
+                    samples: vec![0.0, 0.5, -1.0, 1.0],
+                    sample_rate: 16000,
+                },
+            )
+            .unwrap();
+        assert_eq!(cache.read_segment(&other).unwrap(), segment);
+        let stats = stats(dir.path()).unwrap();
+        assert_eq!((stats.segments, stats.temporary), (2, 0));
+        assert_eq!(stats.segment_bytes, 2 * (10 + 8));
+        clear(dir.path()).unwrap();
+        assert_eq!(super::stats(dir.path()).unwrap(), Stats::default());
+    }
+
+    #[test]
+    fn corrupt_entries_are_reported_with_their_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SegmentCache::open(dir.path()).unwrap();
+        let key = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hi.");
+        let path = cache.segment_path(&key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"").unwrap();
+        assert!(
+            !cache.contains(&key),
+            "an empty entry (power cut) is missing"
+        );
+        std::fs::write(&path, b"junk").unwrap();
+        let err = cache.read_segment(&key).unwrap_err().to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+        assert!(err.contains("corrupt"), "{err}");
+    }
+
+    #[test]
+    fn a_held_lock_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock(dir.path()).unwrap();
+        assert!(matches!(lock(dir.path()), Err(CacheError::Busy { .. })));
+        drop(first);
+        assert!(lock(dir.path()).is_ok());
+    }
+}
