@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,6 +98,9 @@ def render_castbook(text_path: Path, work: Path, sessions) -> tuple[float, list[
         encoding="utf-8",
     )
     out = work / "castbook"
+    # A fresh output folder (and so a fresh segment cache) every run: a
+    # cached render would not be a benchmark.
+    shutil.rmtree(out, ignore_errors=True)
     command = [str(CASTBOOK), "render", str(text_path), "-c", str(voices), "-o", str(out), "-q"]
     if sessions:
         command += ["--piper-sessions", str(sessions)]
@@ -215,8 +219,6 @@ def main() -> None:
         print(f"speed ratio piper/castbook wall time: {best:.2f}x best-of-{args.rounds} (per round: {rounds}; target: at least 1.30x)")
         print(f"CPU time ratio piper/castbook: {min(CPU['piper']) / min(CPU['castbook']):.2f}x (least CPU of each; load-independent)")
     if not args.keep:
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
 
 
