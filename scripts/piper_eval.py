@@ -103,7 +103,7 @@ def render_castbook(text_path: Path, work: Path, sessions) -> tuple[float, list[
     shutil.rmtree(out, ignore_errors=True)
     command = [str(CASTBOOK), "render", str(text_path), "-c", str(voices), "-o", str(out), "-q"]
     if sessions:
-        command += ["--piper-sessions", str(sessions)]
+        command += ["--jobs", str(sessions)]
     seconds, cpu = timed(command)
     CPU["castbook"].append(cpu)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -174,7 +174,7 @@ def main() -> None:
     parser.add_argument("mode", choices=["wer", "bench"])
     parser.add_argument("--text", help="plain-text file to render (default: ~2,000 words of Alice)")
     parser.add_argument("--words", type=int, default=2000, help="words taken from the default text")
-    parser.add_argument("--sessions", type=int, help="castbook --piper-sessions (default: castbook's)")
+    parser.add_argument("--sessions", type=int, help="castbook --jobs: Piper sessions (default: one per core)")
     parser.add_argument("--keep", help="keep renders in this folder")
     parser.add_argument("--rounds", type=int, help="timed runs of each tool (default: 3 for bench, 1 for wer)")
     args = parser.parse_args()

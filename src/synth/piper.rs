@@ -14,11 +14,13 @@
 //!
 //! ONNX Runtime is loaded at run time (`ort`'s `load-dynamic`); see
 //! [`find_onnxruntime`] for where castbook looks. Inference runs on a pool
-//! of worker threads, each owning one session per model with a single
-//! intra-op thread, fed from one queue; [`Engine::synthesize_batch`] returns
-//! results in input order. A session of a medium model holds about 0.5 GB,
-//! so the pool is bounded (one per core, at most [`MAX_DEFAULT_SESSIONS`],
-//! and no more than available memory allows) unless the user sets it.
+//! of threads, each owning one session per model with a single intra-op
+//! thread, fed from one queue; [`Engine::synthesize_batch`] returns results
+//! in input order. A session of a medium model holds about 0.5 GB, so the
+//! pool is bounded (one per core, at most [`MAX_DEFAULT_SESSIONS`], and no
+//! more than available memory allows) unless [`PiperSettings::sessions`]
+//! sets it. `castbook render` parallelises across worker processes instead
+//! (see [`crate::worker`]) and gives each worker a pool of one session.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
