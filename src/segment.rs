@@ -121,10 +121,15 @@ pub fn segment_book(book: &Book) -> Vec<Segment> {
                     false,
                 );
                 let continues = n == 0 && quote.range.start == 0 && quote_open_at_end;
+                let kind = if is_embedded_phrase(text, quote) {
+                    SegmentKind::Narration
+                } else {
+                    SegmentKind::Dialogue
+                };
                 push(
                     &mut segments,
                     offset(quote.range.clone(), paragraph.start),
-                    SegmentKind::Dialogue,
+                    kind,
                     Some(paragraph_index),
                     continues,
                 );
@@ -311,6 +316,24 @@ fn find_quotes(paragraph: &str, style: QuoteStyle) -> Vec<Quote> {
     quotes
 }
 
+/// A short quoted phrase inside a sentence (`the elements of "the
+/// branches"--by which`): a title or a term, not speech. Speech ends with
+/// punctuation inside its marks; these end with a word and follow a word.
+fn is_embedded_phrase(paragraph: &str, quote: &Quote) -> bool {
+    if !quote.closed || quote.range.start == 0 {
+        return false;
+    }
+    let inner = paragraph[quote.range.clone()]
+        .trim_matches(|c: char| is_quote_mark(c) || c.is_whitespace());
+    let ends_with_word = inner.chars().last().is_some_and(char::is_alphanumeric);
+    let after_word = paragraph[..quote.range.start]
+        .trim_end()
+        .chars()
+        .last()
+        .is_some_and(char::is_alphanumeric);
+    ends_with_word && after_word && inner.split_whitespace().count() <= 6
+}
+
 /// In single-quote books, `the Smiths’ car` has a closer-shaped apostrophe;
 /// a later mark right after punctuation is the real closer.
 fn has_better_closer(chars: &[(usize, char)], from: usize) -> bool {
@@ -411,6 +434,20 @@ mod tests {
             "\"And then it rained.\""
         );
         assert!(dialogue[2].continues_quote);
+    }
+
+    #[test]
+    fn quoted_terms_inside_sentences_are_narration() {
+        assert_eq!(
+            dialogue_of(
+                "Title\n\nThey studied \"the branches\"--by which Latin was meant. \"Hi,\" said Ann.\n"
+            ),
+            ["\"Hi,\""]
+        );
+        assert_eq!(
+            dialogue_of("Title\n\nShe said \"Go!\" and left.\n"),
+            ["\"Go!\""]
+        );
     }
 
     #[test]

@@ -1,11 +1,23 @@
 //! Attribute: give each dialogue segment a speaker.
 //!
-//! First version: explicit speech tags next to the quote (`said Faith`,
-//! `Faith asked`) and pronoun tags (`he said`) resolved to the most recently
-//! named character of that gender. Characters are the proper names that
-//! appear as the subject of a speech verb, or the names voices.toml lists.
+//! Design: one linear pass to tokenise narration and find speech tags
+//! (`tags`), one to build the roster of characters (`characters`: the
+//! user's cast, or names discovered in the text), then a single ordered
+//! walk over the paragraphs (`resolve`) that weighs the evidence for each
+//! quote: explicit tags, pronoun tags resolved by salience, first-person
+//! narration, action beats, vocatives and turn-taking.
+//!
+//! Each kind of evidence can be switched off through [`Evidence`] (or the
+//! `CASTBOOK_ATTR_DISABLE` environment variable, a comma list of evidence
+//! names) to measure what it contributes.
 
-use std::collections::BTreeMap;
+mod characters;
+mod lexicon;
+mod resolve;
+mod tags;
+mod tokens;
+
+use std::collections::HashMap;
 
 use crate::ingest::Book;
 use crate::segment::{Segment, SegmentKind};
@@ -41,172 +53,93 @@ pub struct Attributed {
     pub characters: Vec<Character>,
 }
 
-const SPEECH_VERBS: &[&str] = &[
-    "said",
-    "asked",
-    "replied",
-    "answered",
-    "cried",
-    "shouted",
-    "whispered",
-    "muttered",
-    "snapped",
-    "called",
-    "added",
-    "continued",
-    "exclaimed",
-    "yelled",
-    "murmured",
-    "snarled",
-    "laughed",
-    "sighed",
-    "growled",
-    "demanded",
-    "began",
-    "repeated",
-    "says",
-    "asks",
-];
+/// Which kinds of evidence attribution may use (all by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evidence {
+    /// Named speech tags: "said Faith", "asked the doctor".
+    pub named_tags: bool,
+    /// Pronoun tags resolved by salience: "he said".
+    pub pronoun_tags: bool,
+    /// "I said" and first-person beats go to the narrator.
+    pub first_person: bool,
+    /// Action beats: a character acting in the quote's paragraph.
+    pub beats: bool,
+    /// Untagged quotes alternate between the last two speakers.
+    pub turns: bool,
+    /// A name addressed inside a quote is not its speaker (and likely the next one).
+    pub vocatives: bool,
+    /// Untagged quotes share the tagged speaker of their paragraph.
+    pub paragraph: bool,
+    /// Pronoun-based gender votes for discovered characters.
+    pub gender_votes: bool,
+}
 
-pub fn attribute(book: &Book, mut segments: Vec<Segment>, known: &[KnownCharacter]) -> Attributed {
-    let text = &book.text;
-    let mut last_by_gender: BTreeMap<Gender, String> = BTreeMap::new();
-    let mut last_named: Option<String> = None;
-    let mut genders: BTreeMap<String, Gender> = known
-        .iter()
-        .filter_map(|k| Some((k.name.clone(), k.gender?)))
-        .collect();
-    for segment in &segments {
-        if segment.kind != SegmentKind::Narration {
-            continue;
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence {
+            named_tags: true,
+            pronoun_tags: true,
+            first_person: true,
+            beats: true,
+            turns: true,
+            vocatives: true,
+            paragraph: true,
+            gender_votes: true,
         }
-        let narration = segment.text(text);
-        for (name, pronoun_gender) in names_near_pronouns(narration) {
-            if let Some(g) = pronoun_gender {
-                genders.entry(name.clone()).or_insert(g);
-            }
-            last_named = Some(name);
-        }
-        if let Some(name) = &last_named
-            && let Some(g) = genders.get(name)
-        {
-            last_by_gender.insert(*g, name.clone());
-        }
-        let _ = known;
-    }
-    for i in 0..segments.len() {
-        if segments[i].kind != SegmentKind::Dialogue {
-            continue;
-        }
-        let neighbours = [i + 1, i.wrapping_sub(1)];
-        let mut speaker = None;
-        for n in neighbours {
-            let Some(seg) = segments.get(n) else { continue };
-            if seg.kind != SegmentKind::Narration || seg.paragraph != segments[i].paragraph {
-                continue;
-            }
-            if let Some(found) = tagged_speaker(seg.text(text), n > i, &last_by_gender, known) {
-                speaker = Some(found);
-                break;
-            }
-        }
-        segments[i].speaker = speaker;
-    }
-    let characters = collect_characters(text, &segments, known, &genders);
-    Attributed {
-        segments,
-        characters,
     }
 }
 
-fn names_near_pronouns(narration: &str) -> Vec<(String, Option<Gender>)> {
-    let words: Vec<&str> = narration.split_whitespace().collect();
-    let mut out = Vec::new();
-    for (n, word) in words.iter().enumerate() {
-        let clean = word.trim_matches(|c: char| !c.is_alphanumeric());
-        if n > 0 && is_name(clean) {
-            let gender = words[n + 1..]
-                .iter()
-                .take(8)
-                .find_map(|w| pronoun_gender(w.trim_matches(|c: char| !c.is_alphanumeric())));
-            out.push((clean.to_owned(), gender));
-        }
-    }
-    out
-}
-
-fn is_name(word: &str) -> bool {
-    const NOT_NAMES: &[&str] = &[
-        "I", "The", "He", "She", "They", "It", "We", "You", "A", "And", "But", "Then", "What",
-        "Yes", "No", "Oh", "Mr", "Mrs", "Miss",
+impl Evidence {
+    pub const NAMES: [&'static str; 8] = [
+        "named_tags",
+        "pronoun_tags",
+        "first_person",
+        "beats",
+        "turns",
+        "vocatives",
+        "paragraph",
+        "gender_votes",
     ];
-    word.chars().next().is_some_and(char::is_uppercase)
-        && word.chars().count() > 1
-        && word.chars().skip(1).all(char::is_lowercase)
-        && !NOT_NAMES.contains(&word)
-}
 
-fn pronoun_gender(word: &str) -> Option<Gender> {
-    match word.to_lowercase().as_str() {
-        "he" | "him" | "his" | "himself" => Some(Gender::Male),
-        "she" | "her" | "hers" | "herself" => Some(Gender::Female),
-        _ => None,
+    /// All evidence except the comma-separated names in `disabled`.
+    pub fn without(disabled: &str) -> Evidence {
+        let mut e = Evidence::default();
+        for name in disabled.split(',').map(str::trim) {
+            match name {
+                "named_tags" => e.named_tags = false,
+                "pronoun_tags" => e.pronoun_tags = false,
+                "first_person" => e.first_person = false,
+                "beats" => e.beats = false,
+                "turns" => e.turns = false,
+                "vocatives" => e.vocatives = false,
+                "paragraph" => e.paragraph = false,
+                "gender_votes" => e.gender_votes = false,
+                _ => {}
+            }
+        }
+        e
+    }
+
+    /// Reads `CASTBOOK_ATTR_DISABLE` (for ablation runs).
+    pub fn from_env() -> Evidence {
+        std::env::var("CASTBOOK_ATTR_DISABLE")
+            .map_or_else(|_| Evidence::default(), |v| Evidence::without(&v))
     }
 }
 
-/// Finds the speaker named by a tag in the narration right after (or right
-/// before) a quote.
-fn tagged_speaker(
-    narration: &str,
-    after_quote: bool,
-    last_by_gender: &BTreeMap<Gender, String>,
-    known: &[KnownCharacter],
-) -> Option<String> {
-    let words: Vec<String> = narration
-        .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_owned())
-        .collect();
-    let window: Vec<&String> = if after_quote {
-        words.iter().take(4).collect()
-    } else {
-        words
-            .iter()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect()
-    };
-    let verb = window
-        .iter()
-        .position(|w| SPEECH_VERBS.contains(&w.to_lowercase().as_str()))?;
-    let candidates = [verb.checked_sub(1), Some(verb + 1)];
-    for c in candidates.into_iter().flatten() {
-        let Some(word) = window.get(c) else { continue };
-        if let Some(g) = pronoun_gender(word) {
-            return last_by_gender.get(&g).cloned();
-        }
-        if is_name(word) {
-            return Some(canonical(word, known));
-        }
-    }
-    None
+pub fn attribute(book: &Book, segments: Vec<Segment>, known: &[KnownCharacter]) -> Attributed {
+    attribute_with(book, segments, known, Evidence::from_env())
 }
 
-fn canonical(name: &str, known: &[KnownCharacter]) -> String {
-    known
-        .iter()
-        .find(|k| k.name == name || k.aliases.iter().any(|a| a == name))
-        .map_or_else(|| name.to_owned(), |k| k.name.clone())
-}
-
-fn collect_characters(
-    text: &str,
-    segments: &[Segment],
+/// [`attribute`] with explicit evidence switches.
+pub fn attribute_with(
+    book: &Book,
+    mut segments: Vec<Segment>,
     known: &[KnownCharacter],
-    genders: &BTreeMap<String, Gender>,
-) -> Vec<Character> {
+    evidence: Evidence,
+) -> Attributed {
+    let speakers = resolve::resolve(book, &segments, known, evidence);
+    let text = &book.text;
     let mut characters: Vec<Character> = known
         .iter()
         .map(|k| Character {
@@ -217,24 +150,36 @@ fn collect_characters(
             words: 0,
         })
         .collect();
-    for segment in segments {
-        let Some(name) = &segment.speaker else {
+    let mut index: HashMap<String, usize> = characters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.clone(), i))
+        .collect();
+    for (segment, speaker) in segments.iter_mut().zip(speakers) {
+        if segment.kind != SegmentKind::Dialogue {
+            continue;
+        }
+        let Some(info) = speaker else {
+            segment.speaker = None;
             continue;
         };
         let words = segment.text(text).split_whitespace().count();
-        match characters.iter_mut().find(|c| &c.name == name) {
-            Some(c) => {
-                c.lines += 1;
-                c.words += words;
-            }
-            None => characters.push(Character {
-                name: name.clone(),
-                aliases: Vec::new(),
-                gender: genders.get(name).copied(),
-                lines: 1,
-                words,
-            }),
-        }
+        let i = *index.entry(info.name.clone()).or_insert_with(|| {
+            characters.push(Character {
+                name: info.name.clone(),
+                aliases: info.aliases.clone(),
+                gender: info.gender,
+                lines: 0,
+                words: 0,
+            });
+            characters.len() - 1
+        });
+        characters[i].lines += 1;
+        characters[i].words += words;
+        segment.speaker = Some(info.name);
     }
-    characters
+    Attributed {
+        segments,
+        characters,
+    }
 }

@@ -1,0 +1,819 @@
+//! Word lists: speech verbs, titles, pronouns, words that are capitalised
+//! without being names, and a small list of common first names (compiled for
+//! this project; no external data files).
+//!
+//! Lists are small and generic on purpose: the same rules run on unseen
+//! novels, so nothing here names a character of any particular book.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use crate::synth::Gender;
+
+/// Verbs of saying and manner verbs that introduce or follow a quote, as
+/// base forms; past and third-person forms are generated.
+const SPEECH_LEMMAS: &[&str] = &[
+    "add",
+    "admit",
+    "agree",
+    "announce",
+    "answer",
+    "argue",
+    "ask",
+    "assent",
+    "assert",
+    "assure",
+    "bark",
+    "bawl",
+    "beg",
+    "bellow",
+    "blurt",
+    "boast",
+    "breathe",
+    "call",
+    "caution",
+    "chant",
+    "chatter",
+    "cheer",
+    "chide",
+    "chirp",
+    "chorus",
+    "chuckle",
+    "coax",
+    "command",
+    "comment",
+    "complain",
+    "concede",
+    "conclude",
+    "confess",
+    "confide",
+    "continue",
+    "croak",
+    "crow",
+    "declare",
+    "demand",
+    "deny",
+    "drawl",
+    "echo",
+    "exclaim",
+    "explain",
+    "falter",
+    "fume",
+    "gasp",
+    "giggle",
+    "groan",
+    "growl",
+    "grumble",
+    "grunt",
+    "gulp",
+    "hiss",
+    "holler",
+    "howl",
+    "implore",
+    "inquire",
+    "enquire",
+    "insist",
+    "interject",
+    "interpose",
+    "interrupt",
+    "jeer",
+    "joke",
+    "laugh",
+    "lie",
+    "mention",
+    "moan",
+    "mock",
+    "mumble",
+    "murmur",
+    "muse",
+    "mutter",
+    "nod",
+    "note",
+    "object",
+    "observe",
+    "offer",
+    "order",
+    "pant",
+    "persist",
+    "plead",
+    "point",
+    "pray",
+    "proceed",
+    "promise",
+    "propose",
+    "protest",
+    "purr",
+    "pursue",
+    "query",
+    "question",
+    "rage",
+    "rasp",
+    "reason",
+    "reassure",
+    "recall",
+    "recite",
+    "reflect",
+    "reiterate",
+    "rejoin",
+    "remark",
+    "remind",
+    "remonstrate",
+    "repeat",
+    "reply",
+    "report",
+    "respond",
+    "resume",
+    "retort",
+    "return",
+    "roar",
+    "sob",
+    "scoff",
+    "scold",
+    "scream",
+    "screech",
+    "shout",
+    "shriek",
+    "sigh",
+    "smile",
+    "smirk",
+    "snap",
+    "snarl",
+    "sneer",
+    "snicker",
+    "snort",
+    "sniff",
+    "sniffle",
+    "speculate",
+    "splutter",
+    "sputter",
+    "squeak",
+    "squeal",
+    "stammer",
+    "state",
+    "stutter",
+    "suggest",
+    "summon",
+    "tease",
+    "thunder",
+    "urge",
+    "utter",
+    "venture",
+    "vow",
+    "wail",
+    "warn",
+    "weep",
+    "whimper",
+    "whine",
+    "whisper",
+    "wonder",
+    "yawn",
+    "yell",
+    "yelp",
+    "grin",
+    "beam",
+    "frown",
+    "pout",
+    "hum",
+    "chime",
+    "cry",
+    "reply",
+    "sing",
+    "shrug",
+];
+
+/// Irregular and extra forms that the generator does not make.
+const SPEECH_EXTRA: &[&str] = &[
+    "said", "says", "say", "began", "begins", "told", "tells", "thought", "thinks", "spoke",
+    "speaks", "quoth", "wept", "cried", "cries", "replied", "replies", "queried", "queries",
+    "sang", "sings", "went", "goes", "broke", "breaks", "put", "puts", "read", "reads", "burst",
+    "bursts", "shot", "snapped", "nodded", "sobbed", "grinned", "begged", "hummed", "chimed",
+];
+
+/// Verbs that only count as speech verbs with the particle after them
+/// ("went on", "broke in", "put in").
+pub const PARTICLE_VERBS: &[(&str, &str)] = &[
+    ("went", "on"),
+    ("goes", "on"),
+    ("broke", "in"),
+    ("breaks", "in"),
+    ("put", "in"),
+    ("puts", "in"),
+    ("burst", "out"),
+    ("bursts", "out"),
+    ("shot", "back"),
+    ("chimed", "in"),
+    ("cut", "in"),
+];
+
+static SPEECH_VERBS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    let mut set: HashSet<String> = SPEECH_EXTRA.iter().map(|s| (*s).to_owned()).collect();
+    for lemma in SPEECH_LEMMAS {
+        for form in verb_forms(lemma) {
+            set.insert(form);
+        }
+    }
+    for (verb, _) in PARTICLE_VERBS {
+        set.remove(*verb);
+    }
+    set
+});
+
+fn verb_forms(lemma: &str) -> Vec<String> {
+    let mut forms = Vec::new();
+    let bytes = lemma.as_bytes();
+    let last = bytes[bytes.len() - 1];
+    let before_last = bytes
+        .get(bytes.len().wrapping_sub(2))
+        .copied()
+        .unwrap_or(b'a');
+    let vowel = |b: u8| b"aeiou".contains(&b);
+    if last == b'e' {
+        forms.push(format!("{lemma}d"));
+        forms.push(format!("{lemma}s"));
+    } else if last == b'y' && !vowel(before_last) {
+        let stem = &lemma[..lemma.len() - 1];
+        forms.push(format!("{stem}ied"));
+        forms.push(format!("{stem}ies"));
+    } else if matches!(last, b's' | b'x' | b'z' | b'h') {
+        forms.push(format!("{lemma}ed"));
+        forms.push(format!("{lemma}es"));
+    } else {
+        forms.push(format!("{lemma}ed"));
+        forms.push(format!("{lemma}s"));
+        // Short consonant-vowel-consonant verbs double the consonant: snap -> snapped.
+        if vowel(before_last) && !vowel(last) && !matches!(last, b'w' | b'x' | b'y') {
+            forms.push(format!("{lemma}{}ed", last as char));
+        }
+    }
+    forms
+}
+
+/// A past or present form of a verb of saying ("said", "snarled", "asks").
+pub fn is_speech_verb(word_lower: &str) -> bool {
+    SPEECH_VERBS.contains(word_lower)
+}
+
+/// Honorifics and titles that precede a name, with the gender they imply.
+pub fn title(word: &str) -> Option<Option<Gender>> {
+    let lower = word.trim_end_matches('.').to_lowercase();
+    let gender = match lower.as_str() {
+        "mr" | "mister" | "sir" | "lord" | "monsieur" | "m" | "herr" | "señor" | "senor"
+        | "signor" | "uncle" | "brother" | "father" | "king" | "prince" | "duke" | "count"
+        | "baron" | "marquis" | "master" => Some(Gender::Male),
+        "mrs" | "miss" | "ms" | "lady" | "madame" | "mme" | "mlle" | "mademoiselle" | "dame"
+        | "aunt" | "sister" | "mother" | "queen" | "princess" | "duchess" | "countess"
+        | "baroness" | "frau" | "fräulein" | "señora" | "signora" | "mistress" => {
+            Some(Gender::Female)
+        }
+        "dr" | "doctor" | "professor" | "prof" | "captain" | "capt" | "colonel" | "major"
+        | "general" | "lieutenant" | "sergeant" | "inspector" | "constable" | "judge"
+        | "reverend" | "rev" | "comrade" | "detective" | "officer" | "agent" | "nurse" => None,
+        _ => return None,
+    };
+    Some(gender)
+}
+
+/// Abbreviated titles whose period does not end a sentence.
+pub fn is_abbreviated_title(word: &str) -> bool {
+    matches!(
+        word.to_lowercase().as_str(),
+        "mr" | "mrs"
+            | "ms"
+            | "dr"
+            | "st"
+            | "mme"
+            | "mlle"
+            | "prof"
+            | "capt"
+            | "rev"
+            | "m"
+            | "messrs"
+    )
+}
+
+pub fn pronoun_gender(word_lower: &str) -> Option<Gender> {
+    match word_lower {
+        "he" | "him" | "his" | "himself" => Some(Gender::Male),
+        "she" | "her" | "hers" | "herself" => Some(Gender::Female),
+        _ => None,
+    }
+}
+
+/// Capitalised words that are not names even when they are not sentence-initial.
+pub fn is_never_name(word_lower: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "i",
+        "i'm",
+        "i've",
+        "i'll",
+        "i'd",
+        "o",
+        "oh",
+        "ah",
+        "ay",
+        "aye",
+        "yes",
+        "no",
+        "god",
+        "heaven",
+        "heavens",
+        "lord",
+        "sir",
+        "madam",
+        "ma'am",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "christmas",
+        "easter",
+        "english",
+        "french",
+        "german",
+        "russian",
+        "american",
+        "england",
+        "london",
+        "paris",
+        "europe",
+        "america",
+        "street",
+        "road",
+        "chapter",
+        "book",
+        "part",
+        "the",
+        "a",
+        "an",
+        "and",
+        "but",
+        "or",
+        "then",
+        "there",
+        "here",
+        "what",
+        "why",
+        "who",
+        "when",
+        "where",
+        "how",
+        "well",
+        "now",
+        "mr",
+        "mrs",
+        "miss",
+        "dr",
+        "ms",
+        "mister",
+        "mme",
+        "mlle",
+        "madame",
+        "monsieur",
+        "my",
+        "your",
+        "his",
+        "her",
+        "their",
+        "our",
+        "its",
+        "he",
+        "she",
+        "they",
+        "we",
+        "you",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "if",
+        "as",
+        "so",
+        "not",
+        "good",
+        "dear",
+        "project",
+        "gutenberg",
+        "ebook",
+        "end",
+        "finis",
+        "note",
+        "mamma",
+        "papa",
+        "mama",
+        "ma",
+        "pa",
+        "uncle",
+        "aunt",
+        "captain",
+        "doctor",
+        "professor",
+        "colonel",
+        "inspector",
+        "comrade",
+        "king",
+        "queen",
+        "prince",
+        "princess",
+    ];
+    WORDS.contains(&word_lower)
+}
+
+/// Words that can sit between a subject and its speech verb ("Alice said
+/// softly", "he then asked") or after the verb ("said softly Alice" is rare,
+/// but "said, laughing" is not).
+pub fn is_adverb(word_lower: &str) -> bool {
+    word_lower.ends_with("ly")
+        && word_lower.len() > 3
+        && !matches!(
+            word_lower,
+            "ally" | "holly" | "molly" | "lily" | "emily" | "sally"
+        )
+        || matches!(
+            word_lower,
+            "then"
+                | "again"
+                | "now"
+                | "also"
+                | "at"
+                | "once"
+                | "still"
+                | "too"
+                | "presently"
+                | "suddenly"
+                | "quickly"
+                | "slowly"
+                | "aloud"
+                | "soon"
+                | "finally"
+                | "only"
+                | "just"
+                | "all"
+                | "both"
+                | "first"
+                | "last"
+                | "almost"
+                | "somewhat"
+                | "rather"
+                | "indeed"
+                | "however"
+                | "instantly"
+        )
+}
+
+/// Nouns that can head a descriptive speaker ("the old man"), with gender.
+pub fn person_noun(word_lower: &str) -> Option<Option<Gender>> {
+    let gender = match word_lower {
+        "man" | "gentleman" | "boy" | "lad" | "fellow" | "father" | "son" | "brother"
+        | "husband" | "king" | "prince" | "lord" | "uncle" | "grandfather" | "nephew" | "sir"
+        | "master" | "waiter" | "butler" | "footman" | "landlord" | "priest" | "monk" | "duke"
+        | "count" | "chap" | "youth" | "policeman" | "gentlemen" | "men" | "grandson" => {
+            Some(Gender::Male)
+        }
+        "woman" | "lady" | "girl" | "lass" | "mother" | "daughter" | "sister" | "wife"
+        | "queen" | "princess" | "aunt" | "grandmother" | "niece" | "madam" | "maid"
+        | "landlady" | "mistress" | "nun" | "duchess" | "countess" | "widow" | "women"
+        | "ladies" | "granddaughter" => Some(Gender::Female),
+        "doctor" | "stranger" | "child" | "visitor" | "voice" | "servant" | "driver"
+        | "officer" | "inspector" | "captain" | "colonel" | "professor" | "secretary" | "clerk"
+        | "guard" | "soldier" | "sailor" | "porter" | "cook" | "nurse" | "host" | "hostess"
+        | "guest" | "boss" | "friend" | "companion" | "other" | "creature" | "detective"
+        | "agent" | "student" | "teacher" | "prisoner" | "president" | "judge" | "farmer"
+        | "barman" | "bartender" | "shopkeeper" | "clergyman" | "vicar" | "parson" | "sergeant"
+        | "constable" | "young" | "old" | "elder" | "younger" | "newcomer" | "speaker"
+        | "cousin" | "partner" | "colleague" | "neighbour" | "neighbor" | "employer"
+        | "visitor's" | "interlocutor" | "informant" | "acquaintance" | "pupil" | "client" => None,
+        _ => return None,
+    };
+    Some(gender)
+}
+
+const FEMALE_NAMES: &[&str] = &[
+    "abigail",
+    "ada",
+    "adele",
+    "agnes",
+    "alice",
+    "amelia",
+    "amy",
+    "anna",
+    "anne",
+    "annie",
+    "beatrice",
+    "bella",
+    "bertha",
+    "betsy",
+    "betty",
+    "blanche",
+    "bridget",
+    "caroline",
+    "catherine",
+    "cecilia",
+    "charlotte",
+    "clara",
+    "claire",
+    "constance",
+    "cora",
+    "daisy",
+    "diana",
+    "dinah",
+    "dora",
+    "dorothy",
+    "edith",
+    "edna",
+    "eleanor",
+    "elinor",
+    "eliza",
+    "elizabeth",
+    "ella",
+    "ellen",
+    "elsie",
+    "emily",
+    "emma",
+    "esther",
+    "ethel",
+    "eva",
+    "eve",
+    "fanny",
+    "flora",
+    "florence",
+    "frances",
+    "grace",
+    "hannah",
+    "harriet",
+    "helen",
+    "hester",
+    "ida",
+    "irene",
+    "isabel",
+    "isabella",
+    "jane",
+    "janet",
+    "jean",
+    "jennie",
+    "jenny",
+    "jessie",
+    "joan",
+    "josephine",
+    "judith",
+    "julia",
+    "kate",
+    "katherine",
+    "kitty",
+    "laura",
+    "lilian",
+    "lily",
+    "lizzie",
+    "lois",
+    "louisa",
+    "louise",
+    "lucy",
+    "lydia",
+    "mabel",
+    "madeline",
+    "maggie",
+    "margaret",
+    "maria",
+    "marian",
+    "marie",
+    "marilla",
+    "martha",
+    "mary",
+    "matilda",
+    "maud",
+    "may",
+    "meg",
+    "minnie",
+    "molly",
+    "nancy",
+    "nellie",
+    "nora",
+    "olivia",
+    "pauline",
+    "polly",
+    "rachel",
+    "rebecca",
+    "rose",
+    "ruby",
+    "ruth",
+    "sally",
+    "sarah",
+    "sophia",
+    "sophie",
+    "susan",
+    "sybil",
+    "teresa",
+    "violet",
+    "virginia",
+    "winifred",
+    "kitty",
+    "diana",
+    "chloe",
+    "faith",
+    "lois",
+    "lana",
+    "martha",
+    "natasha",
+    "olga",
+    "polina",
+    "sonia",
+    "vera",
+    "anastasia",
+    "adèle",
+    "amelie",
+    "celestine",
+    "mariequita",
+    "maude",
+    "kathleen",
+    "moira",
+    "jessica",
+    "sandra",
+    "linda",
+    "karen",
+    "lisa",
+    "michelle",
+    "nicole",
+    "sharon",
+    "rita",
+    "julie",
+];
+
+const MALE_NAMES: &[&str] = &[
+    "albert",
+    "alexander",
+    "alfred",
+    "andrew",
+    "anthony",
+    "arthur",
+    "basil",
+    "ben",
+    "benjamin",
+    "bill",
+    "bob",
+    "charles",
+    "charlie",
+    "christopher",
+    "clark",
+    "daniel",
+    "david",
+    "dick",
+    "edward",
+    "edwin",
+    "ernest",
+    "francis",
+    "frank",
+    "frederick",
+    "fred",
+    "george",
+    "gilbert",
+    "gregory",
+    "harry",
+    "henry",
+    "herbert",
+    "hugh",
+    "jack",
+    "jacob",
+    "james",
+    "jim",
+    "joe",
+    "john",
+    "jonathan",
+    "joseph",
+    "lawrence",
+    "leonard",
+    "lewis",
+    "louis",
+    "matthew",
+    "michael",
+    "nicholas",
+    "oliver",
+    "patrick",
+    "paul",
+    "peter",
+    "philip",
+    "ralph",
+    "richard",
+    "robert",
+    "roger",
+    "samuel",
+    "sam",
+    "simon",
+    "stephen",
+    "thomas",
+    "tom",
+    "walter",
+    "william",
+    "will",
+    "alan",
+    "alec",
+    "adrian",
+    "dorian",
+    "gabriel",
+    "harold",
+    "jerry",
+    "jimmy",
+    "johnny",
+    "kenneth",
+    "martin",
+    "maurice",
+    "max",
+    "oscar",
+    "percy",
+    "raymond",
+    "timothy",
+    "tony",
+    "victor",
+    "vincent",
+    "alexis",
+    "ivan",
+    "dmitri",
+    "sergei",
+    "pyotr",
+    "nikolai",
+    "boris",
+    "alcee",
+    "alcée",
+    "victor",
+    "theodore",
+    "jonathan",
+    "lex",
+    "lionel",
+    "bruce",
+    "jonas",
+    "matthew",
+    "davy",
+    "jerry",
+    "thaddeus",
+    "bartholomew",
+    "jonathan",
+    "mordecai",
+    "isaac",
+    "abraham",
+    "moses",
+    "mark",
+    "luke",
+    "steve",
+    "kevin",
+    "brian",
+    "jason",
+    "ryan",
+    "eric",
+];
+
+/// Gender suggested by a common first name.
+pub fn first_name_gender(word_lower: &str) -> Option<Gender> {
+    if FEMALE_NAMES.contains(&word_lower) {
+        Some(Gender::Female)
+    } else if MALE_NAMES.contains(&word_lower) {
+        Some(Gender::Male)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speech_verb_forms_are_generated() {
+        for w in [
+            "said", "asked", "replied", "snapped", "snarled", "cries", "whispers",
+        ] {
+            assert!(is_speech_verb(w), "{w}");
+        }
+        for w in ["table", "went", "walked", "looked"] {
+            assert!(!is_speech_verb(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn titles_carry_gender() {
+        assert_eq!(title("Mrs."), Some(Some(Gender::Female)));
+        assert_eq!(title("Mr"), Some(Some(Gender::Male)));
+        assert_eq!(title("Captain"), Some(None));
+        assert_eq!(title("Table"), None);
+    }
+
+    #[test]
+    fn person_nouns() {
+        assert_eq!(person_noun("woman"), Some(Some(Gender::Female)));
+        assert_eq!(person_noun("doctor"), Some(None));
+        assert_eq!(person_noun("table"), None);
+    }
+}

@@ -1,0 +1,490 @@
+//! Speech tags: "said Faith", "Faith snarled", "he asked", "asked the
+//! doctor", "I said", found in the narration right after or right before a
+//! quote (within its clause).
+
+use super::lexicon::{self, PARTICLE_VERBS};
+use super::tokens::Tok;
+use crate::synth::Gender;
+
+/// Who a speech tag names as the speaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A capitalised name, as written ("Mr. Holmes", "the Hatter").
+    Name(String),
+    /// A description ("the old man"), with the gender its noun implies.
+    Described(String, Option<Gender>),
+    Pronoun(Gender),
+    /// A relation of someone in the scene ("my companion", "his wife").
+    Related(Option<Gender>),
+    FirstPerson,
+    /// A tag whose subject we cannot use ("they said", "his father said").
+    Unknown,
+}
+
+/// A tag and the byte offset of its subject (for salience look-ups).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub subject: Subject,
+    pub at: usize,
+}
+
+const MAX_WORDS: usize = 12;
+
+/// The tag in the narration that follows a quote, if its first clause has one.
+pub fn tag_after(toks: &[Tok<'_>]) -> Option<Tag> {
+    let mut end = toks.len();
+    let mut words = 0;
+    for (i, t) in toks.iter().enumerate() {
+        if t.ends_sentence() || t.is_punct("(") {
+            end = i;
+            break;
+        }
+        if t.word {
+            words += 1;
+            if words > MAX_WORDS {
+                end = i;
+                break;
+            }
+        }
+    }
+    let window = &toks[..end];
+    let verb = (0..window.len()).find(|&i| is_verb_at(window, i))?;
+    // A tag sits at the start of the clause ("the old man said"); a verb
+    // deep inside ("And she squeezed up closer as she spoke") is narration.
+    if window[..verb].iter().filter(|t| t.word).count() > 4 {
+        return None;
+    }
+    subject_of(window, verb)
+}
+
+/// The tag in the narration that precedes a quote: its last clause, ending
+/// with the verb ("Alice said:", "said the King,").
+pub fn tag_before(toks: &[Tok<'_>]) -> Option<Tag> {
+    let mut end = toks.len();
+    while end > 0 && !toks[end - 1].word && toks[end - 1].is_punct(",:—–-") {
+        end -= 1;
+    }
+    if end > 0 && !toks[end - 1].word {
+        // A full stop before the quote: the clause is a finished sentence,
+        // not a tag introducing the quote.
+        return None;
+    }
+    let mut start = 0;
+    let mut words = 0;
+    for i in (0..end).rev() {
+        let t = &toks[i];
+        if t.ends_sentence() || t.is_punct(")") {
+            start = i + 1;
+            break;
+        }
+        if t.word {
+            words += 1;
+            if words > MAX_WORDS {
+                start = i + 1;
+                break;
+            }
+        }
+    }
+    let window = &toks[start..end];
+    let verb = (0..window.len()).rev().find(|&i| is_verb_at(window, i))?;
+    // The verb must end the clause, give or take a short complement
+    // ("said to the Queen:"), or it is narration that happens to contain one.
+    let words_after = window[verb + 1..].iter().filter(|t| t.word).count();
+    if words_after > 8 {
+        return None;
+    }
+    subject_of(window, verb)
+}
+
+fn is_verb_at(window: &[Tok<'_>], i: usize) -> bool {
+    let t = &window[i];
+    if !t.word {
+        return false;
+    }
+    let lower = t.lower();
+    if lexicon::is_speech_verb(&lower) {
+        return true;
+    }
+    PARTICLE_VERBS.iter().any(|(v, p)| {
+        *v == lower
+            && window
+                .get(i + 1)
+                .is_some_and(|n| n.word && n.text.eq_ignore_ascii_case(p))
+    })
+}
+
+fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
+    // Before the verb: "Alice said", "the old man said", "he then asked".
+    let mut k = verb;
+    // "he then asked", "she would only say", "Alice had said".
+    while k > 0
+        && window[k - 1].word
+        && (lexicon::is_adverb(&window[k - 1].lower())
+            || matches!(
+                window[k - 1].lower().as_str(),
+                "would"
+                    | "could"
+                    | "should"
+                    | "might"
+                    | "will"
+                    | "did"
+                    | "must"
+                    | "can"
+                    | "had"
+                    | "has"
+                    | "not"
+                    | "never"
+            ))
+    {
+        k -= 1;
+    }
+    if k > 0 && window[k - 1].word {
+        let t = &window[k - 1];
+        let lower = t.lower();
+        if lower == "who" {
+            // "the Lory, who at last turned sulky, would say": the name
+            // before "who".
+            let mut j = k - 1;
+            while j > 0 && !window[j - 1].word && window[j - 1].is_punct(",") {
+                j -= 1;
+            }
+            return (j > 0 && window[j - 1].word)
+                .then(|| subject_at(window, j - 1, Direction::Backward))
+                .flatten();
+        }
+        if matches!(lower.as_str(), "and" | "but" | "then" | "which") {
+            // "He turned to her and said": the clause subject opens the window.
+            if lower != "which" {
+                return window[..k - 1]
+                    .iter()
+                    .position(|t| t.word)
+                    .and_then(|first| subject_at(window, first, Direction::Forward));
+            }
+            return None;
+        }
+        if let Some(tag) = subject_at(window, k - 1, Direction::Backward) {
+            return Some(tag);
+        }
+    }
+    // After the verb: "said Alice", "said the Hatter", "said he".
+    let mut k = verb + 1;
+    if window.get(k).zip(window.get(verb)).is_some_and(|(n, v)| {
+        n.word
+            && PARTICLE_VERBS
+                .iter()
+                .any(|(pv, p)| v.text == *pv && n.text == *p)
+    }) {
+        k += 1;
+    }
+    while k < window.len() && window[k].word && lexicon::is_adverb(&window[k].lower()) {
+        k += 1;
+    }
+    if k < window.len() && window[k].word {
+        return subject_at(window, k, Direction::Forward);
+    }
+    None
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Forward,
+    Backward,
+}
+
+fn is_name_word(t: &Tok<'_>) -> bool {
+    let lower = t.lower();
+    t.is_cap() && (lexicon::title(&lower).is_some() || !lexicon::is_never_name(&lower))
+}
+
+fn is_determiner(lower: &str) -> bool {
+    matches!(lower, "the" | "a" | "an")
+}
+
+fn is_possessive(lower: &str) -> bool {
+    matches!(
+        lower,
+        "his" | "her" | "my" | "our" | "their" | "your" | "its" | "this" | "that" | "one"
+    )
+}
+
+/// The subject phrase with a word at `i`; it extends away from the verb.
+fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
+    let t = &window[i];
+    let lower = t.lower();
+    if let Some(g) = lexicon::pronoun_gender(&lower)
+        && matches!(lower.as_str(), "he" | "she")
+    {
+        return Some(Tag {
+            subject: Subject::Pronoun(g),
+            at: t.start,
+        });
+    }
+    match lower.as_str() {
+        "i" => {
+            return Some(Tag {
+                subject: Subject::FirstPerson,
+                at: t.start,
+            });
+        }
+        "they" | "we" | "you" | "it" | "everybody" | "everyone" | "somebody" | "someone"
+        | "nobody" | "all" | "both" | "one" => {
+            return Some(Tag {
+                subject: Subject::Unknown,
+                at: t.start,
+            });
+        }
+        _ => {}
+    }
+    // The phrase is the run of words between a determiner and the head noun.
+    let (first, last) = match dir {
+        Direction::Backward => {
+            let last = i;
+            let mut first = i;
+            if is_name_word(t) {
+                while first > 0 && window[first - 1].word && is_name_word(&window[first - 1]) {
+                    first -= 1;
+                }
+                if first > 0 && window[first - 1].word && is_determiner(&window[first - 1].lower())
+                {
+                    first -= 1;
+                }
+            } else {
+                // "the old man": up to three words back to a determiner.
+                let mut j = i;
+                let mut found = None;
+                while j > 0 && i - j < 4 && window[j - 1].word {
+                    j -= 1;
+                    let l = window[j].lower();
+                    if is_determiner(&l) || is_possessive(&l) {
+                        found = Some(j);
+                        break;
+                    }
+                }
+                first = found?;
+            }
+            (first, last)
+        }
+        Direction::Forward => {
+            let first = i;
+            let mut last = i;
+            if is_determiner(&lower) || is_possessive(&lower) {
+                // Determiner, then words up to a noun (stop at punctuation,
+                // an adverb or a preposition: "said the man in white" keeps
+                // "the man"); a capitalised name ends the phrase.
+                let mut j = i + 1;
+                while j < window.len() && window[j].word && j - i <= 4 {
+                    let l = window[j].lower();
+                    if matches!(
+                        l.as_str(),
+                        "in" | "of" | "to" | "with" | "at" | "from" | "who" | "and" | "as" | "on"
+                    ) || lexicon::is_adverb(&l)
+                        || lexicon::is_speech_verb(&l)
+                    {
+                        break;
+                    }
+                    last = j;
+                    j += 1;
+                    if is_name_word(&window[last]) {
+                        while j < window.len() && window[j].word && is_name_word(&window[j]) {
+                            last = j;
+                            j += 1;
+                        }
+                        break;
+                    }
+                }
+                if last == i {
+                    return None;
+                }
+                // "the man with the black beard", "the elder of the two":
+                // a short descriptive complement names the character.
+                if !is_name_word(&window[last])
+                    && window.get(last + 1).is_some_and(|p| {
+                        p.word && matches!(p.lower().as_str(), "with" | "of" | "in")
+                    })
+                    && window
+                        .get(last + 2)
+                        .is_some_and(|d| d.word && d.lower() == "the")
+                {
+                    let mut k = last + 3;
+                    let mut end = None;
+                    while k < window.len() && window[k].word && k - last <= 5 {
+                        let l = window[k].lower();
+                        if lexicon::is_adverb(&l) || lexicon::is_speech_verb(&l) {
+                            break;
+                        }
+                        end = Some(k);
+                        k += 1;
+                    }
+                    if let Some(end) = end {
+                        last = end;
+                    }
+                }
+            } else if is_name_word(t)
+                || matches!(
+                    lower.as_str(),
+                    "old" | "young" | "little" | "poor" | "big" | "fat" | "tall" | "dear" | "good"
+                ) && window.get(i + 1).is_some_and(is_name_word)
+            {
+                while last + 1 < window.len()
+                    && window[last + 1].word
+                    && is_name_word(&window[last + 1])
+                {
+                    last += 1;
+                }
+            } else {
+                return None;
+            }
+            (first, last)
+        }
+    };
+    let phrase = &window[first..=last];
+    // The head noun comes before any complement ("the man with the beard").
+    let head = phrase
+        .iter()
+        .position(|t| matches!(t.lower().as_str(), "with" | "of" | "in"))
+        .map_or(&window[last], |p| &phrase[p.saturating_sub(1)]);
+    let det = phrase[0].lower();
+    if is_possessive(&det) {
+        // "my companion", "her husband": someone already in the scene.
+        let subject = match lexicon::person_noun(&head.lower()) {
+            Some(g)
+                if phrase.len() > 1
+                    && matches!(det.as_str(), "my" | "his" | "her" | "our" | "their") =>
+            {
+                Subject::Related(g)
+            }
+            _ => Subject::Unknown,
+        };
+        return Some(Tag {
+            subject,
+            at: phrase[0].start,
+        });
+    }
+    let at = phrase[0].start;
+    if let Some(cap) = phrase.iter().position(is_name_word) {
+        // "the gloomy Ratcliffe" is Ratcliffe; "the Hatter" keeps its article.
+        let from = if cap == 1 && is_determiner(&det) {
+            0
+        } else {
+            cap
+        };
+        let display = phrase[from..]
+            .iter()
+            .map(|t| t.text)
+            .collect::<Vec<_>>()
+            .join(" ");
+        // A single sentence-initial word must still look like a name.
+        if phrase.len() == 1 && lexicon::is_never_name(&det) {
+            return None;
+        }
+        return Some(Tag {
+            subject: Subject::Name(display),
+            at,
+        });
+    }
+    let display = phrase.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
+    if is_determiner(&det) {
+        // Whatever says something is a speaker ("said the mariner"); the
+        // noun gives a gender when it has one.
+        let gender = lexicon::person_noun(&head.lower()).flatten();
+        // "said the other (man)": the other one in the exchange.
+        let other = phrase
+            .get(1)
+            .is_some_and(|t| matches!(t.lower().as_str(), "other" | "latter"));
+        let subject = if other {
+            Subject::Related(gender)
+        } else {
+            Subject::Described(display, gender)
+        };
+        return Some(Tag { subject, at });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tokens::tokenize;
+    use super::*;
+
+    fn after(text: &str) -> Option<Subject> {
+        tag_after(&tokenize(text, 0, false)).map(|t| t.subject)
+    }
+
+    fn before(text: &str) -> Option<Subject> {
+        tag_before(&tokenize(text, 0, true)).map(|t| t.subject)
+    }
+
+    fn name(s: &str) -> Option<Subject> {
+        Some(Subject::Name(s.to_owned()))
+    }
+
+    #[test]
+    fn tags_after_a_quote() {
+        assert_eq!(after(" said Faith."), name("Faith"));
+        assert_eq!(after(" Faith snarled, turning away."), name("Faith"));
+        assert_eq!(after(" said Mr. Holmes quietly."), name("Mr. Holmes"));
+        assert_eq!(after(" said the Hatter."), name("the Hatter"));
+        assert_eq!(
+            after(" said the Caterpillar sternly."),
+            name("the Caterpillar")
+        );
+        assert_eq!(after(" said the gloomy Ratcliffe."), name("Ratcliffe"));
+        assert_eq!(after(" broke in old Isaac Brown."), name("Isaac Brown"));
+        assert_eq!(
+            after(" said the man with the black beard."),
+            Some(Subject::Described(
+                "the man with the black beard".to_owned(),
+                Some(Gender::Male)
+            ))
+        );
+        assert_eq!(after(" he asked."), Some(Subject::Pronoun(Gender::Male)));
+        assert_eq!(after(" said she."), Some(Subject::Pronoun(Gender::Female)));
+        assert_eq!(after(" I said."), Some(Subject::FirstPerson));
+        assert_eq!(
+            after(" asked the old woman."),
+            Some(Subject::Described(
+                "the old woman".to_owned(),
+                Some(Gender::Female)
+            ))
+        );
+        assert_eq!(
+            after(" she went on."),
+            Some(Subject::Pronoun(Gender::Female))
+        );
+        assert_eq!(after(" they cried."), Some(Subject::Unknown));
+        assert_eq!(after(" replied the other."), Some(Subject::Related(None)));
+    }
+
+    #[test]
+    fn no_tag_in_plain_narration() {
+        assert_eq!(after(" Faith shaded her eyes."), None);
+        assert_eq!(after(" He went to the door."), None);
+        assert_eq!(
+            after(" And she squeezed herself up closer to Alice as she spoke."),
+            None
+        );
+        assert_eq!(
+            after(". Then Alice looked at the man who had said it."),
+            None
+        );
+    }
+
+    #[test]
+    fn tags_before_a_quote() {
+        assert_eq!(before("Alice said:"), name("Alice"));
+        assert_eq!(before("It was late. Then said the King,"), name("the King"));
+        assert_eq!(
+            before("He turned to Mary and said,"),
+            Some(Subject::Pronoun(Gender::Male))
+        );
+        assert_eq!(before("Alice said nothing."), None);
+        assert_eq!(
+            before("It was the Lory, who would only say,"),
+            name("the Lory")
+        );
+        assert_eq!(
+            before("And she could only say:"),
+            Some(Subject::Pronoun(Gender::Female))
+        );
+    }
+}

@@ -1,0 +1,146 @@
+//! Tokens: words and punctuation with byte offsets into the book text.
+//!
+//! Narration is tokenised once; every later pass (tags, names, beats)
+//! works on these slices, so the whole attribution stays linear in the
+//! length of the book.
+
+use super::lexicon;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tok<'a> {
+    pub text: &'a str,
+    /// Absolute byte offset in the book text.
+    pub start: usize,
+    pub word: bool,
+    /// First word of a sentence (or of the segment when it starts one).
+    pub sent_start: bool,
+}
+
+impl Tok<'_> {
+    pub fn is_cap(&self) -> bool {
+        self.word && self.text.chars().next().is_some_and(char::is_uppercase)
+    }
+
+    pub fn lower(&self) -> String {
+        self.text.to_lowercase()
+    }
+
+    pub fn is_punct(&self, set: &str) -> bool {
+        !self.word && self.text.chars().next().is_some_and(|c| set.contains(c))
+    }
+
+    /// Ends a clause for tag purposes.
+    pub fn ends_sentence(&self) -> bool {
+        self.is_punct(".!?;:")
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+fn is_apostrophe(c: char) -> bool {
+    c == '\'' || c == '’'
+}
+
+/// Splits `text` (which sits at byte `base` in the book) into tokens.
+/// `starts_sentence`: whether the first word opens a sentence.
+pub fn tokenize(text: &str, base: usize, starts_sentence: bool) -> Vec<Tok<'_>> {
+    let mut toks: Vec<Tok<'_>> = Vec::new();
+    let mut sentence_next = starts_sentence;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let (b, c) = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        if is_word_char(c) {
+            let mut j = i + 1;
+            while j < chars.len() {
+                let cj = chars[j].1;
+                let inner = (is_apostrophe(cj) || cj == '-')
+                    && chars.get(j + 1).is_some_and(|&(_, n)| is_word_char(n));
+                if is_word_char(cj) || inner {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            let end = chars.get(j).map_or(text.len(), |&(e, _)| e);
+            let mut word_end = end;
+            // "Mr." keeps its period, which then does not end the sentence.
+            let takes_period = chars.get(j).is_some_and(|&(_, n)| n == '.')
+                && lexicon::is_abbreviated_title(&text[b..end]);
+            if takes_period {
+                word_end = end + 1;
+                j += 1;
+            }
+            let word = &text[b..word_end];
+            // "Alice's": the name, then the possessive as punctuation.
+            let possessive = ["'s", "’s"]
+                .iter()
+                .find(|p| word.len() > p.len() + 1 && word.ends_with(*p))
+                .filter(|_| word.chars().next().is_some_and(char::is_uppercase));
+            let stem = possessive.map_or(word.len(), |p| word.len() - p.len());
+            toks.push(Tok {
+                text: &word[..stem],
+                start: base + b,
+                word: true,
+                sent_start: sentence_next,
+            });
+            if stem < word.len() {
+                toks.push(Tok {
+                    text: &word[stem..],
+                    start: base + b + stem,
+                    word: false,
+                    sent_start: false,
+                });
+            }
+            sentence_next = false;
+            i = j;
+            continue;
+        }
+        let end = b + c.len_utf8();
+        // Dashes and quote marks are kept but do not reset the sentence flag.
+        if matches!(c, '.' | '!' | '?') {
+            sentence_next = true;
+        }
+        toks.push(Tok {
+            text: &text[b..end],
+            start: base + b,
+            word: false,
+            sent_start: false,
+        });
+        i += 1;
+    }
+    toks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_offsets_and_sentences() {
+        let toks = tokenize("said Mr. Holmes. He don't see Ann's", 10, false);
+        let words: Vec<(&str, usize, bool)> = toks
+            .iter()
+            .filter(|t| t.word)
+            .map(|t| (t.text, t.start, t.sent_start))
+            .collect();
+        assert_eq!(
+            words,
+            [
+                ("said", 10, false),
+                ("Mr.", 15, false),
+                ("Holmes", 19, false),
+                ("He", 27, true),
+                ("don't", 30, false),
+                ("see", 36, false),
+                ("Ann", 40, false)
+            ]
+        );
+    }
+}
