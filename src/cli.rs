@@ -37,6 +37,8 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
         /// Synthesis processes to run at once [default: number of cores].
+        /// Each process speaking a Piper voice holds one ONNX Runtime
+        /// session of its model (about 0.5 GB of memory).
         #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
         jobs: Option<u32>,
         /// Render only these chapters, e.g. `3`, `3-5`, `1,4-6`, `7-`.
@@ -56,6 +58,9 @@ enum Command {
     Worker {
         #[arg(long, value_name = "DIR")]
         cache: PathBuf,
+        /// The ONNX Runtime library the render found (for Piper voices).
+        #[arg(long, value_name = "FILE")]
+        onnxruntime: Option<PathBuf>,
     },
     /// Print the tagged story: JSON lines {"start","end","kind","speaker","text"},
     /// or with --format text an editable script that `render` accepts.
@@ -86,6 +91,9 @@ enum Command {
         /// Only this engine.
         #[arg(short, long, value_parser = parse_engine)]
         engine: Option<EngineKind>,
+        /// Cast file naming Piper models and settings [default: ./voices.toml, if there is one].
+        #[arg(short = 'c', long = "voices", value_name = "FILE")]
+        voices: Option<PathBuf>,
     },
     /// Render TEXT in one voice, to hear it before a long render. Never plays audio.
     Say {
@@ -225,6 +233,7 @@ pub enum Plan {
     },
     Voices {
         engine: Option<EngineKind>,
+        voices: Option<PathBuf>,
     },
     Say {
         /// What to say.
@@ -241,6 +250,7 @@ pub enum Plan {
     },
     Worker {
         cache: PathBuf,
+        onnxruntime: Option<PathBuf>,
     },
 }
 
@@ -293,7 +303,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
         Command::Cache {
             action: CacheCommand::Clear(dir),
         } => Plan::CacheClear { dir: dir.resolve() },
-        Command::Worker { cache } => Plan::Worker { cache },
+        Command::Worker { cache, onnxruntime } => Plan::Worker { cache, onnxruntime },
         Command::Script {
             story,
             voices,
@@ -318,7 +328,13 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 write,
             }
         }
-        Command::Voices { engine } => Plan::Voices { engine },
+        Command::Voices { engine, voices } => Plan::Voices {
+            engine,
+            voices: voices.or_else(|| {
+                let here = PathBuf::from("voices.toml");
+                here.is_file().then_some(here)
+            }),
+        },
         Command::Say {
             text,
             voice,

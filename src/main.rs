@@ -70,7 +70,7 @@ fn run(plan: Plan) -> anyhow::Result<()> {
             voices,
             write,
         } => cast_table(&story, voices, write),
-        Plan::Voices { engine } => list_voices(engine),
+        Plan::Voices { engine, voices } => list_voices(engine, voices.as_deref()),
         Plan::Say {
             text,
             voice,
@@ -86,7 +86,7 @@ fn run(plan: Plan) -> anyhow::Result<()> {
             println!("removed {} from {}", removed.summary(), dir.display());
             Ok(())
         }
-        Plan::Worker { cache } => Ok(worker::run_on_stdio(&cache)?),
+        Plan::Worker { cache, onnxruntime } => Ok(worker::run_on_stdio(&cache, onnxruntime)?),
     }
 }
 
@@ -98,7 +98,8 @@ fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> 
     let is_script = matches!(script::read_if_script(story), Ok(Some(_)));
     let (book, file, attributed) = read_and_tag(story, voices.as_deref())?;
     let input = |e: cast::ConfigError| InputError(e.into());
-    file.check_voices(&mut Engines::new()).map_err(input)?;
+    file.check_voices(&mut Engines::new().with_piper(file.piper_settings()))
+        .map_err(input)?;
     // With a cast file, attribution only uses its names: look again
     // without it for characters the file doesn't list yet.
     let mut characters = attributed.characters;
@@ -140,8 +141,12 @@ fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> 
 }
 
 /// `castbook voices`: `ENGINE:ID  GENDER  DESCRIPTION`, one per line.
-fn list_voices(only: Option<EngineKind>) -> anyhow::Result<()> {
-    let mut engines = Engines::new();
+fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Result<()> {
+    let file = match voices {
+        Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
+        None => VoicesFile::default(),
+    };
+    let mut engines = Engines::new().with_piper(file.piper_settings());
     let mut rows = Vec::new();
     for kind in EngineKind::ALL {
         if only.is_some_and(|o| o != kind) {
@@ -192,7 +197,7 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
         None => VoicesFile::default(),
     };
     let voice = file.voice_for_say(reference).map_err(input)?;
-    let mut engines = Engines::new();
+    let mut engines = Engines::new().with_piper(file.piper_settings());
     engines
         .check_voice(&voice)
         .map_err(|e| InputError(e.into()))?;
@@ -222,7 +227,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             book.encoding
         );
     }
-    let mut engines = Engines::new();
+    let mut engines = Engines::new().with_piper(voices.piper_settings());
     voices
         .check_voices(&mut engines)
         .map_err(|e| InputError(e.into()))?;
@@ -255,7 +260,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
         jobs: plan.jobs,
         worker: Some(worker::WorkerSpec {
             program: std::env::current_exe().context("finding the castbook binary for workers")?,
-            args: vec!["__worker".into()],
+            args: worker_args(),
         }),
         chapters_in_book: book.chapters.len(),
     };
@@ -288,6 +293,16 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
 fn hms(seconds: f64) -> String {
     let s = seconds.round() as u64;
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// `castbook __worker` arguments: workers load the ONNX Runtime library
+/// this process found (if a Piper voice made it look).
+fn worker_args() -> Vec<std::ffi::OsString> {
+    let mut args = vec!["__worker".into()];
+    if let Some(library) = castbook::synth::piper::loaded_onnxruntime() {
+        args.extend(["--onnxruntime".into(), library.into_os_string()]);
+    }
+    args
 }
 
 /// ingest → segment → attribute, shared by `render`, `script` and `cast`;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::synth::piper::PiperSettings;
 use crate::synth::{EngineKind, Engines, Gender, SynthError, Voice};
 
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +28,9 @@ pub struct VoicesFile {
     /// and turned into [`Pronounce`] by [`VoicesFile::lexicon`].
     #[serde(default)]
     pub pronounce: BTreeMap<String, Spanned<toml::Value>>,
+    /// Piper engine settings.
+    #[serde(default)]
+    pub piper: Option<PiperEntry>,
     #[serde(skip)]
     origin: Option<Origin>,
 }
@@ -67,6 +71,14 @@ pub struct VoiceDef {
     pub pitch: Option<Spanned<f32>>,
     #[serde(default)]
     pub volume: Option<Spanned<f32>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PiperEntry {
+    /// Path to libonnxruntime.so (relative to this file's folder).
+    #[serde(default)]
+    pub onnxruntime: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -383,9 +395,12 @@ impl VoicesFile {
             })?;
             let id = match engine {
                 EngineKind::Espeak => def.id.clone(),
-                EngineKind::Piper => def.model.clone().map(|m| match def.speaker {
-                    Some(s) => format!("{m}#{s}"),
-                    None => m,
+                EngineKind::Piper => def.model.as_deref().map(|m| {
+                    let m = self.relative_path(m);
+                    match def.speaker {
+                        Some(s) => format!("{m}#{s}"),
+                        None => m,
+                    }
                 }),
             }
             .ok_or_else(|| {
@@ -422,6 +437,10 @@ impl VoicesFile {
                 engine_hint(engine)
             ))
         })?;
+        let id = match engine {
+            EngineKind::Piper => self.relative_path(id),
+            EngineKind::Espeak => id.to_owned(),
+        };
         Ok(Voice::new(engine, id))
     }
 
@@ -463,6 +482,40 @@ impl VoicesFile {
             });
         }
         self.resolve_reference(reference, None)
+    }
+
+    /// A path written in this file, relative to the file's folder.
+    fn relative_path(&self, path: &str) -> String {
+        match &self.origin {
+            Some(origin) if Path::new(path).is_relative() => origin
+                .path
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(path)
+                .display()
+                .to_string(),
+            _ => path.to_owned(),
+        }
+    }
+
+    /// Piper settings from `[piper]` and the models `[voices]` names.
+    pub fn piper_settings(&self) -> PiperSettings {
+        let models = self
+            .voices
+            .values()
+            .filter(|def| def.engine.get_ref() == "piper")
+            .filter_map(|def| def.model.as_deref())
+            .map(|m| PathBuf::from(self.relative_path(m)))
+            .collect();
+        PiperSettings {
+            onnxruntime: self
+                .piper
+                .as_ref()
+                .and_then(|p| p.onnxruntime.as_deref())
+                .map(|p| PathBuf::from(self.relative_path(p))),
+            sessions: None,
+            models,
+        }
     }
 
     /// The auto-cast pool, in the order written.
@@ -591,6 +644,47 @@ volume = 1.0
             err.starts_with("voices.toml:2:9: unknown engine \"festival\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn piper_models_are_relative_to_the_voices_file() {
+        let file = parse_voices_file(
+            Path::new("cast/voices.toml"),
+            r#"
+[piper]
+onnxruntime = "lib/libonnxruntime.so"
+[voices.joe]
+engine = "piper"
+model = "models/joe.onnx"
+rate = 1.25
+[voices.multi]
+engine = "piper"
+model = "/abs/libri.onnx"
+speaker = 7
+[characters.Ann]
+voice = "joe"
+[characters.Bob]
+voice = "piper:m.onnx#2"
+[characters.Cy]
+voice = "multi"
+"#,
+        )
+        .unwrap();
+        let voice = |name: &str| {
+            let entry = &file.characters[name];
+            file.resolve(entry, entry.voice.as_ref().unwrap().get_ref())
+                .unwrap()
+        };
+        assert_eq!(voice("Ann").label(), "piper:cast/models/joe.onnx");
+        assert_eq!(voice("Ann").rate, 1.25);
+        assert_eq!(voice("Bob").label(), "piper:cast/m.onnx#2");
+        assert_eq!(voice("Cy").label(), "piper:/abs/libri.onnx#7");
+        let settings = file.piper_settings();
+        assert_eq!(
+            settings.onnxruntime,
+            Some(PathBuf::from("cast/lib/libonnxruntime.so"))
+        );
+        assert_eq!(settings.models.len(), 2);
     }
 
     #[test]

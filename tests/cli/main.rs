@@ -7,6 +7,7 @@
 mod casting;
 mod errors;
 mod novel;
+mod piper;
 mod render;
 mod script;
 
