@@ -344,7 +344,7 @@ fn config_error(toml: &str) -> String {
 
 #[test]
 fn config_unknown_key_suggests_the_near_one() {
-    insta::assert_snapshot!(config_error("[narator]\nvoice = \"espeak:en-us\"\n"), @"castbook: error: voices.toml:1:2: unknown field `narator`, expected one of `narrator`, `characters`, `voices`, `pool`, `pronounce`; did you mean `narrator`?");
+    insta::assert_snapshot!(config_error("[narator]\nvoice = \"espeak:en-us\"\n"), @"castbook: error: voices.toml:1:2: unknown field `narator`, expected one of `narrator`, `characters`, `voices`, `pool`, `pronounce`, `piper`; did you mean `narrator`?");
     insta::assert_snapshot!(config_error("[characters.Faith]\nvoic = \"espeak:en-us+f2\"\n"), @"castbook: error: voices.toml:2:1: unknown field `voic`, expected one of `aliases`, `gender`, `voice`, `rate`, `pitch`, `volume`; did you mean `voice`?");
 }
 
