@@ -55,25 +55,42 @@ impl Conformer {
         self.rate
     }
 
-    /// [`Conformer::conform`] for a cached 16-bit segment.
-    pub fn conform_segment(&mut self, segment: &Segment) -> Result<Segment, AudioError> {
-        let clip = Clip {
-            samples: segment
-                .samples
-                .iter()
-                .map(|&s| f32::from(s) / 32768.0)
-                .collect(),
-            sample_rate: segment.sample_rate,
+    /// [`Conformer::conform`] for a cached 16-bit segment, with the same
+    /// result sample for sample. A segment already at the output rate is
+    /// levelled in place: a long book's longest sentence is then held once,
+    /// as 16-bit samples, not also as two float copies (that was the
+    /// render's peak memory).
+    pub fn conform_segment(&mut self, mut segment: Segment) -> Result<Segment, AudioError> {
+        if segment.sample_rate != self.rate && !segment.samples.is_empty() {
+            let clip = Clip {
+                samples: segment.samples.iter().map(|&s| to_float(s)).collect(),
+                sample_rate: segment.sample_rate,
+            };
+            let clip = self.conform(clip)?;
+            return Ok(Segment {
+                sample_rate: clip.sample_rate,
+                samples: clip.samples.iter().map(|&s| to_int(s)).collect(),
+            });
+        }
+        let samples = &mut segment.samples;
+        // ebur128 reads i16 as s / 32768, exactly what `to_float` gives.
+        let fail = |err: ebur128::Error| AudioError::Loudness {
+            rate: self.rate,
+            reason: err.to_string(),
         };
-        let clip = self.conform(clip)?;
-        Ok(Segment {
-            sample_rate: clip.sample_rate,
-            samples: clip
-                .samples
-                .iter()
-                .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-                .collect(),
-        })
+        let mut meter = ebur128::EbuR128::new(1, self.rate, ebur128::Mode::I).map_err(fail)?;
+        meter.add_frames_i16(samples).map_err(fail)?;
+        let measured = meter.loudness_global().map_err(fail)?;
+        let gain = gain_for(measured, || {
+            mean_square_lufs(samples.iter().map(|&s| to_float(s)))
+        });
+        let peak = samples.iter().fold(0f32, |m, &s| m.max(to_float(s).abs()));
+        let gain = limit(gain, peak);
+        for sample in samples.iter_mut() {
+            *sample = to_int(to_float(*sample) * gain);
+        }
+        segment.sample_rate = self.rate;
+        Ok(segment)
     }
 
     /// Resamples `clip` to the output rate and brings it to [`TARGET_LUFS`].
@@ -81,11 +98,7 @@ impl Conformer {
         let mut samples = self.resample(clip)?;
         let gain = self.gain(&samples)?;
         let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
-        let gain = if peak * gain > PEAK_LIMIT {
-            PEAK_LIMIT / peak
-        } else {
-            gain
-        };
+        let gain = limit(gain, peak);
         for sample in &mut samples {
             *sample *= gain;
         }
@@ -120,32 +133,57 @@ impl Conformer {
     /// The linear gain that brings `samples` to [`TARGET_LUFS`].
     fn gain(&self, samples: &[f32]) -> Result<f32, AudioError> {
         let measured = loudness(samples, self.rate)?;
-        // Under 0.4 s of audio the gated measure has no block: fall back to
-        // the clip's plain mean-square level.
-        let level = if measured.is_finite() && measured > -70.0 {
-            measured
-        } else {
-            mean_square_lufs(samples)
-        };
-        if !level.is_finite() {
-            return Ok(1.0);
-        }
-        let db = (TARGET_LUFS - level).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
-        Ok(10f64.powf(db / 20.0) as f32)
+        Ok(gain_for(measured, || {
+            mean_square_lufs(samples.iter().copied())
+        }))
     }
 }
 
+fn to_float(sample: i16) -> f32 {
+    f32::from(sample) / 32768.0
+}
+
+fn to_int(sample: f32) -> i16 {
+    (sample * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
+/// `gain`, lowered if it would push `peak` past [`PEAK_LIMIT`].
+fn limit(gain: f32, peak: f32) -> f32 {
+    if peak * gain > PEAK_LIMIT {
+        PEAK_LIMIT / peak
+    } else {
+        gain
+    }
+}
+
+/// The gain from a gated loudness measure; `fallback` is the level used
+/// when the clip is too short for it.
+fn gain_for(measured: f64, fallback: impl FnOnce() -> f64) -> f32 {
+    // Under 0.4 s of audio the gated measure has no block: fall back to
+    // the clip's plain mean-square level.
+    let level = if measured.is_finite() && measured > -70.0 {
+        measured
+    } else {
+        fallback()
+    };
+    if !level.is_finite() {
+        return 1.0;
+    }
+    let db = (TARGET_LUFS - level).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
+    10f64.powf(db / 20.0) as f32
+}
+
 /// Unweighted loudness estimate, for clips too short for the gated measure.
-fn mean_square_lufs(samples: &[f32]) -> f64 {
-    let squares: Vec<f64> = samples
-        .iter()
-        .map(|&s| f64::from(s) * f64::from(s))
-        .collect();
-    if squares.is_empty() {
+fn mean_square_lufs(samples: impl Iterator<Item = f32>) -> f64 {
+    let (mut sum, mut count) = (0f64, 0usize);
+    for s in samples {
+        sum += f64::from(s) * f64::from(s);
+        count += 1;
+    }
+    if count == 0 {
         return f64::NEG_INFINITY;
     }
-    let mean = squares.iter().sum::<f64>() / squares.len() as f64;
-    -0.691 + 10.0 * mean.log10()
+    -0.691 + 10.0 * (sum / count as f64).log10()
 }
 
 /// Integrated loudness of a whole clip in LUFS (for tests and reports).
@@ -222,7 +260,7 @@ mod tests {
         let mut conformer = Conformer::new(22050);
         let clip = speechy(22050, 0.2, 0.01);
         let segment = Segment::from_clip(&clip);
-        let out = conformer.conform_segment(&segment).unwrap();
+        let out = conformer.conform_segment(segment.clone()).unwrap();
         assert_eq!(out.sample_rate, 22050);
         assert_eq!(out.samples.len(), segment.samples.len());
         let peak = |s: &Segment| s.samples.iter().map(|x| x.unsigned_abs()).max().unwrap();
@@ -231,7 +269,27 @@ mod tests {
             "a quiet short clip is raised"
         );
         // Same input, same output: nothing carries over between clips.
-        assert_eq!(conformer.conform_segment(&segment).unwrap(), out);
+        assert_eq!(conformer.conform_segment(segment.clone()).unwrap(), out);
+    }
+
+    #[test]
+    fn segments_at_the_output_rate_are_levelled_as_float_clips_are() {
+        // The in-place path must give the bytes the float path gives.
+        for (seconds, amplitude) in [(2.0, 0.3), (0.2, 0.01), (1.0, 0.99), (0.0, 0.5)] {
+            let segment = Segment::from_clip(&speechy(22050, seconds, amplitude));
+            let mut conformer = Conformer::new(22050);
+            let via_float = conformer
+                .conform(Clip {
+                    samples: segment.samples.iter().map(|&s| to_float(s)).collect(),
+                    sample_rate: 22050,
+                })
+                .unwrap();
+            let expected: Vec<i16> = via_float.samples.iter().map(|&s| to_int(s)).collect();
+            assert_eq!(
+                conformer.conform_segment(segment).unwrap().samples,
+                expected
+            );
+        }
     }
 
     proptest! {

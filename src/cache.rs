@@ -22,7 +22,7 @@
 //! the start of the next render that takes the lock.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -224,25 +224,39 @@ impl SegmentCache {
 
     pub fn read_segment(&self, key: &Key) -> Result<Segment, CacheError> {
         let path = self.segment_path(key);
-        let mut bytes = Vec::new();
-        File::open(&path)
-            .and_then(|f| BufReader::new(f).read_to_end(&mut bytes))
-            .map_err(io_error(&path))?;
         let corrupt = |reason: &str| CacheError::Corrupt {
             path: path.clone(),
             reason: reason.to_owned(),
         };
-        if bytes.len() < 10 || &bytes[..6] != SEGMENT_MAGIC {
+        let mut file = File::open(&path).map_err(io_error(&path))?;
+        let len = file.metadata().map_err(io_error(&path))?.len();
+        if len < 10 {
             return Err(corrupt("bad header"));
         }
-        if bytes.len() % 2 != 0 {
+        if len % 2 != 0 {
             return Err(corrupt("odd length"));
         }
-        let sample_rate = u32::from_le_bytes(bytes[6..10].try_into().expect("4 bytes"));
-        let samples = bytes[10..]
-            .chunks_exact(2)
-            .map(|b| i16::from_le_bytes([b[0], b[1]]))
-            .collect();
+        let mut header = [0u8; 10];
+        file.read_exact(&mut header).map_err(io_error(&path))?;
+        if &header[..6] != SEGMENT_MAGIC {
+            return Err(corrupt("bad header"));
+        }
+        let sample_rate = u32::from_le_bytes(header[6..10].try_into().expect("4 bytes"));
+        // Decoded through a fixed buffer straight into the samples: no copy
+        // of the whole file is held next to them.
+        let count = ((len - 10) / 2) as usize;
+        let mut samples = Vec::with_capacity(count);
+        let mut buffer = [0u8; 64 * 1024];
+        while samples.len() < count {
+            let want = ((count - samples.len()) * 2).min(buffer.len());
+            file.read_exact(&mut buffer[..want])
+                .map_err(io_error(&path))?;
+            samples.extend(
+                buffer[..want]
+                    .chunks_exact(2)
+                    .map(|b| i16::from_le_bytes([b[0], b[1]])),
+            );
+        }
         Ok(Segment {
             sample_rate,
             samples,
