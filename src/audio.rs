@@ -144,7 +144,7 @@ fn to_float(sample: i16) -> f32 {
 }
 
 fn to_int(sample: f32) -> i16 {
-    (sample * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+    crate::cache::quantise(sample)
 }
 
 /// `gain`, lowered if it would push `peak` past [`PEAK_LIMIT`].

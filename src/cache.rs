@@ -125,8 +125,25 @@ impl Segment {
     }
 }
 
-fn quantise(sample: f32) -> i16 {
-    (sample * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+/// A float sample in [-1, 1] as 16-bit: `(sample * 32768).round()`, clamped.
+///
+/// Rounds half away from zero by hand: `f32::round` is a libm call on
+/// baseline x86-64, and this runs for every sample in workers and in the
+/// mix. Clamping first changes nothing (the bounds are whole numbers) and
+/// makes the truncating cast exact.
+pub(crate) fn quantise(sample: f32) -> i16 {
+    let x = (sample * 32768.0).clamp(-32768.0, 32767.0);
+    // NaN stays NaN through clamp and casts to 0, as `round` did.
+    let whole = x as i32;
+    let fraction = x - whole as f32;
+    let rounded = if fraction >= 0.5 {
+        whole + 1
+    } else if fraction <= -0.5 {
+        whole - 1
+    } else {
+        whole
+    };
+    rounded as i16
 }
 
 fn encode(sample_rate: u32, samples: impl ExactSizeIterator<Item = i16>) -> Vec<u8> {
@@ -405,6 +422,27 @@ pub fn lock_file(path: &Path) -> Result<Lock, CacheError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn quantise_matches_libm_rounding(sample in -1.5f32..1.5, half in -65536i32..65536) {
+            let reference = |x: f32| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+            proptest::prop_assert_eq!(quantise(sample), reference(sample));
+            // Exact halves are where rounding rules differ.
+            let at_half = (half as f32 + 0.5) / 32768.0;
+            proptest::prop_assert_eq!(quantise(at_half), reference(at_half));
+        }
+    }
+
+    #[test]
+    fn quantise_handles_the_edges() {
+        for x in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1.0, -1.0, 0.0, -0.0] {
+            assert_eq!(
+                quantise(x),
+                (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16
+            );
+        }
+    }
     use crate::synth::{Clip, EngineKind};
 
     #[test]
