@@ -436,7 +436,15 @@ mod tests {
 
     #[test]
     fn quantise_handles_the_edges() {
-        for x in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1.0, -1.0, 0.0, -0.0] {
+        for x in [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1.0,
+            -1.0,
+            0.0,
+            -0.0,
+        ] {
             assert_eq!(
                 quantise(x),
                 (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16

@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -69,10 +70,12 @@ pub struct ChapterEntry {
 pub struct SegmentEntry {
     pub start_s: f64,
     pub end_s: f64,
-    pub kind: String,
-    pub speaker: Option<String>,
-    pub voice: String,
-    pub text: String,
+    // Shared, not copied: a long book's entries are held until the
+    // manifest is written, next to the utterances they came from.
+    pub kind: std::borrow::Cow<'static, str>,
+    pub speaker: Option<Arc<str>>,
+    pub voice: Arc<str>,
+    pub text: Arc<str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -392,6 +395,7 @@ fn render_chapter(
         source,
     };
     let mut segments = Vec::with_capacity(chapter.utterances.len());
+    let mut labels: HashMap<*const crate::synth::Voice, Arc<str>> = HashMap::new();
     let mut written: u64 = 0;
     let sample_rate = conformer.rate();
     let temp = tempfile::Builder::new()
@@ -421,12 +425,16 @@ fn render_chapter(
         let volume = utterance.voice.volume;
         write_bulk(writer, samples.len() as u64, |n| scale(samples[n], volume)).map_err(wav_err)?;
         written += samples.len() as u64;
+        let voice = labels
+            .entry(Arc::as_ptr(&utterance.voice))
+            .or_insert_with(|| Arc::from(utterance.voice.label()))
+            .clone();
         segments.push(SegmentEntry {
             start_s: round_ms(start_s),
             end_s: round_ms(written as f64 / f64::from(sample_rate)),
-            kind: kind_name(utterance.kind).to_owned(),
+            kind: kind_name(utterance.kind).into(),
             speaker: utterance.speaker.clone(),
-            voice: utterance.voice.label(),
+            voice,
             text: utterance.shown.clone(),
         });
     }
@@ -625,10 +633,10 @@ mod tests {
     fn utterance(text: &str, voice: &str, pause_ms: u32) -> Utterance {
         Utterance {
             text: text.to_owned(),
-            shown: text.to_owned(),
+            shown: text.into(),
             kind: SegmentKind::Dialogue,
-            speaker: Some("Ann".to_owned()),
-            voice: Voice::new(EngineKind::Espeak, voice),
+            speaker: Some("Ann".into()),
+            voice: Arc::new(Voice::new(EngineKind::Espeak, voice)),
             pause_ms,
         }
     }

@@ -5,6 +5,9 @@
 //! ours (engines pad inconsistently), the manifest has sentence-level
 //! timings, and long narration never becomes one huge synthesis call.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::attribute::Attributed;
@@ -40,15 +43,19 @@ impl Default for Pauses {
 }
 
 /// One thing to say.
+///
+/// A book has one of these per sentence, all alive for the whole render,
+/// so what repeats is shared: each voice and speaker name is allocated
+/// once per book, and `shown` is shared with the manifest entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Utterance {
     /// What the engine is given: `shown` after the pronunciation dictionary.
     pub text: String,
     /// The sentence as the story has it, for the manifest.
-    pub shown: String,
+    pub shown: Arc<str>,
     pub kind: SegmentKind,
-    pub speaker: Option<String>,
-    pub voice: Voice,
+    pub speaker: Option<Arc<str>>,
+    pub voice: Arc<Voice>,
     /// Silence before this utterance.
     pub pause_ms: u32,
 }
@@ -81,17 +88,34 @@ pub fn utterances(
         })
         .collect();
     let mut previous: Option<(usize, Option<usize>, SegmentKind, String)> = None;
+    // Keyed by everything in a voice (two characters may share an id at
+    // different pitches).
+    let mut voices: HashMap<(String, [u32; 3]), Arc<Voice>> = HashMap::new();
+    let mut speakers: HashMap<&str, Arc<str>> = HashMap::new();
     for segment in &attributed.segments {
         let spoken = segment.spoken(&book.text);
         if !spoken.chars().any(char::is_alphanumeric) {
             continue;
         }
         let speaker = if segment.kind == SegmentKind::Dialogue {
-            segment.speaker.clone()
+            segment.speaker.as_deref()
         } else {
             None
         };
-        let voice = cast.voice_for(speaker.as_deref()).clone();
+        let voice = cast.voice_for(speaker);
+        let voice = voices
+            .entry((
+                voice.label(),
+                [voice.rate, voice.pitch, voice.volume].map(f32::to_bits),
+            ))
+            .or_insert_with(|| Arc::new(voice.clone()))
+            .clone();
+        let speaker = speaker.map(|name| {
+            speakers
+                .entry(name)
+                .or_insert_with(|| Arc::from(name))
+                .clone()
+        });
         let chapter = &mut chapters[segment.chapter];
         for (n, sentence) in sentences(&spoken).into_iter().enumerate() {
             let pause = if n > 0 {
@@ -118,7 +142,7 @@ pub fn utterances(
             };
             chapter.utterances.push(Utterance {
                 text: cast.lexicon.apply(sentence, voice.engine),
-                shown: sentence.to_owned(),
+                shown: Arc::from(sentence),
                 kind: segment.kind,
                 speaker: speaker.clone(),
                 voice: voice.clone(),

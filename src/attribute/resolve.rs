@@ -207,14 +207,14 @@ pub fn resolve(
         let mut k = 0;
         while k < ts.len() {
             if let Some((id, len)) = roster.match_at(ts, k) {
-                mentions[i].push((ts[k].start, id));
+                mentions[i].push((ts[k].start(), id));
                 k += len;
                 continue;
             }
             if let Some(n) = narrator
                 && ts[k].text == "I"
             {
-                mentions[i].push((ts[k].start, n));
+                mentions[i].push((ts[k].start(), n));
             }
             k += 1;
         }
@@ -577,8 +577,8 @@ fn beat(
                 continue;
             }
             match t.text {
-                "He" | "he" => return by_gender(Gender::Male, t.start),
-                "She" | "she" => return by_gender(Gender::Female, t.start),
+                "He" | "he" => return by_gender(Gender::Male, t.start()),
+                "She" | "she" => return by_gender(Gender::Female, t.start()),
                 "I" if narrator.is_some() => return narrator,
                 _ => {}
             }

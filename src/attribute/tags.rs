@@ -216,21 +216,21 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
     {
         return Some(Tag {
             subject: Subject::Pronoun(g),
-            at: t.start,
+            at: t.start(),
         });
     }
     match lower.as_str() {
         "i" => {
             return Some(Tag {
                 subject: Subject::FirstPerson,
-                at: t.start,
+                at: t.start(),
             });
         }
         "they" | "we" | "you" | "it" | "everybody" | "everyone" | "somebody" | "someone"
         | "nobody" | "all" | "both" | "one" => {
             return Some(Tag {
                 subject: Subject::Unknown,
-                at: t.start,
+                at: t.start(),
             });
         }
         _ => {}
@@ -357,10 +357,10 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
         };
         return Some(Tag {
             subject,
-            at: phrase[0].start,
+            at: phrase[0].start(),
         });
     }
-    let at = phrase[0].start;
+    let at = phrase[0].start();
     if let Some(cap) = phrase.iter().position(is_name_word) {
         // "the gloomy Ratcliffe" is Ratcliffe; "the Hatter" keeps its article.
         let from = if cap == 1 && is_determiner(&det) {
