@@ -14,7 +14,8 @@
 //!    paragraph, an action beat (the first character acting in the
 //!    paragraph), the person the previous quote addressed by name, the
 //!    alternation of the last two speakers, then the most salient
-//!    character other than the last speaker.
+//!    character other than the last speaker (after a narration paragraph,
+//!    the most salient one, the last speaker included).
 //!
 //! A name addressed inside a quote (a vocative) is never its speaker. A
 //! narration paragraph ends an exchange. Salience is the recency of
@@ -429,7 +430,13 @@ pub fn resolve(
             }
             if guess.is_none() && evidence.turns {
                 let bound = segments[quotes[0]].range.start;
-                guess = salience.find(bound, |id| Some(id) != last_speaker && allowed(&id));
+                // Within an exchange the last speaker waits for a reply;
+                // after narration the exchange restarts with whoever the
+                // narration brought forward, the last speaker included.
+                let restarts = conv.is_empty();
+                guess = salience.find(bound, |id| {
+                    (restarts || Some(id) != last_speaker) && allowed(&id)
+                });
             }
             found.fill(guess);
         }
@@ -697,6 +704,16 @@ mod tests {
             speakers(&text, &[]),
             some(&["Basil", "Harry", "Basil", "Basil", "Harry", "Basil"])
         );
+    }
+
+    #[test]
+    fn after_narration_the_narrated_character_speaks_again() {
+        // Bob speaks, the narration is about Bob, then an untagged quote:
+        // it is Bob's, although he spoke last.
+        let text = "Title\n\nAnn met Bob.\n\n\"Hello,\" said Ann.\n\n\"Hi,\" said Bob.\n\n\
+                    Bob walked to the window and looked out for a long time.\n\n\
+                    \"It is raining.\"\n";
+        assert_eq!(speakers(text, &[]), some(&["Ann", "Bob", "Bob"]));
     }
 
     #[test]
