@@ -9,6 +9,8 @@
 //!    earlier in the paragraph, else the expected next speaker of the
 //!    exchange, else the most recently mentioned character of that gender;
 //!    "I said" goes to the narrator; "said my companion" to the exchange;
+//!    right after a narration paragraph, "he" is the subject of its last
+//!    sentence about a man ("Syme looked at Gregory. / 'No,' he said");
 //! 3. the paragraph's other quotes (one speaker per paragraph);
 //! 4. for untagged paragraphs: a quote continued from the previous
 //!    paragraph, an action beat (the first character acting in the
@@ -234,6 +236,7 @@ pub fn resolve(
     let mut described_votes: HashMap<String, HashMap<usize, usize>> = HashMap::new();
     let mut salience = Salience::default();
     let mut conv: Vec<usize> = Vec::new();
+    let mut prev_narr: Option<usize> = None;
     let mut quiet = 0usize;
     let mut chapter = usize::MAX;
     let mut last_speaker: Option<usize> = None;
@@ -258,6 +261,7 @@ pub fn resolve(
             .filter(|&s| segments[s].kind == SegmentKind::Dialogue)
             .collect();
         if quotes.is_empty() {
+            prev_narr = para.segments.last().copied();
             quiet += 1;
             // A narration paragraph ends the exchange: turn-taking restarts.
             if quiet >= 1 {
@@ -303,6 +307,17 @@ pub fn resolve(
                 && roster.chars[e].gender == Some(g)
             {
                 return Some(e);
+            }
+            // The first quote after a narration paragraph: "he" is the
+            // subject of the narration's last sentence about a man, not
+            // merely the last man it mentions ("Syme looked at Gregory.").
+            if conv.is_empty()
+                && let Some(pn) = prev_narr
+            {
+                let fits = |id: usize| ok(id) && roster.chars[id].gender == Some(g);
+                if let Some(id) = sentence_subject(&toks[pn], &mentions[pn], &fits) {
+                    return Some(id);
+                }
             }
             salience
                 .find(bound, |id| ok(id) && roster.chars[id].gender == Some(g))
@@ -560,6 +575,29 @@ fn narrator_name(
     }
 }
 
+/// The subject of the last sentence of a narration segment that mentions
+/// a fitting character: its first fitting mention ("Gregory's mouth
+/// worked" → Gregory).
+fn sentence_subject(
+    toks: &[Tok<'_>],
+    mentions: &[(usize, usize)],
+    fits: &dyn Fn(usize) -> bool,
+) -> Option<usize> {
+    let starts: Vec<usize> = toks
+        .iter()
+        .enumerate()
+        .filter(|(k, t)| *k == 0 || t.sent_start)
+        .map(|(_, t)| t.start)
+        .collect();
+    let sentence = |at: usize| starts.partition_point(|&s| s <= at);
+    let last = mentions.iter().rev().find(|(_, id)| fits(*id))?;
+    let in_last = sentence(last.0);
+    mentions
+        .iter()
+        .find(|(at, id)| sentence(*at) == in_last && fits(*id))
+        .map(|&(_, id)| id)
+}
+
 /// The first character acting in the paragraph's narration: a named
 /// mention, or a sentence-initial pronoun resolved by `by_gender`.
 fn beat(
@@ -714,6 +752,20 @@ mod tests {
                     Bob walked to the window and looked out for a long time.\n\n\
                     \"It is raining.\"\n";
         assert_eq!(speakers(text, &[]), some(&["Ann", "Bob", "Bob"]));
+    }
+
+    #[test]
+    fn he_after_narration_is_its_subject() {
+        let man = |name: &str| KnownCharacter {
+            name: name.to_owned(),
+            aliases: Vec::new(),
+            gender: Some(Gender::Male),
+        };
+        let known = [man("Syme"), man("Gregory")];
+        let text = "Title\n\n\"Hello,\" said Gregory.\n\n\
+                    Syme said nothing. Then Syme turned and looked at Gregory.\n\n\
+                    \"No,\" he said.\n";
+        assert_eq!(speakers(text, &known), some(&["Gregory", "Syme"]));
     }
 
     #[test]
