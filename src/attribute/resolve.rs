@@ -6,7 +6,8 @@
 //!    the quote, before it, or ending the previous paragraph with a colon;
 //! 2. a pronoun tag ("he said"): the speaker of an earlier quote in the
 //!    paragraph if the gender fits, else a character of that gender acting
-//!    earlier in the paragraph, else the expected next speaker of the
+//!    earlier in the paragraph, else the one the previous quote addressed
+//!    by name, else the expected next speaker of the
 //!    exchange, else the most recently mentioned character of that gender;
 //!    "I said" goes to the narrator; "said my companion" to the exchange;
 //!    right after a narration paragraph, "he" is the subject of its last
@@ -301,6 +302,15 @@ pub fn resolve(
             });
             if in_para.is_some() {
                 return in_para;
+            }
+            // "Yes, Basil." / "he said": the man just addressed by name
+            // answers.
+            if let Some(a) = addressee
+                && Some(a) != last_speaker
+                && ok(a)
+                && roster.chars[a].gender == Some(g)
+            {
+                return Some(a);
             }
             if let Some(e) = expected
                 && ok(e)
@@ -766,6 +776,24 @@ mod tests {
                     Syme said nothing. Then Syme turned and looked at Gregory.\n\n\
                     \"No,\" he said.\n";
         assert_eq!(speakers(text, &known), some(&["Gregory", "Syme"]));
+    }
+
+    #[test]
+    fn he_after_a_vocative_is_the_man_addressed() {
+        let man = |name: &str| KnownCharacter {
+            name: name.to_owned(),
+            aliases: Vec::new(),
+            gender: Some(Gender::Male),
+        };
+        let known = [man("Basil"), man("Harry"), man("Dorian")];
+        // Harry and Dorian talk; Dorian turns to Basil by name; "he" answers.
+        let text = "Title\n\nBasil painted.\n\n\"Well,\" said Harry.\n\n\
+                    \"Yes,\" said Dorian.\n\n\"Is it finished, Basil?\" asked Dorian.\n\n\
+                    \"Quite,\" he said.\n";
+        assert_eq!(
+            speakers(text, &known),
+            some(&["Harry", "Dorian", "Dorian", "Basil"])
+        );
     }
 
     #[test]
