@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use castbook::synth::EngineKind;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,7 +22,8 @@ struct Cli {
 enum Command {
     /// Render a story to one WAV per chapter plus manifest.json.
     Render {
-        /// The story: a plain-text file in any common encoding.
+        /// The story: a plain-text file in any common encoding, or an edited
+        /// script from `castbook script --format text`.
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
@@ -34,6 +37,8 @@ enum Command {
         #[arg(short, long)]
         verbose: bool,
         /// Synthesis processes to run at once [default: number of cores].
+        /// Each process speaking a Piper voice holds one ONNX Runtime
+        /// session of its model (about 0.5 GB of memory).
         #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
         jobs: Option<u32>,
         /// Render only these chapters, e.g. `3`, `3-5`, `1,4-6`, `7-`.
@@ -53,13 +58,72 @@ enum Command {
     Worker {
         #[arg(long, value_name = "DIR")]
         cache: PathBuf,
+        /// The ONNX Runtime library the render found (for Piper voices).
+        #[arg(long, value_name = "FILE")]
+        onnxruntime: Option<PathBuf>,
     },
-    /// Print the tagged story as JSON lines: {"start","end","kind","speaker","text"}.
+    /// Print the tagged story: JSON lines {"start","end","kind","speaker","text"},
+    /// or with --format text an editable script that `render` accepts.
     Script {
+        /// The story (or a script, to convert it back to JSON lines).
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
+        #[arg(short, long, value_enum, default_value_t = ScriptFormat::Jsonl)]
+        format: ScriptFormat,
+        /// Write to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
+    /// Show the characters found and the voice each one gets.
+    Cast {
+        /// The story, or an edited script.
+        story: PathBuf,
+        #[command(flatten)]
+        voices: VoicesArg,
+        /// Add newly found characters, with their voices, to voices.toml
+        /// (created beside the story unless -c names it).
+        #[arg(short, long)]
+        write: bool,
+    },
+    /// List the usable voice ids of each engine.
+    Voices {
+        /// Only this engine.
+        #[arg(short, long, value_parser = parse_engine)]
+        engine: Option<EngineKind>,
+        /// Cast file naming Piper models and settings [default: ./voices.toml, if there is one].
+        #[arg(short = 'c', long = "voices", value_name = "FILE")]
+        voices: Option<PathBuf>,
+    },
+    /// Render TEXT in one voice, to hear it before a long render. Never plays audio.
+    Say {
+        /// What to say.
+        text: String,
+        /// ENGINE:ID, or a name from voices.toml ([voices] or [characters]).
+        #[arg(long)]
+        voice: String,
+        /// Cast file with named voices and [pronounce] [default: ./voices.toml, if there is one].
+        #[arg(short = 'c', long = "voices", value_name = "FILE")]
+        voices: Option<PathBuf>,
+        /// Output WAV.
+        #[arg(short, long, value_name = "FILE", default_value = "output/say.wav")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScriptFormat {
+    /// One JSON object per segment, with code-point offsets.
+    Jsonl,
+    /// The editable script: `@NAME: text` lines.
+    Text,
+}
+
+fn parse_engine(name: &str) -> Result<EngineKind, String> {
+    EngineKind::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = EngineKind::ALL.iter().map(|e| e.name()).collect();
+        format!("expected one of: {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +222,25 @@ pub enum Plan {
     Script {
         story: PathBuf,
         voices: Option<PathBuf>,
+        format: ScriptFormat,
+        out: Option<PathBuf>,
+    },
+    Cast {
+        story: PathBuf,
+        voices: Option<PathBuf>,
+        /// Where `--write` writes: the cast file in use, or voices.toml beside the story.
+        write: Option<PathBuf>,
+    },
+    Voices {
+        engine: Option<EngineKind>,
+        voices: Option<PathBuf>,
+    },
+    Say {
+        /// What to say.
+        text: String,
+        voice: String,
+        voices: Option<PathBuf>,
+        out: PathBuf,
     },
     CacheStats {
         dir: PathBuf,
@@ -167,6 +250,7 @@ pub enum Plan {
     },
     Worker {
         cache: PathBuf,
+        onnxruntime: Option<PathBuf>,
     },
 }
 
@@ -219,10 +303,51 @@ pub fn parse() -> Result<Plan, clap::Error> {
         Command::Cache {
             action: CacheCommand::Clear(dir),
         } => Plan::CacheClear { dir: dir.resolve() },
-        Command::Worker { cache } => Plan::Worker { cache },
-        Command::Script { story, voices } => Plan::Script {
+        Command::Worker { cache, onnxruntime } => Plan::Worker { cache, onnxruntime },
+        Command::Script {
+            story,
+            voices,
+            format,
+            out,
+        } => Plan::Script {
             voices: voices.resolve(&story),
             story,
+            format,
+            out,
+        },
+        Command::Cast {
+            story,
+            voices,
+            write,
+        } => {
+            let beside = story.parent().unwrap_or(Path::new(".")).join("voices.toml");
+            let write = write.then(|| voices.voices.clone().unwrap_or(beside));
+            Plan::Cast {
+                voices: voices.resolve(&story),
+                story,
+                write,
+            }
+        }
+        Command::Voices { engine, voices } => Plan::Voices {
+            engine,
+            voices: voices.or_else(|| {
+                let here = PathBuf::from("voices.toml");
+                here.is_file().then_some(here)
+            }),
+        },
+        Command::Say {
+            text,
+            voice,
+            voices,
+            out,
+        } => Plan::Say {
+            voices: voices.or_else(|| {
+                let here = PathBuf::from("voices.toml");
+                here.is_file().then_some(here)
+            }),
+            text,
+            voice,
+            out,
         },
     })
 }

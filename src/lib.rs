@@ -18,6 +18,7 @@
 //! synthesis in child processes (espeak-ng allows one engine per process).
 
 pub mod attribute;
+pub mod audio;
 pub mod cache;
 pub mod cast;
 pub mod ingest;

@@ -11,10 +11,10 @@ use anyhow::Context;
 use castbook::attribute::{self, Attributed};
 use castbook::cast::{self, VoicesFile};
 use castbook::ingest::{self, Book};
-use castbook::synth::Engines;
+use castbook::synth::{EngineKind, Engines};
 use castbook::{cache, mix, script, segment, utter, worker};
 
-use cli::{Plan, RenderPlan};
+use cli::{Plan, RenderPlan, ScriptFormat};
 
 /// An error that is the user's input, not the run.
 #[derive(Debug, thiserror::Error)]
@@ -40,13 +40,43 @@ fn main() -> ExitCode {
 
 fn run(plan: Plan) -> anyhow::Result<()> {
     match plan {
-        Plan::Script { story, voices } => {
+        Plan::Script {
+            story,
+            voices,
+            format,
+            out,
+        } => {
             let (book, _, attributed) = read_and_tag(&story, voices.as_deref())?;
-            let stdout = std::io::stdout();
-            script::write_jsonl(&book, &attributed, &mut stdout.lock())
-                .context("writing the script")
+            let write = |sink: &mut dyn std::io::Write| {
+                match format {
+                    ScriptFormat::Jsonl => {
+                        script::write_jsonl(&book, &attributed, &mut &mut *sink)?
+                    }
+                    ScriptFormat::Text => script::write_text(&book, &attributed, &mut &mut *sink)?,
+                }
+                sink.flush()
+            };
+            match out {
+                Some(path) => {
+                    mix::write_atomically(&path, |file| write(&mut std::io::BufWriter::new(file)))?
+                }
+                None => write(&mut std::io::stdout().lock()).context("writing the script")?,
+            }
+            Ok(())
         }
         Plan::Render(plan) => render(plan),
+        Plan::Cast {
+            story,
+            voices,
+            write,
+        } => cast_table(&story, voices, write),
+        Plan::Voices { engine, voices } => list_voices(engine, voices.as_deref()),
+        Plan::Say {
+            text,
+            voice,
+            voices,
+            out,
+        } => say(&text, &voice, voices.as_deref(), &out),
         Plan::CacheStats { dir } => {
             print!("{}", cache::stats(&dir)?.describe(&dir));
             Ok(())
@@ -56,8 +86,134 @@ fn run(plan: Plan) -> anyhow::Result<()> {
             println!("removed {} from {}", removed.summary(), dir.display());
             Ok(())
         }
-        Plan::Worker { cache } => Ok(worker::run_on_stdio(&cache)?),
+        Plan::Worker { cache, onnxruntime } => Ok(worker::run_on_stdio(&cache, onnxruntime)?),
     }
+}
+
+/// `castbook cast`: the table on stdout; with `--write`, new characters
+/// added to voices.toml.
+fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> anyhow::Result<()> {
+    // A cast file that --write is about to create is not an error.
+    let voices = voices.filter(|path| write.as_deref() != Some(path.as_path()) || path.exists());
+    let is_script = matches!(script::read_if_script(story), Ok(Some(_)));
+    let (book, file, attributed) = read_and_tag(story, voices.as_deref())?;
+    let input = |e: cast::ConfigError| InputError(e.into());
+    file.check_voices(&mut Engines::new().with_piper(file.piper_settings()))
+        .map_err(input)?;
+    // With a cast file, attribution only uses its names: look again
+    // without it for characters the file doesn't list yet.
+    let mut characters = attributed.characters;
+    let mut new = Vec::new();
+    if !is_script && !file.characters.is_empty() {
+        let found = attribute::attribute(&book, segment::segment_book(&book), &[]);
+        let newcomers = cast::write::newcomers(&found.characters, &file, &characters);
+        new = newcomers.iter().map(|c| c.name.clone()).collect();
+        characters.extend(newcomers);
+    }
+    let cast = cast::cast(&characters, &file).map_err(input)?;
+    print!(
+        "{}",
+        cast::write::table(&characters, &cast, file.narrator.is_some(), &new)
+    );
+    let Some(target) = write else {
+        return Ok(());
+    };
+    let existing = match std::fs::read_to_string(&target) {
+        Ok(text) => Some(text),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => return Err(anyhow::Error::new(err).context(target.display().to_string())),
+    };
+    let (text, added) = cast::write::add_characters(existing.as_deref(), &file, &characters, &cast)
+        .map_err(|e| InputError(anyhow::anyhow!("{}: {e}", target.display())))?;
+    if existing.as_deref() != Some(text.as_str()) {
+        mix::write_atomically(&target, |f| std::io::Write::write_all(f, text.as_bytes()))?;
+    }
+    eprintln!(
+        "castbook: {}: {}",
+        target.display(),
+        if added.is_empty() {
+            "no new characters".to_owned()
+        } else {
+            format!("added {}", added.join(", "))
+        }
+    );
+    Ok(())
+}
+
+/// `castbook voices`: `ENGINE:ID  GENDER  DESCRIPTION`, one per line.
+fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Result<()> {
+    let file = match voices {
+        Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
+        None => VoicesFile::default(),
+    };
+    let mut engines = Engines::new().with_piper(file.piper_settings());
+    let mut rows = Vec::new();
+    for kind in EngineKind::ALL {
+        if only.is_some_and(|o| o != kind) {
+            continue;
+        }
+        let listed = engines.get(kind).and_then(|engine| engine.voices());
+        match listed {
+            Ok(voices) => rows.extend(voices.into_iter().map(|v| {
+                let gender = match v.gender {
+                    Some(castbook::synth::Gender::Female) => "female",
+                    Some(castbook::synth::Gender::Male) => "male",
+                    _ => "-",
+                };
+                (format!("{kind}:{}", v.id), gender, v.description)
+            })),
+            // Asked for by name: its absence is the answer, and an error.
+            Err(err) if only.is_some() => return Err(err.into()),
+            Err(err) => eprintln!("castbook: {err}"),
+        }
+    }
+    let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let mut stdout = std::io::stdout().lock();
+    for (id, gender, description) in rows {
+        let written = std::io::Write::write_fmt(
+            &mut stdout,
+            format_args!("{id:<width$}  {gender:<6}  {description}\n"),
+        );
+        match written {
+            // `castbook voices | head` is a normal way to look.
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// `castbook say`: one voice, one WAV, no playback.
+fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow::Result<()> {
+    if !text.chars().any(char::is_alphanumeric) {
+        return Err(InputError(anyhow::anyhow!(
+            "nothing to say in {text:?}; expected some words"
+        ))
+        .into());
+    }
+    let input = |e: cast::ConfigError| InputError(e.into());
+    let file = match voices {
+        Some(path) => cast::load_voices_file(path).map_err(input)?,
+        None => VoicesFile::default(),
+    };
+    let voice = file.voice_for_say(reference).map_err(input)?;
+    let mut engines = Engines::new().with_piper(file.piper_settings());
+    engines
+        .check_voice(&voice)
+        .map_err(|e| InputError(e.into()))?;
+    let lexicon = cast::Lexicon::new(&file.lexicon().map_err(input)?);
+    let clip = engines.synthesize(&lexicon.apply(text, voice.engine), &voice)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    }
+    mix::write_clip(out, &clip, voice.volume)?;
+    eprintln!(
+        "castbook: wrote {:.1} s of {} to {}",
+        clip.duration_s(),
+        voice.label(),
+        out.display()
+    );
+    Ok(())
 }
 
 fn render(plan: RenderPlan) -> anyhow::Result<()> {
@@ -71,7 +227,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             book.encoding
         );
     }
-    let mut engines = Engines::new();
+    let mut engines = Engines::new().with_piper(voices.piper_settings());
     voices
         .check_voices(&mut engines)
         .map_err(|e| InputError(e.into()))?;
@@ -104,7 +260,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
         jobs: plan.jobs,
         worker: Some(worker::WorkerSpec {
             program: std::env::current_exe().context("finding the castbook binary for workers")?,
-            args: vec!["__worker".into()],
+            args: worker_args(),
         }),
         chapters_in_book: book.chapters.len(),
     };
@@ -139,7 +295,18 @@ fn hms(seconds: f64) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-/// ingest → segment → attribute, shared by `render` and `script`.
+/// `castbook __worker` arguments: workers load the ONNX Runtime library
+/// this process found (if a Piper voice made it look).
+fn worker_args() -> Vec<std::ffi::OsString> {
+    let mut args = vec!["__worker".into()];
+    if let Some(library) = castbook::synth::piper::loaded_onnxruntime() {
+        args.extend(["--onnxruntime".into(), library.into_os_string()]);
+    }
+    args
+}
+
+/// ingest → segment → attribute, shared by `render`, `script` and `cast`;
+/// an editable script (see `script::HEADER`) stands in for all three.
 fn read_and_tag(
     story: &Path,
     voices: Option<&Path>,
@@ -148,6 +315,11 @@ fn read_and_tag(
         Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
         None => VoicesFile::default(),
     };
+    // An edited script carries its own speakers: no attribution.
+    if let Some(parsed) = script::read_if_script(story).map_err(|e| InputError(e.into()))? {
+        let (book, attributed) = parsed.into_book(story, &cast::known_characters(&voices));
+        return Ok((book, voices, attributed));
+    }
     let book = ingest::read_book(story).map_err(|e| InputError(e.into()))?;
     let segments = segment::segment_book(&book);
     let attributed = attribute::attribute(&book, segments, &cast::known_characters(&voices));

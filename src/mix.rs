@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::audio::{AudioError, Conformer};
 use crate::cache::{self, CacheError, ChapterRecord, Key, KeyBuilder, Segment, SegmentCache};
 use crate::ingest::slug;
 use crate::segment::SegmentKind;
@@ -30,7 +31,7 @@ use crate::worker::{Job, Pool, WorkerError, WorkerSpec};
 
 /// Changes whenever the mixing below changes the bytes it writes, so that
 /// finished-chapter records made by an older castbook are not trusted.
-const MIX_VERSION: &str = "mix-v1";
+const MIX_VERSION: &str = "mix-v2";
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -94,6 +95,8 @@ pub enum MixError {
     Cache(#[from] CacheError),
     #[error(transparent)]
     Worker(#[from] WorkerError),
+    #[error(transparent)]
+    Audio(#[from] AudioError),
 }
 
 /// Called as utterances are placed in their chapter (drives the progress bar).
@@ -161,7 +164,8 @@ pub fn render_book(
     let _cache_lock = cache::lock(cache.root())?;
     cache.sweep_temporary()?;
 
-    let plans = plan(chapters, engines, &cache, out_dir)?;
+    let book_rate = book_rate(chapters, engines)?;
+    let plans = plan(chapters, engines, &cache, out_dir, book_rate)?;
     let mut seen = HashSet::new();
     let mut jobs = Vec::new();
     for planned in plans.iter().filter(|p| p.finished.is_none()) {
@@ -179,7 +183,7 @@ pub fn render_book(
     let job_index: HashMap<Key, usize> = jobs.iter().enumerate().map(|(n, j)| (j.key, n)).collect();
     let workers = options.jobs.min(jobs.len());
 
-    let (entries, book_rate) = std::thread::scope(|scope| -> Result<_, MixError> {
+    let entries = std::thread::scope(|scope| -> Result<_, MixError> {
         let mut source = match &options.worker {
             Some(spec) if workers > 0 => {
                 Source::Workers(Pool::start(scope, spec, cache.root(), workers, &jobs)?)
@@ -190,15 +194,12 @@ pub fn render_book(
             },
         };
         let mut entries = Vec::new();
-        let mut book_rate = None;
+        let mut conformer = Conformer::new(book_rate);
         for planned in &plans {
             let entry = match &planned.finished {
+                // The book rate is part of the chapter digest: a finished
+                // chapter is at this rate.
                 Some(record) => {
-                    check_rate(
-                        &mut book_rate,
-                        record.sample_rate,
-                        &planned.chapter.utterances,
-                    )?;
                     progress.advance(planned.chapter.utterances.len() as u64);
                     record.entry.clone()
                 }
@@ -207,8 +208,7 @@ pub fn render_book(
                         source.fetch(key, utterance, job_index.get(key).copied(), &cache)
                     };
                     let (entry, rate) =
-                        render_chapter(planned, &mut fetch, out_dir, book_rate, progress)?;
-                    book_rate = Some(rate);
+                        render_chapter(planned, &mut fetch, out_dir, &mut conformer, progress)?;
                     let metadata =
                         std::fs::metadata(out_dir.join(&entry.file)).map_err(|source| {
                             MixError::Io {
@@ -230,13 +230,13 @@ pub fn render_book(
             };
             entries.push(entry);
         }
-        Ok((entries, book_rate))
+        Ok(entries)
     })?;
 
     let segments: usize = plans.iter().map(|p| p.chapter.utterances.len()).sum();
     let manifest = Manifest {
         title: title.to_owned(),
-        sample_rate: book_rate.unwrap_or(22050),
+        sample_rate: book_rate,
         chapters_in_book: options.chapters_in_book,
         chapters_present: entries.iter().map(|e| e.index).collect(),
         chapters: entries,
@@ -255,12 +255,28 @@ pub fn render_book(
     Ok(manifest)
 }
 
+/// The highest sample rate among the voices the book uses (22050 Hz when it
+/// has none), decided before rendering: every chapter is written at it, and
+/// clips at other rates are resampled up, never down.
+fn book_rate(chapters: &[ChapterScript], engines: &mut Engines) -> Result<u32, SynthError> {
+    let mut rate = None;
+    let mut seen = HashSet::new();
+    for utterance in chapters.iter().flat_map(|c| &c.utterances) {
+        if seen.insert(utterance.voice.label()) {
+            let voice_rate = engines.sample_rate(&utterance.voice)?;
+            rate = Some(rate.map_or(voice_rate, |r: u32| r.max(voice_rate)));
+        }
+    }
+    Ok(rate.unwrap_or(22050))
+}
+
 /// Keys, digests, and which chapters are already finished.
 fn plan<'a>(
     chapters: &'a [ChapterScript],
     engines: &mut Engines,
     cache: &SegmentCache,
     out_dir: &Path,
+    book_rate: u32,
 ) -> Result<Vec<Planned<'a>>, MixError> {
     let mut identities: BTreeMap<EngineKind, String> = BTreeMap::new();
     let mut plans = Vec::with_capacity(chapters.len());
@@ -272,7 +288,8 @@ fn plan<'a>(
             .bytes(file_name.as_bytes())
             .bytes(chapter.title.as_bytes())
             .bytes(&(chapter.index as u64).to_le_bytes())
-            .bytes(&chapter.lead_out_ms.to_le_bytes());
+            .bytes(&chapter.lead_out_ms.to_le_bytes())
+            .bytes(&book_rate.to_le_bytes());
         let mut keys = Vec::with_capacity(chapter.utterances.len());
         for utterance in &chapter.utterances {
             let engine = match identities.get(&utterance.voice.engine) {
@@ -355,34 +372,13 @@ fn kind_name(kind: SegmentKind) -> &'static str {
     }
 }
 
-fn check_rate(
-    book_rate: &mut Option<u32>,
-    rate: u32,
-    utterances: &[Utterance],
-) -> Result<u32, MixError> {
-    let expected = *book_rate.get_or_insert(rate);
-    if rate != expected {
-        let utterance = utterances.first();
-        return Err(MixError::Synth(SynthError::Failed {
-            engine: utterance.map_or(EngineKind::Espeak, |u| u.voice.engine),
-            text: utterance
-                .map(|u| u.text.chars().take(60).collect())
-                .unwrap_or_default(),
-            reason: format!(
-                "produced {rate} Hz audio in a {expected} Hz book; mixing sample rates is not supported"
-            ),
-        }));
-    }
-    Ok(expected)
-}
-
 /// Streams one chapter into a temporary WAV and renames it into place,
 /// unless the bytes equal the WAV already there (then it is left alone).
 fn render_chapter(
     planned: &Planned,
     fetch: &mut dyn FnMut(&Key, &Utterance) -> Result<Segment, MixError>,
     out_dir: &Path,
-    book_rate: Option<u32>,
+    conformer: &mut Conformer,
     progress: &dyn Progress,
 ) -> Result<(ChapterEntry, u32), MixError> {
     let chapter = planned.chapter;
@@ -397,7 +393,7 @@ fn render_chapter(
     };
     let mut segments = Vec::with_capacity(chapter.utterances.len());
     let mut written: u64 = 0;
-    let mut rate = book_rate;
+    let sample_rate = conformer.rate();
     let temp = tempfile::Builder::new()
         .prefix(".partial-")
         .suffix(".wav")
@@ -405,15 +401,8 @@ fn render_chapter(
         .map_err(io)?;
     let mut writer: Option<hound::WavWriter<BufWriter<std::fs::File>>> = None;
     for (key, utterance) in planned.keys.iter().zip(&chapter.utterances) {
-        let segment = fetch(key, utterance)?;
+        let segment = conformer.conform_segment(&fetch(key, utterance)?)?;
         progress.advance(1);
-        let mut expected = rate;
-        let sample_rate = check_rate(
-            &mut expected,
-            segment.sample_rate,
-            std::slice::from_ref(utterance),
-        )?;
-        rate = Some(sample_rate);
         let writer = match &mut writer {
             Some(w) => w,
             None => writer.insert(
@@ -444,10 +433,9 @@ fn render_chapter(
             kind: kind_name(utterance.kind).to_owned(),
             speaker: utterance.speaker.clone(),
             voice: utterance.voice.label(),
-            text: utterance.text.clone(),
+            text: utterance.shown.clone(),
         });
     }
-    let sample_rate = rate.unwrap_or(22050);
     let mut writer = match writer {
         Some(w) => w,
         None => hound::WavWriter::new(
@@ -564,6 +552,26 @@ fn trim_silence(clip: &Segment) -> &[i16] {
     }
 }
 
+/// Writes one clip as a 16-bit mono WAV (for `castbook say`), trimmed of the
+/// engine's padding and scaled by `volume`.
+pub fn write_clip(path: &Path, clip: &crate::synth::Clip, volume: f32) -> Result<(), MixError> {
+    let segment = Segment::from_clip(clip);
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    let wav_err = |source| MixError::Wav {
+        path: path.to_owned(),
+        source,
+    };
+    let mut writer =
+        hound::WavWriter::new(&mut bytes, wav_spec(clip.sample_rate)).map_err(wav_err)?;
+    for &sample in trim_silence(&segment) {
+        writer
+            .write_sample(scale(sample, volume))
+            .map_err(wav_err)?;
+    }
+    writer.finalize().map_err(wav_err)?;
+    write_atomically(path, |file| file.write_all(bytes.get_ref()))
+}
+
 /// Writes `path` through a temporary file in the same folder and renames it.
 pub fn write_atomically(
     path: &Path,
@@ -603,6 +611,7 @@ mod tests {
     fn utterance(text: &str, voice: &str, pause_ms: u32) -> Utterance {
         Utterance {
             text: text.to_owned(),
+            shown: text.to_owned(),
             kind: SegmentKind::Dialogue,
             speaker: Some("Ann".to_owned()),
             voice: Voice::new(EngineKind::Espeak, voice),

@@ -1,16 +1,27 @@
-//! Script: the tagged story as JSON lines, one per segment.
+//! Script: the tagged story, as JSON lines (one per segment, for tools) or
+//! as an editable text script that `render` reads back.
 //!
-//! Offsets are Unicode code points into the decoded text (what Python's
+//! The text script is designed for a person with any editor: one segment
+//! per line, a marker in front saying what it is (and for dialogue, who
+//! speaks), and the segment's exact text escaped so that it fits on one line
+//! and survives editors that trim trailing spaces. Joining the unescaped
+//! lines gives back the story text character for character, so the script
+//! can stand in for the story. JSON offsets are Unicode code points into the decoded text (what Python's
 //! `str` indexes), because that is what the evaluation kit and most
 //! editors count; segments store bytes, so they are converted here once.
 
 use std::io::{self, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::attribute::Attributed;
+use crate::attribute::{Attributed, Character, KnownCharacter};
 use crate::ingest::Book;
-use crate::segment::SegmentKind;
+use crate::segment::{Segment, SegmentKind};
+use crate::synth::Gender;
 
 #[derive(Debug, Serialize)]
 struct Line<'a> {
@@ -45,4 +56,505 @@ pub fn write_jsonl(book: &Book, attributed: &Attributed, out: &mut impl Write) -
         byte_cursor = segment.range.end;
     }
     Ok(())
+}
+
+/// First line of an editable script; how `render` tells a script from a story.
+pub const HEADER: &str = "# castbook script v1";
+
+/// A script read back: the book text it spells out and its segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedScript {
+    /// From the `# title:` line, when there is one.
+    pub title: Option<String>,
+    /// From `# speaker NAME: GENDER` lines, so auto-casting matches the story's.
+    pub genders: BTreeMap<String, Gender>,
+    pub text: String,
+    /// Byte range in `text`, kind, and speaker (dialogue only).
+    pub segments: Vec<(Range<usize>, SegmentKind, Option<String>)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("{path}:{line}:{column}: {message}")]
+    At {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: the script is not UTF-8 text; expected the file `castbook script` wrote")]
+    NotUtf8 { path: PathBuf },
+    #[error(
+        "{path}:1:1: a .script file must start with `{HEADER}`; expected a script written by `castbook script --format text`"
+    )]
+    NoHeader { path: PathBuf },
+}
+
+/// Writes the editable script: a header, then one line per segment.
+///
+/// `= ` marks a chapter heading, `| ` narration, `@NAME: ` dialogue spoken
+/// by NAME and `@?: ` dialogue nobody was found for. The rest of the line is
+/// the segment's exact text with `\n`, `\r`, `\t`, `\\`, other control
+/// characters as `\u{..}`, and whitespace at the end of the line as `\s`
+/// (spaces) or `\u{..}`, so editors that trim lines can't change the book.
+pub fn write_text(book: &Book, attributed: &Attributed, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "{HEADER}")?;
+    writeln!(out, "# title: {}", escape(&book.title))?;
+    writeln!(
+        out,
+        "# Each line is one piece of the story. `@NAME: ` is dialogue spoken by NAME (`@?: ` when"
+    )?;
+    writeln!(
+        out,
+        "# no speaker was found): change NAME to recast the line, with any name you like."
+    )?;
+    writeln!(
+        out,
+        "# `| ` is narration, `= ` a chapter heading. In the text, \\n is a line break, \\s a"
+    )?;
+    writeln!(
+        out,
+        "# space at the end of a line and \\\\ a backslash. Lines starting with # are comments,"
+    )?;
+    writeln!(
+        out,
+        "# except `# speaker NAME: female` (or male), which guides auto-casting for NAME."
+    )?;
+    for character in &attributed.characters {
+        let gender = match character.gender {
+            Some(Gender::Female) => "female",
+            Some(Gender::Male) => "male",
+            _ => continue,
+        };
+        writeln!(out, "# speaker {}: {gender}", character.name)?;
+    }
+    for segment in &attributed.segments {
+        let text = escape(segment.text(&book.text));
+        match segment.kind {
+            SegmentKind::Heading => writeln!(out, "= {text}")?,
+            SegmentKind::Narration => writeln!(out, "| {text}")?,
+            SegmentKind::Dialogue => match &segment.speaker {
+                Some(name) => writeln!(out, "@{name}: {text}")?,
+                None => writeln!(out, "@?: {text}")?,
+            },
+        }
+    }
+    Ok(())
+}
+
+fn escape(text: &str) -> String {
+    let keep = text.trim_end_matches(|c: char| c.is_whitespace() && c != '\n' && c != '\r');
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in keep.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || c == '\u{feff}' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    for c in text[keep.len()..].chars() {
+        match c {
+            ' ' => out.push_str("\\s"),
+            '\t' => out.push_str("\\t"),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    out
+}
+
+/// Undoes [`escape`]; on a bad escape returns the char offset where it starts.
+fn unescape(text: &str) -> Result<String, (usize, String)> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().enumerate().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next().map(|(_, c)| c) {
+            Some('\\') => out.push('\\'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('s') => out.push(' '),
+            Some('u') => {
+                let mut hex = String::new();
+                let closed = chars.next().is_some_and(|(_, c)| c == '{') && {
+                    let mut closed = false;
+                    for (_, c) in chars.by_ref() {
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                        hex.push(c);
+                    }
+                    closed
+                };
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(c) if closed => out.push(c),
+                    _ => {
+                        return Err((
+                            at,
+                            format!(
+                                "bad escape \\u{{{hex}}}; expected \\u{{HEX}} naming a character"
+                            ),
+                        ));
+                    }
+                }
+            }
+            other => {
+                let shown = other.map_or_else(|| "end of line".to_owned(), |c| format!("\\{c}"));
+                return Err((
+                    at,
+                    format!(
+                        "unknown escape {shown}; expected \\n, \\r, \\t, \\s, \\\\ or \\u{{HEX}} (write a backslash as \\\\)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The script in `path` when its first line is [`HEADER`]; None for a story.
+pub fn read_if_script(path: &Path) -> Result<Option<ParsedScript>, ScriptError> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(None); // ingest reports unreadable files
+    };
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    if first.trim_ascii_end() != HEADER.as_bytes() {
+        // A .script file without its header was most likely damaged in
+        // editing; reading it as a story would voice the markers.
+        if path.extension().is_some_and(|e| e == "script") {
+            return Err(ScriptError::NoHeader {
+                path: path.to_owned(),
+            });
+        }
+        return Ok(None);
+    }
+    let source = std::str::from_utf8(bytes).map_err(|_| ScriptError::NotUtf8 {
+        path: path.to_owned(),
+    })?;
+    parse_text(path, source).map(Some)
+}
+
+/// Parses a script written by [`write_text`] (and perhaps edited since).
+pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError> {
+    let at = |line: usize, column: usize, message: String| ScriptError::At {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    };
+    let mut script = ParsedScript {
+        title: None,
+        genders: BTreeMap::new(),
+        text: String::new(),
+        segments: Vec::new(),
+    };
+    for (n, raw) in source.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let number = n + 1;
+        if n == 0 {
+            continue; // the header, checked by the caller
+        }
+        if let Some(title) = line.strip_prefix("# title: ")
+            && script.title.is_none()
+        {
+            script.title = Some(unescape(title).map_err(|(c, m)| at(number, c + 10, m))?);
+            continue;
+        }
+        if let Some(declared) = line.strip_prefix("# speaker ")
+            && let Some((name, gender)) = declared.rsplit_once(':')
+        {
+            let gender = match gender.trim() {
+                "female" => Gender::Female,
+                "male" => Gender::Male,
+                other => {
+                    return Err(at(
+                        number,
+                        line.len() - gender.len() + 1,
+                        format!("unknown gender {other:?}; expected female or male"),
+                    ));
+                }
+            };
+            script.genders.insert(name.trim().to_owned(), gender);
+            continue;
+        }
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (kind, speaker, body, body_column) = if let Some(rest) = line.strip_prefix('@') {
+            let Some((name, body)) = rest.split_once(':') else {
+                return Err(at(
+                    number,
+                    1,
+                    "dialogue line has no `:` after the speaker; expected `@NAME: text`".to_owned(),
+                ));
+            };
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(at(
+                    number,
+                    2,
+                    "dialogue line has no speaker name; expected `@NAME: text` (or `@?: ` for none)"
+                        .to_owned(),
+                ));
+            }
+            let speaker = (name != "?").then(|| name.to_owned());
+            let column = rest[..rest.len() - body.len()].chars().count() + 2;
+            (SegmentKind::Dialogue, speaker, body, column)
+        } else if let Some(body) = line.strip_prefix('|') {
+            (SegmentKind::Narration, None, body, 2)
+        } else if let Some(body) = line.strip_prefix('=') {
+            (SegmentKind::Heading, None, body, 2)
+        } else {
+            let start: String = line.chars().take(12).collect();
+            return Err(at(
+                number,
+                1,
+                format!(
+                    "line starts with {start:?}; expected `@NAME: ` (dialogue), `| ` (narration), `= ` (heading) or `#` (comment)"
+                ),
+            ));
+        };
+        let (body, body_column) = match body.strip_prefix(' ') {
+            Some(rest) => (rest, body_column + 1),
+            None => (body, body_column),
+        };
+        let text = unescape(body).map_err(|(c, m)| at(number, body_column + c, m))?;
+        if text.is_empty() {
+            return Err(at(
+                number,
+                body_column,
+                "the line has no text; expected the words after the marker (delete the line to drop it)"
+                    .to_owned(),
+            ));
+        }
+        let start = script.text.len();
+        script.text.push_str(&text);
+        script
+            .segments
+            .push((start..script.text.len(), kind, speaker));
+    }
+    if script.segments.is_empty() {
+        return Err(at(
+            1,
+            1,
+            "the script has no story lines; expected lines starting with `@`, `|` or `=`"
+                .to_owned(),
+        ));
+    }
+    Ok(script)
+}
+
+impl ParsedScript {
+    /// The book and tagged segments this script stands for. Chapters and
+    /// paragraphs come from the rebuilt text; segment bounds and speakers
+    /// come from the script, exactly as written.
+    pub fn into_book(self, path: &Path, known: &[KnownCharacter]) -> (Book, Attributed) {
+        let mut book = crate::ingest::book_from_text(path, "UTF-8", self.text);
+        if let Some(title) = self.title {
+            book.title = title;
+        }
+        let mut segments = Vec::new();
+        for (range, kind, speaker) in self.segments {
+            let chapter = book
+                .chapters
+                .iter()
+                .position(|c| c.span.contains(&range.start))
+                .unwrap_or(book.chapters.len().saturating_sub(1));
+            let paragraph = book.chapters.get(chapter).and_then(|c| {
+                c.paragraphs
+                    .iter()
+                    .position(|p| p.start <= range.start && range.start < p.end.max(p.start + 1))
+            });
+            segments.push(Segment {
+                range,
+                kind,
+                chapter,
+                paragraph: if kind == SegmentKind::Heading {
+                    None
+                } else {
+                    paragraph
+                },
+                continues_quote: false,
+                speaker,
+            });
+        }
+        let characters = characters_of(&book.text, &segments, known, &self.genders);
+        (
+            book,
+            Attributed {
+                segments,
+                characters,
+            },
+        )
+    }
+}
+
+/// Every speaker in the segments, in order of first appearance, with
+/// aliases and gender from voices.toml when it lists them.
+fn characters_of(
+    text: &str,
+    segments: &[Segment],
+    known: &[KnownCharacter],
+    genders: &BTreeMap<String, Gender>,
+) -> Vec<Character> {
+    let mut characters: Vec<Character> = Vec::new();
+    for segment in segments {
+        let Some(name) = &segment.speaker else {
+            continue;
+        };
+        let words = segment.text(text).split_whitespace().count();
+        match characters.iter_mut().find(|c| &c.name == name) {
+            Some(c) => {
+                c.lines += 1;
+                c.words += words;
+            }
+            None => {
+                let listed = known.iter().find(|k| &k.name == name);
+                characters.push(Character {
+                    name: name.clone(),
+                    aliases: listed.map(|k| k.aliases.clone()).unwrap_or_default(),
+                    gender: listed
+                        .and_then(|k| k.gender)
+                        .or_else(|| genders.get(name).copied()),
+                    lines: 1,
+                    words,
+                });
+            }
+        }
+    }
+    characters
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ingest::book_from_text;
+    use crate::segment::segment_book;
+
+    fn tagged(text: &str, names: &[Option<&str>]) -> (Book, Attributed) {
+        let book = book_from_text(Path::new("story.txt"), "UTF-8", text.to_owned());
+        let mut segments = segment_book(&book);
+        let mut n = 0;
+        for segment in &mut segments {
+            if segment.kind == SegmentKind::Dialogue {
+                segment.speaker = names
+                    .get(n % names.len().max(1))
+                    .copied()
+                    .flatten()
+                    .map(str::to_owned);
+                n += 1;
+            }
+        }
+        let characters = characters_of(&book.text, &segments, &[], &BTreeMap::new());
+        (
+            book,
+            Attributed {
+                segments,
+                characters,
+            },
+        )
+    }
+
+    fn round_trip(book: &Book, attributed: &Attributed) -> ParsedScript {
+        let mut out = Vec::new();
+        write_text(book, attributed, &mut out).unwrap();
+        let source = String::from_utf8(out).unwrap();
+        assert!(source.starts_with(HEADER));
+        parse_text(Path::new("s.script"), &source).unwrap()
+    }
+
+    #[test]
+    fn script_lines_are_readable_and_marked() {
+        let (book, attributed) = tagged(
+            "Night\n\nChapter 1\n\n\"Hi,\" said Ann. \"Tea?\"  \n\n\"No.\"\n",
+            &[Some("Ann"), Some("Ann"), None],
+        );
+        let mut out = Vec::new();
+        write_text(&book, &attributed, &mut out).unwrap();
+        let body: Vec<&str> = std::str::from_utf8(&out)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect();
+        assert_eq!(
+            body,
+            [
+                "= Night\\n\\nChapter 1\\n\\n",
+                "@Ann: \"Hi,\"",
+                "|  said Ann.\\s",
+                "@Ann: \"Tea?\"  \\n\\n",
+                "@?: \"No.\"\\n",
+            ]
+        );
+    }
+
+    #[test]
+    fn edited_speakers_and_unknown_names_are_kept() {
+        let (book, attributed) = tagged("\"Hi,\" said Faith.\n", &[Some("Faith")]);
+        let mut out = Vec::new();
+        write_text(&book, &attributed, &mut out).unwrap();
+        let edited = String::from_utf8(out)
+            .unwrap()
+            .replace("@Faith:", "@Nobody Else:");
+        let parsed = parse_text(Path::new("s.script"), &edited).unwrap();
+        let (book2, attributed2) = parsed.into_book(Path::new("s.script"), &[]);
+        assert_eq!(book2.text, book.text);
+        assert_eq!(attributed2.characters.len(), 1);
+        assert_eq!(attributed2.characters[0].name, "Nobody Else");
+        assert_eq!(
+            attributed2.segments[0].speaker.as_deref(),
+            Some("Nobody Else")
+        );
+    }
+
+    #[test]
+    fn bad_lines_name_line_and_column() {
+        let err = parse_text(Path::new("s.script"), "# castbook script v1\n| ok\nhello\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("s.script:3:1: line starts with \"hello\""),
+            "{err}"
+        );
+        let err = parse_text(Path::new("s.script"), "# castbook script v1\n| a\\qb\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.script:2:4: unknown escape \\q"), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn text_script_round_trips_exactly(
+            text in "[a-zA-Z0-9 ,.!?é—’“”\"'\\\\\n\t\r\u{a0}\u{2028}#@|=:]{1,300}",
+            names in proptest::collection::vec(
+                proptest::option::of("[A-Z][a-z]{0,6}( [A-Z][a-z]{0,5})?"), 1..4),
+        ) {
+            let names: Vec<Option<&str>> = names.iter().map(|n| n.as_deref()).collect();
+            let (book, attributed) = tagged(&text, &names);
+            let parsed = round_trip(&book, &attributed);
+            prop_assert_eq!(&parsed.text, &book.text);
+            prop_assert_eq!(parsed.title.as_deref(), Some(book.title.as_str()));
+            let expected: Vec<_> = attributed
+                .segments
+                .iter()
+                .map(|s| (s.range.clone(), s.kind, s.speaker.clone()))
+                .collect();
+            prop_assert_eq!(&parsed.segments, &expected);
+            let (book2, attributed2) = parsed.into_book(Path::new("story.txt"), &[]);
+            prop_assert_eq!(book2.text, book.text);
+            prop_assert_eq!(attributed2.characters, attributed.characters);
+        }
+    }
 }

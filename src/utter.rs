@@ -42,8 +42,10 @@ impl Default for Pauses {
 /// One thing to say.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Utterance {
-    /// What the engine is given.
+    /// What the engine is given: `shown` after the pronunciation dictionary.
     pub text: String,
+    /// The sentence as the story has it, for the manifest.
+    pub shown: String,
     pub kind: SegmentKind,
     pub speaker: Option<String>,
     pub voice: Voice,
@@ -115,7 +117,8 @@ pub fn utterances(
                 }
             };
             chapter.utterances.push(Utterance {
-                text: sentence.to_owned(),
+                text: cast.lexicon.apply(sentence, voice.engine),
+                shown: sentence.to_owned(),
                 kind: segment.kind,
                 speaker: speaker.clone(),
                 voice: voice.clone(),

@@ -122,9 +122,17 @@ fn handle(line: &str, engines: &mut Engines, cache: &SegmentCache) -> Result<(),
 }
 
 /// `castbook __worker --cache DIR`: serves requests on stdin/stdout.
-pub fn run_on_stdio(cache_dir: &Path) -> Result<(), WorkerError> {
+///
+/// Each worker is one of the render's parallel synthesis slots, so its Piper
+/// engine runs a single ONNX Runtime session (one intra-op thread): `--jobs`
+/// workers are the pool of sessions, fed in book order from the render.
+pub fn run_on_stdio(cache_dir: &Path, onnxruntime: Option<PathBuf>) -> Result<(), WorkerError> {
     let cache = SegmentCache::open(cache_dir)?;
-    let mut engines = Engines::new();
+    let mut engines = Engines::new().with_piper(crate::synth::piper::PiperSettings {
+        onnxruntime,
+        sessions: Some(1),
+        models: Vec::new(),
+    });
     prepare(&mut engines);
     let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
     match serve(stdin.lock(), stdout.lock(), &mut engines, &cache) {

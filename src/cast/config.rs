@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::synth::piper::PiperSettings;
 use crate::synth::{EngineKind, Engines, Gender, SynthError, Voice};
 
 #[derive(Debug, Default, Deserialize)]
@@ -23,6 +24,13 @@ pub struct VoicesFile {
     /// Voices for auto-casting; the built-in pool when absent.
     #[serde(default)]
     pub pool: Option<PoolEntry>,
+    /// Pronunciation dictionary: word → respelling or phonemes; checked
+    /// and turned into [`Pronounce`] by [`VoicesFile::lexicon`].
+    #[serde(default)]
+    pub pronounce: BTreeMap<String, Spanned<toml::Value>>,
+    /// Piper engine settings.
+    #[serde(default)]
+    pub piper: Option<PiperEntry>,
     #[serde(skip)]
     origin: Option<Origin>,
 }
@@ -31,7 +39,7 @@ pub struct VoicesFile {
 #[serde(deny_unknown_fields)]
 pub struct CharacterEntry {
     #[serde(default)]
-    pub aliases: Vec<String>,
+    pub aliases: Vec<Spanned<String>>,
     #[serde(default)]
     pub gender: Option<Gender>,
     #[serde(default)]
@@ -67,6 +75,14 @@ pub struct VoiceDef {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct PiperEntry {
+    /// Path to libonnxruntime.so (relative to this file's folder).
+    #[serde(default)]
+    pub onnxruntime: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PoolEntry {
     #[serde(default)]
     pub female: Vec<Spanned<String>>,
@@ -74,6 +90,26 @@ pub struct PoolEntry {
     pub male: Vec<Spanned<String>>,
     #[serde(default)]
     pub any: Vec<Spanned<String>>,
+}
+
+/// One `[pronounce]` entry: `Xander = "Zander"`, or a table with a
+/// respelling for every engine and espeak phonemes (Kirshenbaum, as inside
+/// espeak's `[[...]]`) for espeak voices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pronounce {
+    pub respell: Option<String>,
+    pub phonemes: Option<String>,
+}
+
+/// One auto-cast pool voice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolVoice {
+    /// As written in voices.toml (`espeak:en-us+f2`, a `[voices]` name, ...):
+    /// what `cast --write` writes back.
+    pub reference: String,
+    /// The resolved `ENGINE:ID`, which tells two references to one voice apart.
+    pub label: String,
+    pub gender: Gender,
 }
 
 #[derive(Debug, Clone)]
@@ -122,7 +158,7 @@ pub fn parse_voices_file(path: &Path, source: &str) -> Result<VoicesFile, Config
         source: source.to_owned(),
     };
     let mut file: VoicesFile = toml::from_str(source).map_err(|err| {
-        let message = err.message().trim().replace('\n', " ");
+        let message = with_key_hint(&err.message().trim().replace('\n', " "));
         match err.span() {
             Some(span) => origin.error_at(span, message),
             None => ConfigError::Unplaced {
@@ -132,7 +168,34 @@ pub fn parse_voices_file(path: &Path, source: &str) -> Result<VoicesFile, Config
     })?;
     file.origin = Some(origin);
     file.check_ranges()?;
+    file.lexicon()?;
     Ok(file)
+}
+
+fn engine_names() -> String {
+    EngineKind::ALL.map(EngineKind::name).join(", ")
+}
+
+fn engine_hint(wanted: &str) -> String {
+    crate::synth::nearest(wanted, EngineKind::ALL.map(EngineKind::name))
+        .map(|n| format!("; did you mean {n}?"))
+        .unwrap_or_default()
+}
+
+/// serde's "unknown field `voic`, expected one of `aliases`, `voice`, ..."
+/// gains "; did you mean `voice`?" when one key is close.
+fn with_key_hint(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_owned();
+    };
+    let Some((wanted, expected)) = rest.split_once('`') else {
+        return message.to_owned();
+    };
+    let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match crate::synth::nearest(wanted, keys) {
+        Some(near) => format!("{message}; did you mean `{near}`?"),
+        None => message.to_owned(),
+    }
 }
 
 impl Origin {
@@ -189,22 +252,98 @@ impl VoicesFile {
                 ));
             }
         }
-        let mut owners: BTreeMap<String, &str> = BTreeMap::new();
+        // Names first, so an alias that repeats another character's name
+        // is reported at the alias, whatever the table order.
+        let mut owners: BTreeMap<String, &str> = self
+            .characters
+            .keys()
+            .map(|name| (name.to_lowercase(), name.as_str()))
+            .collect();
         for (name, entry) in &self.characters {
-            for alias in std::iter::once(name).chain(&entry.aliases) {
-                if let Some(other) = owners.insert(alias.to_lowercase(), name)
+            for alias in &entry.aliases {
+                if let Some(other) = owners.insert(alias.get_ref().to_lowercase(), name)
                     && other != name
                 {
-                    return Err(ConfigError::Unplaced {
-                        message: format!(
-                            "{}: the alias {alias:?} belongs to both {other:?} and {name:?}",
-                            self.path_display()
+                    return Err(self.error_at(
+                        alias.span(),
+                        format!(
+                            "the alias {:?} belongs to both {other:?} and {name:?}; expected each alias on one character",
+                            alias.get_ref()
                         ),
-                    });
+                    ));
                 }
             }
         }
         Ok(())
+    }
+
+    /// The `[pronounce]` table, checked: each value is a respelling string or
+    /// a table with `respell` and/or `phonemes`.
+    pub fn lexicon(&self) -> Result<BTreeMap<String, Pronounce>, ConfigError> {
+        let mut out = BTreeMap::new();
+        for (word, value) in &self.pronounce {
+            let at = |message: String| self.error_at(value.span(), message);
+            if word.is_empty()
+                || !word
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "'’-".contains(c))
+            {
+                return Err(at(format!(
+                    "[pronounce] key {word:?} is not a single word; expected letters, digits, ' or -"
+                )));
+            }
+            let entry = match value.get_ref() {
+                toml::Value::String(respell) => Pronounce {
+                    respell: Some(respell.clone()),
+                    phonemes: None,
+                },
+                toml::Value::Table(table) => {
+                    let mut entry = Pronounce::default();
+                    for (key, item) in table {
+                        let slot = match key.as_str() {
+                            "respell" => &mut entry.respell,
+                            "phonemes" => &mut entry.phonemes,
+                            other => {
+                                let hint = crate::synth::nearest(other, ["respell", "phonemes"])
+                                    .map(|n| format!("; did you mean `{n}`?"))
+                                    .unwrap_or_default();
+                                return Err(at(format!(
+                                    "unknown field `{other}` in [pronounce] {word:?}, expected `respell` or `phonemes`{hint}"
+                                )));
+                            }
+                        };
+                        let toml::Value::String(text) = item else {
+                            return Err(at(format!(
+                                "invalid type: {} for `{key}` in [pronounce] {word:?}, expected a string",
+                                item.type_str()
+                            )));
+                        };
+                        *slot = Some(text.clone());
+                    }
+                    if entry.respell.is_none() && entry.phonemes.is_none() {
+                        return Err(at(format!(
+                            "[pronounce] {word:?} is empty; expected `respell` and/or `phonemes`"
+                        )));
+                    }
+                    entry
+                }
+                other => {
+                    return Err(at(format!(
+                        "invalid type: {} {other} for [pronounce] {word:?}, expected a respelling string or a table",
+                        other.type_str()
+                    )));
+                }
+            };
+            if let Some(phonemes) = &entry.phonemes
+                && (phonemes.contains("[[") || phonemes.contains("]]"))
+            {
+                return Err(at(format!(
+                    "phonemes {phonemes:?} for {word:?} contain [[ or ]]; expected the phonemes alone"
+                )));
+            }
+            out.insert(word.clone(), entry);
+        }
+        Ok(out)
     }
 
     fn path_display(&self) -> String {
@@ -247,16 +386,21 @@ impl VoicesFile {
                 self.error_at(
                     def.engine.span(),
                     format!(
-                        "unknown engine {:?}; expected one of: espeak, piper",
-                        def.engine.get_ref()
+                        "unknown engine {:?}; expected one of: {}{}",
+                        def.engine.get_ref(),
+                        engine_names(),
+                        engine_hint(def.engine.get_ref())
                     ),
                 )
             })?;
             let id = match engine {
                 EngineKind::Espeak => def.id.clone(),
-                EngineKind::Piper => def.model.clone().map(|m| match def.speaker {
-                    Some(s) => format!("{m}#{s}"),
-                    None => m,
+                EngineKind::Piper => def.model.as_deref().map(|m| {
+                    let m = self.relative_path(m);
+                    match def.speaker {
+                        Some(s) => format!("{m}#{s}"),
+                        None => m,
+                    }
                 }),
             }
             .ok_or_else(|| {
@@ -288,16 +432,103 @@ impl VoicesFile {
         };
         let engine = EngineKind::parse(engine).ok_or_else(|| {
             fail(format!(
-                "unknown engine {engine:?} in voice {reference:?}; expected one of: espeak, piper"
+                "unknown engine {engine:?} in voice {reference:?}; expected one of: {}{}",
+                engine_names(),
+                engine_hint(engine)
             ))
         })?;
+        let id = match engine {
+            EngineKind::Piper => self.relative_path(id),
+            EngineKind::Espeak => id.to_owned(),
+        };
         Ok(Voice::new(engine, id))
     }
 
-    /// The auto-cast pool, as (voice label, gender).
-    pub fn pool(&self) -> Result<Vec<(String, Gender)>, ConfigError> {
+    /// The voice `castbook say --voice REFERENCE` means: a character's voice
+    /// from `[characters]` (with its prosody), a `[voices]` name, or ENGINE:ID.
+    pub fn voice_for_say(&self, reference: &str) -> Result<Voice, ConfigError> {
+        if let Some(entry) = self.characters.get(reference) {
+            return match &entry.voice {
+                Some(voice) => self.resolve(entry, voice.get_ref()),
+                None => Err(ConfigError::Unplaced {
+                    message: format!(
+                        "{}: {reference:?} has no voice; expected `voice = \"ENGINE:ID\"` under [characters.{reference:?}] (or run `castbook cast` to see its auto-cast voice)",
+                        self.path_display()
+                    ),
+                }),
+            };
+        }
+        if !reference.contains(':') && self.origin.is_none() {
+            return Err(ConfigError::Unplaced {
+                message: format!(
+                    "voice {reference:?} is not ENGINE:ID; expected e.g. espeak:en-us (see `castbook voices`), or a name from the voices.toml given with -c"
+                ),
+            });
+        }
+        if !reference.contains(':') && !self.voices.contains_key(reference) {
+            let names = self
+                .characters
+                .keys()
+                .chain(self.voices.keys())
+                .map(String::as_str);
+            let hint = crate::synth::nearest(reference, names)
+                .map(|n| format!("; did you mean {n:?}?"))
+                .unwrap_or_default();
+            return Err(ConfigError::Unplaced {
+                message: format!(
+                    "voice {reference:?} is neither ENGINE:ID nor a voice or character in {}{hint}",
+                    self.path_display()
+                ),
+            });
+        }
+        self.resolve_reference(reference, None)
+    }
+
+    /// A path written in this file, relative to the file's folder.
+    fn relative_path(&self, path: &str) -> String {
+        match &self.origin {
+            Some(origin) if Path::new(path).is_relative() => origin
+                .path
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(path)
+                .display()
+                .to_string(),
+            _ => path.to_owned(),
+        }
+    }
+
+    /// Piper settings from `[piper]` and the models `[voices]` names.
+    pub fn piper_settings(&self) -> PiperSettings {
+        let models = self
+            .voices
+            .values()
+            .filter(|def| def.engine.get_ref() == "piper")
+            .filter_map(|def| def.model.as_deref())
+            .map(|m| PathBuf::from(self.relative_path(m)))
+            .collect();
+        PiperSettings {
+            onnxruntime: self
+                .piper
+                .as_ref()
+                .and_then(|p| p.onnxruntime.as_deref())
+                .map(|p| PathBuf::from(self.relative_path(p))),
+            sessions: None,
+            models,
+        }
+    }
+
+    /// The auto-cast pool, in the order written.
+    pub fn pool(&self) -> Result<Vec<PoolVoice>, ConfigError> {
         let Some(pool) = &self.pool else {
-            return Ok(super::default_pool());
+            return Ok(super::default_pool()
+                .into_iter()
+                .map(|(reference, gender)| PoolVoice {
+                    label: reference.clone(),
+                    reference,
+                    gender,
+                })
+                .collect());
         };
         let mut out = Vec::new();
         for (list, gender) in [
@@ -305,9 +536,13 @@ impl VoicesFile {
             (&pool.male, Gender::Male),
             (&pool.any, Gender::Unknown),
         ] {
-            for label in list {
-                let voice = self.resolve_reference(label.get_ref(), Some(label.span()))?;
-                out.push((voice.label(), gender));
+            for reference in list {
+                let voice = self.resolve_reference(reference.get_ref(), Some(reference.span()))?;
+                out.push(PoolVoice {
+                    reference: reference.get_ref().clone(),
+                    label: voice.label(),
+                    gender,
+                });
             }
         }
         if out.is_empty() {
@@ -409,6 +644,47 @@ volume = 1.0
             err.starts_with("voices.toml:2:9: unknown engine \"festival\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn piper_models_are_relative_to_the_voices_file() {
+        let file = parse_voices_file(
+            Path::new("cast/voices.toml"),
+            r#"
+[piper]
+onnxruntime = "lib/libonnxruntime.so"
+[voices.joe]
+engine = "piper"
+model = "models/joe.onnx"
+rate = 1.25
+[voices.multi]
+engine = "piper"
+model = "/abs/libri.onnx"
+speaker = 7
+[characters.Ann]
+voice = "joe"
+[characters.Bob]
+voice = "piper:m.onnx#2"
+[characters.Cy]
+voice = "multi"
+"#,
+        )
+        .unwrap();
+        let voice = |name: &str| {
+            let entry = &file.characters[name];
+            file.resolve(entry, entry.voice.as_ref().unwrap().get_ref())
+                .unwrap()
+        };
+        assert_eq!(voice("Ann").label(), "piper:cast/models/joe.onnx");
+        assert_eq!(voice("Ann").rate, 1.25);
+        assert_eq!(voice("Bob").label(), "piper:cast/m.onnx#2");
+        assert_eq!(voice("Cy").label(), "piper:/abs/libri.onnx#7");
+        let settings = file.piper_settings();
+        assert_eq!(
+            settings.onnxruntime,
+            Some(PathBuf::from("cast/lib/libonnxruntime.so"))
+        );
+        assert_eq!(settings.models.len(), 2);
     }
 
     #[test]

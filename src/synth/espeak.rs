@@ -47,6 +47,8 @@ mod ffi {
     pub const AUDIO_OUTPUT_SYNCHRONOUS: c_int = 2;
     pub const INITIALIZE_DONT_EXIT: c_int = 0x8000;
     pub const CHARS_UTF8: c_uint = 1;
+    /// Text inside `[[ ]]` is espeak phoneme mnemonics (the pronunciation dictionary).
+    pub const PHONEMES: c_uint = 0x100;
     pub const POS_CHARACTER: c_int = 1;
     pub const EE_OK: c_int = 0;
     pub const EVENT_LIST_TERMINATED: c_int = 0;
@@ -303,7 +305,7 @@ impl Library {
                 0,
                 ffi::POS_CHARACTER,
                 0,
-                ffi::CHARS_UTF8,
+                ffi::CHARS_UTF8 | ffi::PHONEMES,
                 std::ptr::null_mut(),
                 (&mut buffer as *mut Vec<i16>).cast(),
             )
@@ -315,14 +317,27 @@ impl Library {
     }
 
     /// IPA phonemes for `text`, one clause at a time, as espeak reads it.
-    /// Returns the phoneme string of each clause in order.
-    pub fn text_to_phonemes(&self, voice_id: &str, text: &str) -> Result<Vec<String>, String> {
+    ///
+    /// espeak-ng 1.51 drops the punctuation that ends each clause, but it
+    /// moves the text pointer past what it read (the clause plus a character
+    /// or so of look-ahead), so that text tells us which punctuation mark it
+    /// stopped at. Using espeak's
+    /// own clause splitting keeps its handling of abbreviations ("Mr.") and
+    /// numbers ("3.5"), which a hand-written splitter would get wrong.
+    pub fn text_to_phonemes(
+        &self,
+        voice_id: &str,
+        text: &str,
+    ) -> Result<Vec<PhonemeClause>, String> {
         self.set_voice(voice_id)?;
         let text = CString::new(text.replace('\0', " ")).expect("NULs replaced");
+        let bytes = text.as_bytes();
+        let start = text.as_ptr() as usize;
         let mut pointer: *const c_void = text.as_ptr().cast();
         let mut clauses = Vec::new();
         const PHONEMES_IPA: c_int = 0x02;
         while !pointer.is_null() {
+            let before = (pointer as usize - start).min(bytes.len());
             // SAFETY: `pointer` walks `text`, which stays alive; espeak sets it
             // to NULL at the end and returns a buffer valid until the next call.
             let phonemes = unsafe {
@@ -331,14 +346,64 @@ impl Library {
             if phonemes.is_null() {
                 break;
             }
-            clauses.push(
-                unsafe { CStr::from_ptr(phonemes) }
+            let after = if pointer.is_null() {
+                bytes.len()
+            } else {
+                (pointer as usize - start).clamp(before, bytes.len())
+            };
+            let consumed = String::from_utf8_lossy(&bytes[before..after]);
+            clauses.push(PhonemeClause {
+                phonemes: unsafe { CStr::from_ptr(phonemes) }
                     .to_string_lossy()
                     .into_owned(),
-            );
+                terminator: clause_terminator(&consumed, !pointer.is_null()),
+            });
         }
         Ok(clauses)
     }
+}
+
+/// One clause of [`Library::text_to_phonemes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhonemeClause {
+    /// IPA, words separated by spaces, without punctuation.
+    pub phonemes: String,
+    /// The punctuation mark that ended the clause (`.`, `,`, `?`, ...), if any.
+    pub terminator: Option<char>,
+}
+
+impl PhonemeClause {
+    /// `.`, `!` and `?` end a sentence; `,`, `;` and `:` only a clause.
+    pub fn ends_sentence(&self) -> bool {
+        matches!(self.terminator, Some('.' | '!' | '?'))
+    }
+}
+
+/// The last clause punctuation in `consumed`, looking past espeak's
+/// look-ahead into the next clause (`more`: there is one), quotes, brackets
+/// and spaces; an ellipsis counts as a full stop.
+fn clause_terminator(consumed: &str, more: bool) -> Option<char> {
+    let consumed = if more {
+        consumed.trim_end_matches(|c: char| c.is_alphanumeric() || c == '\u{fffd}')
+    } else {
+        consumed
+    };
+    consumed
+        .chars()
+        .rev()
+        .find(|&c| {
+            !(c.is_whitespace()
+                || matches!(
+                    c,
+                    '"' | '\'' | '\u{201c}'..='\u{201f}' | '\u{2018}'..='\u{201b}' | '(' | ')' | '['
+                        | ']' | '\u{ab}' | '\u{bb}'
+                ))
+        })
+        .and_then(|c| match c {
+            '.' | ',' | '!' | '?' | ';' | ':' => Some(c),
+            '\u{2026}' => Some('.'),
+            _ => None,
+        })
 }
 
 /// The espeak-ng engine. Cheap to create; all instances share the library.
@@ -364,6 +429,10 @@ impl Engine for Espeak {
 
     fn check_voice(&mut self, id: &str) -> Result<(), SynthError> {
         lock()?.validate(id)
+    }
+
+    fn sample_rate(&mut self, _id: &str) -> Result<u32, SynthError> {
+        Ok(self.sample_rate)
     }
 
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
@@ -492,6 +561,39 @@ mod tests {
             .text_to_phonemes("en-us", "Hello world. How are you?")
             .unwrap();
         assert!(clauses.len() >= 2, "{clauses:?}");
-        assert!(clauses[0].contains('l'), "{clauses:?}");
+        assert!(clauses[0].phonemes.contains('l'), "{clauses:?}");
+    }
+
+    #[test]
+    fn clause_punctuation_is_recovered() {
+        let library = lock().unwrap();
+        let clauses = library
+            .text_to_phonemes(
+                "en-us",
+                "Mr. Smith said, \"Wait; it costs 3.5 dollars!\" Really? Yes: fine. And so",
+            )
+            .unwrap();
+        let terminators: Vec<Option<char>> = clauses.iter().map(|c| c.terminator).collect();
+        // espeak ends a clause after "Mr." too (and says it with a pause).
+        assert_eq!(
+            terminators,
+            [
+                Some('.'),
+                Some(','),
+                Some(';'),
+                Some('!'),
+                Some('?'),
+                Some(':'),
+                Some('.'),
+                None
+            ],
+            "{clauses:?}"
+        );
+        assert!(clauses[3].ends_sentence() && !clauses[1].ends_sentence());
+        assert!(
+            clauses
+                .iter()
+                .all(|c| !c.phonemes.contains(['.', ',', '!']))
+        );
     }
 }

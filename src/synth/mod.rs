@@ -6,6 +6,7 @@
 //! volume are the mixer's job, so engines stay simple.
 
 pub mod espeak;
+pub mod piper;
 pub mod test_engine;
 
 use std::collections::BTreeMap;
@@ -126,7 +127,21 @@ pub trait Engine: Send {
     /// Errors when `id` is not a voice this engine can speak with.
     fn check_voice(&mut self, id: &str) -> Result<(), SynthError>;
 
+    /// The sample rate of `id`'s clips, known before synthesis so the mixer
+    /// can pick the book's rate up front.
+    fn sample_rate(&mut self, id: &str) -> Result<u32, SynthError>;
+
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError>;
+
+    /// Several utterances at once, results in the same order. The default
+    /// speaks them one by one; engines that can work in parallel (piper's
+    /// session pool) override it.
+    fn synthesize_batch(&mut self, items: &[(&str, &Voice)]) -> Vec<Result<Clip, SynthError>> {
+        items
+            .iter()
+            .map(|(text, voice)| self.synthesize(text, voice))
+            .collect()
+    }
 
     fn voices(&mut self) -> Result<Vec<VoiceInfo>, SynthError>;
 
@@ -151,12 +166,19 @@ pub trait Engine: Send {
 #[derive(Default)]
 pub struct Engines {
     engines: BTreeMap<EngineKind, Box<dyn Engine>>,
+    piper: piper::PiperSettings,
 }
 
 impl Engines {
     /// Real engines, created lazily the first time a voice needs them.
     pub fn new() -> Engines {
         Engines::default()
+    }
+
+    /// Settings for the Piper engine when it is created.
+    pub fn with_piper(mut self, settings: piper::PiperSettings) -> Engines {
+        self.piper = settings;
+        self
     }
 
     /// Uses `engine` for every voice of its kind (tests plug in the tone engine here).
@@ -168,7 +190,9 @@ impl Engines {
     pub fn get(&mut self, kind: EngineKind) -> Result<&mut dyn Engine, SynthError> {
         let engine = match self.engines.entry(kind) {
             std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
-            std::collections::btree_map::Entry::Vacant(entry) => entry.insert(create_engine(kind)?),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(create_engine(kind, &self.piper)?)
+            }
         };
         Ok(engine.as_mut())
     }
@@ -179,6 +203,48 @@ impl Engines {
 
     pub fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         self.get(voice.engine)?.synthesize(text, voice)
+    }
+
+    pub fn sample_rate(&mut self, voice: &Voice) -> Result<u32, SynthError> {
+        self.get(voice.engine)?.sample_rate(&voice.id)
+    }
+
+    /// Synthesises `items` in order, each engine's share through its
+    /// [`Engine::synthesize_batch`] (one call per engine).
+    pub fn synthesize_batch(&mut self, items: &[(&str, &Voice)]) -> Vec<Result<Clip, SynthError>> {
+        let mut results: Vec<Option<Result<Clip, SynthError>>> =
+            (0..items.len()).map(|_| None).collect();
+        for kind in EngineKind::ALL {
+            let (indices, share): (Vec<usize>, Vec<(&str, &Voice)>) = items
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, voice))| voice.engine == kind)
+                .map(|(i, item)| (i, *item))
+                .unzip();
+            if share.is_empty() {
+                continue;
+            }
+            match self.get(kind) {
+                Ok(engine) => {
+                    for (i, result) in indices.into_iter().zip(engine.synthesize_batch(&share)) {
+                        results[i] = Some(result);
+                    }
+                }
+                Err(err) => {
+                    let reason = err.to_string();
+                    for i in indices {
+                        results[i] = Some(Err(SynthError::Unavailable {
+                            engine: kind,
+                            reason: reason.clone(),
+                        }));
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every item belongs to an engine kind"))
+            .collect()
     }
 
     /// [`Engine::keeps_history`] of the engine for `kind`.
@@ -192,13 +258,13 @@ impl Engines {
     }
 }
 
-fn create_engine(kind: EngineKind) -> Result<Box<dyn Engine>, SynthError> {
+fn create_engine(
+    kind: EngineKind,
+    piper: &piper::PiperSettings,
+) -> Result<Box<dyn Engine>, SynthError> {
     match kind {
         EngineKind::Espeak => Ok(Box::new(espeak::Espeak::new()?)),
-        EngineKind::Piper => Err(SynthError::Unavailable {
-            engine: kind,
-            reason: "this build has no piper support yet".to_owned(),
-        }),
+        EngineKind::Piper => Ok(Box::new(piper::Piper::new(piper.clone()))),
     }
 }
 

@@ -40,6 +40,11 @@ impl Engine for ToneEngine {
         }
     }
 
+    fn sample_rate(&mut self, id: &str) -> Result<u32, SynthError> {
+        self.check_voice(id)?;
+        Ok(self.sample_rate)
+    }
+
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         self.check_voice(&voice.id)?;
         let per_char =

@@ -43,7 +43,7 @@ fn malformed_voices_file_names_line_and_column() {
         .voices("[narrator]\nvoice = \"espeak:en-us\"\n\n[characters.Ann]\nvoic = \"espeak:en-us+f2\"\n")
         .args(&["render", "story.txt", "-o", "out"])
         .fails(2);
-    insta::assert_snapshot!(outcome.stderr_redacted(), @"castbook: error: voices.toml:5:1: unknown field `voic`, expected one of `aliases`, `gender`, `voice`, `rate`, `pitch`, `volume`");
+    insta::assert_snapshot!(outcome.stderr_redacted(), @"castbook: error: voices.toml:5:1: unknown field `voic`, expected one of `aliases`, `gender`, `voice`, `rate`, `pitch`, `volume`; did you mean `voice`?");
     assert!(!outcome.dir.join("out").exists());
 }
 

@@ -4,8 +4,10 @@
 //! voices.toml), runs a command in it, and checks the outcome, in the style
 //! of just's test builder. Each area of the CLI has its own module.
 
+mod casting;
 mod errors;
 mod novel;
+mod piper;
 mod render;
 mod script;
 
@@ -121,6 +123,15 @@ impl Test {
 }
 
 impl Outcome {
+    /// A new command in the same scratch folder, to run after this one.
+    pub fn then(self) -> Test {
+        Test {
+            dir: self._keep,
+            args: Vec::new(),
+            stdin: None,
+        }
+    }
+
     /// stderr with the scratch folder replaced by `[DIR]`, for snapshots.
     pub fn stderr_redacted(&self) -> String {
         self.stderr

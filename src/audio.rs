@@ -1,0 +1,245 @@
+//! Audio: make clips from different engines sit together in one chapter.
+//!
+//! Engines return mono clips at their own sample rate and their own level
+//! (espeak is loud and flat, Piper models vary). Before a clip is written,
+//! [`Conformer::conform`] resamples it to the book's rate with rubato's
+//! synchronous FFT resampler and scales it to the same EBU R128 loudness
+//! whatever the voice, so no character is much louder than another. A peak
+//! limit keeps the gain from clipping.
+//!
+//! Each clip is levelled on its own, from its own loudness: the result must
+//! not depend on which other clips this run happens to render (chapters are
+//! rendered selectively, resumed and cached; see [`crate::mix`]). The price
+//! is that a voice's line-to-line dynamics are flattened too.
+
+use std::collections::HashMap;
+
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Resampler};
+
+use crate::cache::Segment;
+use crate::synth::Clip;
+
+/// Speech loudness every voice is brought to, in LUFS.
+pub const TARGET_LUFS: f64 = -20.0;
+/// Highest sample magnitude after gain (about -0.5 dBFS).
+const PEAK_LIMIT: f32 = 0.944;
+/// Gain never goes beyond ±20 dB: a near-silent clip is not blown up into noise.
+const MAX_GAIN_DB: f64 = 20.0;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    #[error("cannot resample {from} Hz to {to} Hz: {reason}")]
+    Resample { from: u32, to: u32, reason: String },
+    #[error("cannot measure loudness at {rate} Hz: {reason}")]
+    Loudness { rate: u32, reason: String },
+}
+
+/// Brings clips to one sample rate and one loudness.
+pub struct Conformer {
+    rate: u32,
+    resamplers: HashMap<u32, Fft<f32>>,
+}
+
+impl Conformer {
+    /// Output at `rate` Hz: the highest rate among the book's voices, so
+    /// nothing is ever downsampled.
+    pub fn new(rate: u32) -> Conformer {
+        Conformer {
+            rate,
+            resamplers: HashMap::new(),
+        }
+    }
+
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// [`Conformer::conform`] for a cached 16-bit segment.
+    pub fn conform_segment(&mut self, segment: &Segment) -> Result<Segment, AudioError> {
+        let clip = Clip {
+            samples: segment
+                .samples
+                .iter()
+                .map(|&s| f32::from(s) / 32768.0)
+                .collect(),
+            sample_rate: segment.sample_rate,
+        };
+        let clip = self.conform(clip)?;
+        Ok(Segment {
+            sample_rate: clip.sample_rate,
+            samples: clip
+                .samples
+                .iter()
+                .map(|&s| (s * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+                .collect(),
+        })
+    }
+
+    /// Resamples `clip` to the output rate and brings it to [`TARGET_LUFS`].
+    pub fn conform(&mut self, clip: Clip) -> Result<Clip, AudioError> {
+        let mut samples = self.resample(clip)?;
+        let gain = self.gain(&samples)?;
+        let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+        let gain = if peak * gain > PEAK_LIMIT {
+            PEAK_LIMIT / peak
+        } else {
+            gain
+        };
+        for sample in &mut samples {
+            *sample *= gain;
+        }
+        Ok(Clip {
+            samples,
+            sample_rate: self.rate,
+        })
+    }
+
+    fn resample(&mut self, clip: Clip) -> Result<Vec<f32>, AudioError> {
+        let (from, to) = (clip.sample_rate, self.rate);
+        if from == to || clip.samples.is_empty() {
+            return Ok(clip.samples);
+        }
+        let fail = |reason: String| AudioError::Resample { from, to, reason };
+        let resampler = match self.resamplers.entry(from) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input)
+                    .map_err(|err| fail(err.to_string()))?,
+            ),
+        };
+        let frames = clip.samples.len();
+        let input =
+            InterleavedSlice::new(&clip.samples, 1, frames).map_err(|err| fail(err.to_string()))?;
+        let output = resampler
+            .process_all(&input, frames, None)
+            .map_err(|err| fail(err.to_string()))?;
+        Ok(output.take_data())
+    }
+
+    /// The linear gain that brings `samples` to [`TARGET_LUFS`].
+    fn gain(&self, samples: &[f32]) -> Result<f32, AudioError> {
+        let measured = loudness(samples, self.rate)?;
+        // Under 0.4 s of audio the gated measure has no block: fall back to
+        // the clip's plain mean-square level.
+        let level = if measured.is_finite() && measured > -70.0 {
+            measured
+        } else {
+            mean_square_lufs(samples)
+        };
+        if !level.is_finite() {
+            return Ok(1.0);
+        }
+        let db = (TARGET_LUFS - level).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
+        Ok(10f64.powf(db / 20.0) as f32)
+    }
+}
+
+/// Unweighted loudness estimate, for clips too short for the gated measure.
+fn mean_square_lufs(samples: &[f32]) -> f64 {
+    let squares: Vec<f64> = samples
+        .iter()
+        .map(|&s| f64::from(s) * f64::from(s))
+        .collect();
+    if squares.is_empty() {
+        return f64::NEG_INFINITY;
+    }
+    let mean = squares.iter().sum::<f64>() / squares.len() as f64;
+    -0.691 + 10.0 * mean.log10()
+}
+
+/// Integrated loudness of a whole clip in LUFS (for tests and reports).
+pub fn loudness(samples: &[f32], rate: u32) -> Result<f64, AudioError> {
+    let fail = |err: ebur128::Error| AudioError::Loudness {
+        rate,
+        reason: err.to_string(),
+    };
+    let mut meter = ebur128::EbuR128::new(1, rate, ebur128::Mode::I).map_err(fail)?;
+    meter.add_frames_f32(samples).map_err(fail)?;
+    meter.loudness_global().map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A warbling tone with syllable-like bursts, at `amplitude`.
+    fn speechy(rate: u32, seconds: f32, amplitude: f32) -> Clip {
+        let n = (rate as f32 * seconds) as usize;
+        let samples = (0..n)
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                let envelope = (std::f32::consts::PI * 4.0 * t).sin().abs();
+                amplitude
+                    * envelope
+                    * ((std::f32::consts::TAU * 220.0 * t).sin()
+                        + 0.5 * (std::f32::consts::TAU * 1100.0 * t).sin())
+                    / 1.5
+            })
+            .collect();
+        Clip {
+            samples,
+            sample_rate: rate,
+        }
+    }
+
+    #[test]
+    fn resampling_keeps_duration_and_pitch() {
+        let mut conformer = Conformer::new(24000);
+        let clip = speechy(16000, 2.0, 0.3);
+        let out = conformer.conform(clip).unwrap();
+        assert_eq!(out.sample_rate, 24000);
+        let seconds = out.duration_s();
+        assert!((seconds - 2.0).abs() < 0.01, "{seconds} s");
+        // Zero crossings per second of the 220 Hz component are kept: count
+        // sign changes of the whole signal in both versions.
+        let crossings = |c: &Clip| {
+            c.samples
+                .windows(2)
+                .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0))
+                .count() as f64
+                / c.duration_s()
+        };
+        let original = speechy(16000, 2.0, 0.3);
+        let ratio = crossings(&out) / crossings(&original);
+        assert!((0.97..1.03).contains(&ratio), "{ratio}");
+    }
+
+    #[test]
+    fn loud_and_quiet_voices_end_up_at_the_same_loudness() {
+        let mut conformer = Conformer::new(22050);
+        let loud = conformer.conform(speechy(22050, 3.0, 0.9)).unwrap();
+        let quiet = conformer.conform(speechy(16000, 3.0, 0.05)).unwrap();
+        let a = loudness(&loud.samples, 22050).unwrap();
+        let b = loudness(&quiet.samples, 22050).unwrap();
+        assert!((a - TARGET_LUFS).abs() < 1.0, "{a}");
+        assert!((a - b).abs() < 1.0, "{a} vs {b}");
+    }
+
+    #[test]
+    fn segments_round_trip_and_short_clips_are_levelled() {
+        let mut conformer = Conformer::new(22050);
+        let clip = speechy(22050, 0.2, 0.01);
+        let segment = Segment::from_clip(&clip);
+        let out = conformer.conform_segment(&segment).unwrap();
+        assert_eq!(out.sample_rate, 22050);
+        assert_eq!(out.samples.len(), segment.samples.len());
+        let peak = |s: &Segment| s.samples.iter().map(|x| x.unsigned_abs()).max().unwrap();
+        assert!(
+            peak(&out) > 5 * peak(&segment),
+            "a quiet short clip is raised"
+        );
+        // Same input, same output: nothing carries over between clips.
+        assert_eq!(conformer.conform_segment(&segment).unwrap(), out);
+    }
+
+    proptest! {
+        #[test]
+        fn output_never_clips(amplitude in 0.001f32..4.0, rate in prop::sample::select(vec![16000u32, 22050, 24000])) {
+            let mut conformer = Conformer::new(24000);
+            let out = conformer.conform(speechy(rate, 0.5, amplitude)).unwrap();
+            prop_assert!(out.samples.iter().all(|s| s.is_finite() && s.abs() <= PEAK_LIMIT + 1e-6));
+        }
+    }
+}
