@@ -16,7 +16,8 @@
 //! 4. for untagged paragraphs: a quote continued from the previous
 //!    paragraph, an action beat (the first character acting in the
 //!    paragraph), the person the previous quote addressed by name, the
-//!    alternation of the last two speakers, then the most salient
+//!    alternation of the last two speakers (unless the quote addresses the
+//!    one whose turn it is: then the last speaker goes on), the most salient
 //!    character other than the last speaker (after a narration paragraph,
 //!    the most salient one, the last speaker included).
 //!
@@ -452,6 +453,11 @@ pub fn resolve(
             }
             if guess.is_none() && evidence.turns {
                 guess = expected.filter(allowed);
+                if guess.is_none() && expected.is_some() {
+                    // The one whose turn it is gets addressed by name
+                    // ("And you, Ann?"): the last speaker goes on.
+                    guess = last_speaker.filter(allowed);
+                }
             }
             if guess.is_none() && evidence.turns {
                 let bound = segments[quotes[0]].range.start;
@@ -794,6 +800,13 @@ mod tests {
             speakers(text, &known),
             some(&["Harry", "Dorian", "Dorian", "Basil"])
         );
+    }
+
+    #[test]
+    fn addressing_the_one_whose_turn_it_is_continues_the_last_speaker() {
+        let text = "Title\n\nAnn met Bob.\n\n\"Hello,\" said Ann.\n\n\"Hi,\" said Bob.\n\n\
+                    \"And how are you, Ann?\"\n";
+        assert_eq!(speakers(text, &[]), some(&["Ann", "Bob", "Bob"]));
     }
 
     #[test]
