@@ -472,6 +472,31 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                     (bare && c.gender == Some(Gender::Male), weight(c))
                 })
                 .map(|(i, _)| i)
+                .or_else(|| {
+                    // A familiar form of a given name ("Jim" for "James
+                    // Vane", "Harry" for "Lord Henry Wotton"), when it fits
+                    // exactly one character.
+                    let nick = |c: &Cluster| {
+                        c.forms.iter().any(|f| {
+                            f.core.len() >= form.core.len()
+                                && f.core.len() > 1
+                                && form.core.iter().any(|w| !f.core.contains(w))
+                                && form
+                                    .core
+                                    .iter()
+                                    .all(|w| f.core.iter().any(|x| lexicon::same_given_name(x, w)))
+                        })
+                    };
+                    let mut fits = clusters
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| nick(c) && compatible(c))
+                        .map(|(i, _)| i);
+                    match (fits.next(), fits.next()) {
+                        (Some(i), None) => Some(i),
+                        _ => None,
+                    }
+                })
         };
         match target {
             Some(i) => {
@@ -695,6 +720,29 @@ mod tests {
         assert_eq!(roster.lookup("Alcée Arobin"), Some(1));
         assert_eq!(roster.lookup("Mr. Arobin"), Some(1));
         assert_eq!(roster.lookup("Victor"), None);
+    }
+
+    #[test]
+    fn familiar_forms_join_the_full_name() {
+        let text = "Then James Vane came in. James Vane sat. Jim laughed. Jim sat down. \
+                    Lord Henry Wotton smiled. Harry Potter waved. Harry Potter sat. \
+                    Later Jack went out. Jack smiled.";
+        let toks = tokenize(text, 0, true);
+        let narration = [&toks[..]];
+        let subjects = [
+            Subject::Name("James Vane".to_owned()),
+            Subject::Name("Jim".to_owned()),
+            Subject::Name("Harry".to_owned()),
+            Subject::Name("Jack".to_owned()),
+        ];
+        let refs: Vec<&Subject> = subjects.iter().collect();
+        let roster = discover(&narration, &refs);
+        let james = roster.lookup("James Vane").unwrap();
+        assert_eq!(roster.lookup("Jim"), Some(james));
+        // A name written in full elsewhere wins over a familiar form.
+        assert_eq!(roster.lookup("Harry"), roster.lookup("Harry Potter"));
+        // No "John" here: "Jack" stays itself.
+        assert!(roster.lookup("Jack").is_some_and(|j| j != james));
     }
 
     #[test]

@@ -775,6 +775,78 @@ const MALE_NAMES: &[&str] = &[
     "eric",
 ];
 
+/// Common English hypocoristics: (formal given name, its familiar forms).
+/// "Jim" in one chapter and "James Vane" in the next are one person.
+const NICKNAMES: &[(&str, &[&str])] = &[
+    ("abraham", &["abe"]),
+    ("albert", &["bert", "bertie"]),
+    ("alexander", &["alec", "alex", "sandy"]),
+    ("alfred", &["alf", "alfie"]),
+    ("anne", &["annie", "nan", "nancy"]),
+    ("anna", &["annie", "nan"]),
+    ("anthony", &["tony"]),
+    ("benjamin", &["ben", "benny"]),
+    ("caroline", &["carrie"]),
+    ("catherine", &["cathy", "kate", "katie", "kit", "kitty"]),
+    ("charles", &["charlie", "charley", "chuck"]),
+    ("christopher", &["chris", "kit"]),
+    ("daniel", &["dan", "danny"]),
+    ("dorothy", &["dolly", "dot", "dottie"]),
+    ("edward", &["ed", "eddie", "ned", "ted", "teddy"]),
+    ("eleanor", &["nell", "nellie", "nelly"]),
+    (
+        "elizabeth",
+        &[
+            "bess", "bessie", "beth", "betsy", "betty", "eliza", "lizzie", "lizzy",
+        ],
+    ),
+    ("frances", &["fanny", "fannie"]),
+    ("francis", &["frank", "frankie"]),
+    ("frederick", &["fred", "freddie", "freddy"]),
+    ("harriet", &["hattie"]),
+    ("helen", &["nell", "nellie", "nelly"]),
+    ("henry", &["harry", "hal", "hank"]),
+    ("isaac", &["ike"]),
+    ("james", &["jim", "jimmy", "jimmie", "jamie"]),
+    ("jane", &["jenny", "jennie"]),
+    ("john", &["jack", "johnny", "johnnie"]),
+    ("jonathan", &["jon"]),
+    ("joseph", &["joe", "joey"]),
+    ("katherine", &["kate", "kathy", "katie", "kit", "kitty"]),
+    ("lawrence", &["larry"]),
+    ("margaret", &["madge", "maggie", "meg", "peggy"]),
+    ("martha", &["mattie", "patty"]),
+    ("mary", &["mamie", "molly", "polly"]),
+    ("matthew", &["matt"]),
+    ("michael", &["mick", "mickey", "mike"]),
+    ("nathaniel", &["nat"]),
+    ("nicholas", &["nick"]),
+    ("patrick", &["paddy", "pat"]),
+    ("peter", &["pete"]),
+    ("rebecca", &["becky"]),
+    ("richard", &["dick", "dickie", "rick"]),
+    ("robert", &["bob", "bobby", "rob", "robbie"]),
+    ("samuel", &["sam", "sammy"]),
+    ("sarah", &["sadie", "sally"]),
+    ("susan", &["sue", "susie"]),
+    ("theodore", &["ted", "teddy", "theo"]),
+    ("thomas", &["tom", "tommy"]),
+    ("timothy", &["tim"]),
+    ("walter", &["walt", "wat"]),
+    ("william", &["bill", "billy", "will", "willie", "willy"]),
+];
+
+/// Whether two lower-case given names can be one person's: the same, or a
+/// formal name and its familiar form ("james" / "jim"), or two familiar
+/// forms of one formal name ("jim" / "jimmy").
+pub fn same_given_name(a: &str, b: &str) -> bool {
+    a == b
+        || NICKNAMES.iter().any(|(formal, familiar)| {
+            let is = |w: &str| w == *formal || familiar.contains(&w);
+            is(a) && is(b)
+        })
+}
+
 /// Gender suggested by a common first name.
 pub fn first_name_gender(word_lower: &str) -> Option<Gender> {
     if FEMALE_NAMES.contains(&word_lower) {
@@ -789,6 +861,15 @@ pub fn first_name_gender(word_lower: &str) -> Option<Gender> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn familiar_forms_of_given_names() {
+        assert!(same_given_name("jim", "james"));
+        assert!(same_given_name("harry", "henry"));
+        assert!(same_given_name("jimmy", "jim"));
+        assert!(!same_given_name("jim", "john"));
+        assert!(!same_given_name("kitty", "fannie"));
+    }
 
     #[test]
     fn speech_verb_forms_are_generated() {

@@ -6,15 +6,20 @@
 //!    the quote, before it, or ending the previous paragraph with a colon;
 //! 2. a pronoun tag ("he said"): the speaker of an earlier quote in the
 //!    paragraph if the gender fits, else a character of that gender acting
-//!    earlier in the paragraph, else the expected next speaker of the
+//!    earlier in the paragraph, else the one the previous quote addressed
+//!    by name, else the expected next speaker of the
 //!    exchange, else the most recently mentioned character of that gender;
 //!    "I said" goes to the narrator; "said my companion" to the exchange;
+//!    right after a narration paragraph, "he" is the subject of its last
+//!    sentence about a man ("Syme looked at Gregory. / 'No,' he said");
 //! 3. the paragraph's other quotes (one speaker per paragraph);
 //! 4. for untagged paragraphs: a quote continued from the previous
 //!    paragraph, an action beat (the first character acting in the
 //!    paragraph), the person the previous quote addressed by name, the
-//!    alternation of the last two speakers, then the most salient
-//!    character other than the last speaker.
+//!    alternation of the last two speakers (unless the quote addresses the
+//!    one whose turn it is: then the last speaker goes on), the most salient
+//!    character other than the last speaker (after a narration paragraph,
+//!    the most salient one, the last speaker included).
 //!
 //! A name addressed inside a quote (a vocative) is never its speaker. A
 //! narration paragraph ends an exchange. Salience is the recency of
@@ -233,6 +238,7 @@ pub fn resolve(
     let mut described_votes: HashMap<String, HashMap<usize, usize>> = HashMap::new();
     let mut salience = Salience::default();
     let mut conv: Vec<usize> = Vec::new();
+    let mut prev_narr: Option<usize> = None;
     let mut quiet = 0usize;
     let mut chapter = usize::MAX;
     let mut last_speaker: Option<usize> = None;
@@ -257,6 +263,7 @@ pub fn resolve(
             .filter(|&s| segments[s].kind == SegmentKind::Dialogue)
             .collect();
         if quotes.is_empty() {
+            prev_narr = para.segments.last().copied();
             quiet += 1;
             // A narration paragraph ends the exchange: turn-taking restarts.
             if quiet >= 1 {
@@ -297,11 +304,31 @@ pub fn resolve(
             if in_para.is_some() {
                 return in_para;
             }
+            // "Yes, Basil." / "he said": the man just addressed by name
+            // answers.
+            if let Some(a) = addressee
+                && Some(a) != last_speaker
+                && ok(a)
+                && roster.chars[a].gender == Some(g)
+            {
+                return Some(a);
+            }
             if let Some(e) = expected
                 && ok(e)
                 && roster.chars[e].gender == Some(g)
             {
                 return Some(e);
+            }
+            // The first quote after a narration paragraph: "he" is the
+            // subject of the narration's last sentence about a man, not
+            // merely the last man it mentions ("Syme looked at Gregory.").
+            if conv.is_empty()
+                && let Some(pn) = prev_narr
+            {
+                let fits = |id: usize| ok(id) && roster.chars[id].gender == Some(g);
+                if let Some(id) = sentence_subject(&toks[pn], &mentions[pn], &fits) {
+                    return Some(id);
+                }
             }
             salience
                 .find(bound, |id| ok(id) && roster.chars[id].gender == Some(g))
@@ -426,10 +453,21 @@ pub fn resolve(
             }
             if guess.is_none() && evidence.turns {
                 guess = expected.filter(allowed);
+                if guess.is_none() && expected.is_some() {
+                    // The one whose turn it is gets addressed by name
+                    // ("And you, Ann?"): the last speaker goes on.
+                    guess = last_speaker.filter(allowed);
+                }
             }
             if guess.is_none() && evidence.turns {
                 let bound = segments[quotes[0]].range.start;
-                guess = salience.find(bound, |id| Some(id) != last_speaker && allowed(&id));
+                // Within an exchange the last speaker waits for a reply;
+                // after narration the exchange restarts with whoever the
+                // narration brought forward, the last speaker included.
+                let restarts = conv.is_empty();
+                guess = salience.find(bound, |id| {
+                    (restarts || Some(id) != last_speaker) && allowed(&id)
+                });
             }
             found.fill(guess);
         }
@@ -551,6 +589,29 @@ fn narrator_name(
         [(n, name), (m, _), ..] if *n >= 3 && *n >= 2 * *m => Some(name.clone()),
         _ => None,
     }
+}
+
+/// The subject of the last sentence of a narration segment that mentions
+/// a fitting character: its first fitting mention ("Gregory's mouth
+/// worked" → Gregory).
+fn sentence_subject(
+    toks: &[Tok<'_>],
+    mentions: &[(usize, usize)],
+    fits: &dyn Fn(usize) -> bool,
+) -> Option<usize> {
+    let starts: Vec<usize> = toks
+        .iter()
+        .enumerate()
+        .filter(|(k, t)| *k == 0 || t.sent_start)
+        .map(|(_, t)| t.start)
+        .collect();
+    let sentence = |at: usize| starts.partition_point(|&s| s <= at);
+    let last = mentions.iter().rev().find(|(_, id)| fits(*id))?;
+    let in_last = sentence(last.0);
+    mentions
+        .iter()
+        .find(|(at, id)| sentence(*at) == in_last && fits(*id))
+        .map(|&(_, id)| id)
 }
 
 /// The first character acting in the paragraph's narration: a named
@@ -697,6 +758,55 @@ mod tests {
             speakers(&text, &[]),
             some(&["Basil", "Harry", "Basil", "Basil", "Harry", "Basil"])
         );
+    }
+
+    #[test]
+    fn after_narration_the_narrated_character_speaks_again() {
+        // Bob speaks, the narration is about Bob, then an untagged quote:
+        // it is Bob's, although he spoke last.
+        let text = "Title\n\nAnn met Bob.\n\n\"Hello,\" said Ann.\n\n\"Hi,\" said Bob.\n\n\
+                    Bob walked to the window and looked out for a long time.\n\n\
+                    \"It is raining.\"\n";
+        assert_eq!(speakers(text, &[]), some(&["Ann", "Bob", "Bob"]));
+    }
+
+    #[test]
+    fn he_after_narration_is_its_subject() {
+        let man = |name: &str| KnownCharacter {
+            name: name.to_owned(),
+            aliases: Vec::new(),
+            gender: Some(Gender::Male),
+        };
+        let known = [man("Syme"), man("Gregory")];
+        let text = "Title\n\n\"Hello,\" said Gregory.\n\n\
+                    Syme said nothing. Then Syme turned and looked at Gregory.\n\n\
+                    \"No,\" he said.\n";
+        assert_eq!(speakers(text, &known), some(&["Gregory", "Syme"]));
+    }
+
+    #[test]
+    fn he_after_a_vocative_is_the_man_addressed() {
+        let man = |name: &str| KnownCharacter {
+            name: name.to_owned(),
+            aliases: Vec::new(),
+            gender: Some(Gender::Male),
+        };
+        let known = [man("Basil"), man("Harry"), man("Dorian")];
+        // Harry and Dorian talk; Dorian turns to Basil by name; "he" answers.
+        let text = "Title\n\nBasil painted.\n\n\"Well,\" said Harry.\n\n\
+                    \"Yes,\" said Dorian.\n\n\"Is it finished, Basil?\" asked Dorian.\n\n\
+                    \"Quite,\" he said.\n";
+        assert_eq!(
+            speakers(text, &known),
+            some(&["Harry", "Dorian", "Dorian", "Basil"])
+        );
+    }
+
+    #[test]
+    fn addressing_the_one_whose_turn_it_is_continues_the_last_speaker() {
+        let text = "Title\n\nAnn met Bob.\n\n\"Hello,\" said Ann.\n\n\"Hi,\" said Bob.\n\n\
+                    \"And how are you, Ann?\"\n";
+        assert_eq!(speakers(text, &[]), some(&["Ann", "Bob", "Bob"]));
     }
 
     #[test]
