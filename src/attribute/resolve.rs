@@ -603,7 +603,7 @@ fn sentence_subject(
         .iter()
         .enumerate()
         .filter(|(k, t)| *k == 0 || t.sent_start)
-        .map(|(_, t)| t.start)
+        .map(|(_, t)| t.start())
         .collect();
     let sentence = |at: usize| starts.partition_point(|&s| s <= at);
     let last = mentions.iter().rev().find(|(_, id)| fits(*id))?;
