@@ -94,7 +94,7 @@ def render_castbook(text_path: Path, work: Path, sessions) -> tuple[float, list[
     voices = work / "voices.toml"
     voices.write_text(
         f'[voices.joe]\nengine = "piper"\nmodel = "{model}"\n\n'
-        '[narrator]\nvoice = "joe"\n\n[pool]\nany = ["joe"]\n',
+        '[narrator]\nvoice = "joe"\n',
         encoding="utf-8",
     )
     out = work / "castbook"
@@ -181,7 +181,10 @@ def main() -> None:
 
     if args.rounds is None:
         args.rounds = 3 if args.mode == "bench" else 1
-    text = read_text(args)
+    # Both tools read the same words in the one joe voice: quotation marks
+    # are dropped, so castbook reads everything as narration (it never
+    # gives a character the narrator's voice) and piper is unaffected.
+    text = read_text(args).replace('"', "").replace("\u201c", "").replace("\u201d", "")
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="castbook-piper-eval-"))
     work.mkdir(parents=True, exist_ok=True)
     text_path = work / "story.txt"
