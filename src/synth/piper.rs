@@ -280,20 +280,9 @@ pub fn find_onnxruntime(configured: Option<&Path>) -> Result<PathBuf, String> {
     for venv in project_venvs() {
         for site in site_packages(&venv) {
             let capi = site.join("onnxruntime").join("capi");
-            if let Ok(entries) = std::fs::read_dir(&capi) {
-                let mut libraries: Vec<PathBuf> = entries
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        p.file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with("libonnxruntime.so"))
-                    })
-                    .collect();
-                libraries.sort();
-                if let Some(library) = libraries.pop() {
-                    return Ok(library);
-                }
+            // The highest version when several are installed.
+            if let Some(library) = entries_named(&capi, "libonnxruntime.so").into_iter().max() {
+                return Ok(library);
             }
         }
     }
@@ -337,8 +326,9 @@ pub fn project_venvs() -> Vec<PathBuf> {
     out
 }
 
-fn site_packages(venv: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(venv.join("lib"))
+/// The entries of `dir` whose file name starts with `prefix` (none if `dir` can't be read).
+fn entries_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
@@ -346,8 +336,14 @@ fn site_packages(venv: &Path) -> Vec<PathBuf> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("python3"))
+                .is_some_and(|n| n.starts_with(prefix))
         })
+        .collect()
+}
+
+fn site_packages(venv: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = entries_named(&venv.join("lib"), "python3")
+        .into_iter()
         .map(|p| p.join("site-packages"))
         .filter(|p| p.is_dir())
         .collect();
