@@ -7,6 +7,7 @@
 
 pub mod espeak;
 pub mod piper;
+pub mod piper_graph;
 pub mod test_engine;
 
 use std::collections::BTreeMap;
