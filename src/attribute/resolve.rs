@@ -663,12 +663,33 @@ fn find_vocatives(roster: &Roster, toks: &[Tok<'_>]) -> Vec<usize> {
         let after = toks.get(k + len);
         let before_ok = boundary(before)
             || before.is_some_and(|b| matches!(b.lower().as_str(), "dear" | "my" | "oh" | "o"));
-        if before_ok && boundary(after) && !out.contains(&id) {
+        if before_ok && boundary(after) && !is_apposition(toks, k, len) && !out.contains(&id) {
             out.push(id);
         }
         k += len;
     }
     out
+}
+
+/// Whether the name at `toks[k..k + len]` renames the person noun before
+/// it ("His boy, Joe, shaved me"; "the proprietor, Mr. Turner, said so"):
+/// a name set off by commas right after "his/her/the + person noun"
+/// says who is talked about, not who is talked to. A vocative follows an
+/// interjection or a clause ("Yes, Joe, ..."; "I know the way, Joe, ...").
+fn is_apposition(toks: &[Tok<'_>], k: usize, len: usize) -> bool {
+    let comma = |i: usize| toks.get(i).is_some_and(|t| t.is_punct(","));
+    if k < 3 || !comma(k - 1) || !comma(k + len) {
+        return false;
+    }
+    let noun = &toks[k - 2];
+    let det = &toks[k - 3];
+    noun.word
+        && lexicon::person_noun(&noun.lower()).is_some()
+        && det.word
+        && matches!(
+            det.lower().as_str(),
+            "his" | "her" | "their" | "our" | "the"
+        )
 }
 
 #[cfg(test)]
@@ -816,6 +837,22 @@ mod tests {
         let got = speakers(text, &[]);
         assert_eq!(got[2].as_deref(), Some("Ann"));
         assert_eq!(got[3].as_deref(), Some("Mr. Carl Smith"));
+    }
+
+    #[test]
+    fn a_name_in_apposition_is_not_addressed() {
+        // "His boy, Joe, shaved me" talks about Joe: the next line is not
+        // Joe's reply, and the alternation of Ann and Bob goes on.
+        let man = |name: &str| KnownCharacter {
+            name: name.to_owned(),
+            aliases: Vec::new(),
+            gender: Some(Gender::Male),
+        };
+        let known = [man("Ann"), man("Bob"), man("Joe")];
+        let text = "Title\n\nAnn met Bob. Joe was away.\n\n\"Who was here?\" said Ann.\n\n\
+                    \"The barber came. His boy, Joe, shaved me.\" said Bob.\n\n\
+                    \"Then it was the boy?\"\n";
+        assert_eq!(speakers(text, &known), some(&["Ann", "Bob", "Ann"]));
     }
 
     #[test]
