@@ -331,9 +331,25 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             }
         }
     }
+    // Surnames that are also common words ("Jonathan Small", "Mary
+    // Brown"): a known given name written before the word, more than
+    // once, vouches for it, so the bare "Small" is a name when it is
+    // capitalised inside a sentence, however often "small" is written.
+    let vouched: HashSet<String> = forms
+        .values()
+        .filter(|f| {
+            f.core.len() > 1
+                && (f.count >= 2 || f.tags > 0)
+                && lexicon::first_name_gender(&f.core[0]).is_some()
+        })
+        .flat_map(|f| f.core[1..].iter().cloned())
+        .collect();
     let name_like = |w: &str, tags: usize| {
         let caps = cap_counts.get(w).copied().unwrap_or(0) + tags;
         let lower = lower_counts.get(w).copied().unwrap_or(0);
+        if vouched.contains(w) && caps >= 3 {
+            return true;
+        }
         if tags > 0 {
             lower <= caps
         } else {
@@ -698,6 +714,27 @@ mod tests {
         let lois = roster.lookup("Miss Lane").unwrap();
         assert_eq!(roster.chars[lois].gender, Some(Gender::Female));
         assert_ne!(roster.lookup("Mrs. Luthor"), Some(lex));
+    }
+
+    #[test]
+    fn a_given_name_vouches_for_a_common_word_surname() {
+        // "small" is written in lower case more often than "Small" is
+        // capitalised, but "Jonathan Small" makes it a surname.
+        let text = "A small boat came. Then Jonathan Small came in. The small man sat. \
+                    A small dog barked. Jonathan Small laughed. Jonathan Small sat. It was a small room \
+                    with a small door and a small window. Jones looked at Small. \
+                    The police took Small away.";
+        let toks = tokenize(text, 0, true);
+        let narration = [&toks[..]];
+        let roster = discover(&narration, &[]);
+        let small = roster.lookup("Jonathan Small").unwrap();
+        assert_eq!(roster.lookup("Small"), Some(small));
+        let at = toks
+            .iter()
+            .position(|t| t.text == "Small" && !t.sent_start)
+            .unwrap();
+        let looked = toks[at..].iter().position(|t| t.text == "at").unwrap() + at;
+        assert_eq!(roster.match_at(&toks, looked + 1), Some((small, 1)));
     }
 
     #[test]

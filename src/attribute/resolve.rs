@@ -502,6 +502,25 @@ pub fn resolve(
     // A description whose uses fall, often enough (a fifth of them, twice
     // or more) and more than any other, on one named character's turn ("the
     // painter" in exchanges with Basil) is that character everywhere.
+    // Used once only, it is that character when its noun appears nowhere
+    // else in the narration: an epithet coined for the tag ("snarled the
+    // ex-convict") re-describes someone in the exchange, while a role the
+    // narration introduces ("the cook came in") is a new person.
+    let mut narration_words: HashMap<String, usize> = HashMap::new();
+    if described_votes
+        .values()
+        .any(|v| v.values().sum::<usize>() == 1)
+    {
+        for t in narration.iter().flat_map(|t| t.iter()).filter(|t| t.word) {
+            *narration_words.entry(t.lower()).or_default() += 1;
+        }
+    }
+    let coined = |name: &str| {
+        characters::key(name)
+            .rsplit(' ')
+            .next()
+            .is_some_and(|head| narration_words.get(head).copied().unwrap_or(0) <= 1)
+    };
     let mut rename: HashMap<usize, usize> = HashMap::new();
     for (id, c) in roster.chars.iter().enumerate() {
         if !c.described {
@@ -515,7 +534,7 @@ pub fn resolve(
             .iter()
             .filter(|(id, _)| **id != usize::MAX)
             .max_by_key(|&(id, n)| (*n, std::cmp::Reverse(*id)))
-            && n >= 2
+            && (n >= 2 || total == 1 && coined(&c.name))
             && n * 5 >= total
         {
             rename.insert(id, best);
@@ -778,6 +797,30 @@ mod tests {
         assert_eq!(
             speakers(&text, &[]),
             some(&["Basil", "Harry", "Basil", "Basil", "Harry", "Basil"])
+        );
+    }
+
+    #[test]
+    fn a_description_coined_once_for_a_tag_is_the_partner_whose_turn_it_is() {
+        // "the ex-convict" appears only in its tag, on Jack's turn: it is
+        // Jack. "the cook" is a person the narration brought in: not Ann.
+        let text = "Title\n\nAnn met Jack Small. Jack Small sat. Jack Small frowned.\n\n\
+                    \"Where is it?\" said Ann.\n\n\"Gone,\" said Jack.\n\n\
+                    \"Why?\" said Ann.\n\n\"Justice!\" snarled the ex-convict.\n\n\
+                    \"Go on.\"\n\nThen the cook came in with a tray, and the cook sat.\n\n\
+                    \"Tea?\" said Jack.\n\n\"No,\" said Ann.\n\n\"Soup!\" said the cook.\n";
+        assert_eq!(
+            speakers(text, &[]),
+            some(&[
+                "Ann",
+                "Jack Small",
+                "Ann",
+                "Jack Small",
+                "Ann",
+                "Jack Small",
+                "Ann",
+                "the cook"
+            ])
         );
     }
 
