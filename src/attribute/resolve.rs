@@ -326,7 +326,7 @@ pub fn resolve(
                 && let Some(pn) = prev_narr
             {
                 let fits = |id: usize| ok(id) && roster.chars[id].gender == Some(g);
-                if let Some(id) = sentence_subject(&toks[pn], &mentions[pn], &fits) {
+                if let Some(id) = sentence_subject(&toks[pn], &mentions[pn], &fits, g) {
                     return Some(id);
                 }
             }
@@ -610,13 +610,19 @@ fn narrator_name(
     }
 }
 
-/// The subject of the last sentence of a narration segment that mentions
-/// a fitting character: its first fitting mention ("Gregory's mouth
-/// worked" → Gregory).
+/// Who a "he"/"she" right after a narration paragraph refers to: the
+/// topic of its last sentences. Walking back from the last sentence, one
+/// whose first reference of that gender is the pronoun itself ("But now
+/// she knew that Anne...") continues the topic of the sentence before;
+/// the first one that names a fitting character first gives its subject
+/// ("Gregory's mouth worked" → Gregory), skipping objects of prepositions
+/// ("He turned to a picture painted by Frank"). Without such a sentence,
+/// the first fitting mention of the last sentence that has one.
 fn sentence_subject(
     toks: &[Tok<'_>],
     mentions: &[(usize, usize)],
     fits: &dyn Fn(usize) -> bool,
+    gender: Gender,
 ) -> Option<usize> {
     let starts: Vec<usize> = toks
         .iter()
@@ -625,6 +631,36 @@ fn sentence_subject(
         .map(|(_, t)| t.start())
         .collect();
     let sentence = |at: usize| starts.partition_point(|&s| s <= at);
+    let pronoun = match gender {
+        Gender::Male => "he",
+        Gender::Female => "she",
+        Gender::Unknown => "",
+    };
+    let object = |at: usize| {
+        let k = toks.partition_point(|t| t.start() < at);
+        k.checked_sub(1)
+            .is_some_and(|p| toks[p].word && is_preposition(&toks[p].lower()))
+    };
+    // Per sentence: where the pronoun first occurs, and the first fitting
+    // subject-like mention (one pass over each, so the walk stays linear).
+    let mut first_pronoun: Vec<Option<usize>> = vec![None; starts.len() + 1];
+    for t in toks
+        .iter()
+        .filter(|t| t.word && t.text.eq_ignore_ascii_case(pronoun))
+    {
+        first_pronoun[sentence(t.start())].get_or_insert(t.start());
+    }
+    let mut first_name: Vec<Option<(usize, usize)>> = vec![None; starts.len() + 1];
+    for &(at, id) in mentions.iter().filter(|&&(at, id)| fits(id) && !object(at)) {
+        first_name[sentence(at)].get_or_insert((at, id));
+    }
+    for n in (1..=starts.len()).rev() {
+        match (first_pronoun[n], first_name[n]) {
+            (Some(p), Some((at, _))) if p < at => {}
+            (_, Some((_, id))) => return Some(id),
+            _ => {}
+        }
+    }
     let last = mentions.iter().rev().find(|(_, id)| fits(*id))?;
     let in_last = sentence(last.0);
     mentions
@@ -865,6 +901,22 @@ mod tests {
                     Syme said nothing. Then Syme turned and looked at Gregory.\n\n\
                     \"No,\" he said.\n";
         assert_eq!(speakers(text, &known), some(&["Gregory", "Syme"]));
+    }
+
+    #[test]
+    fn he_after_narration_follows_the_pronoun_topic_back_to_its_name() {
+        let man = |name: &str| KnownCharacter {
+            name: name.to_owned(),
+            aliases: Vec::new(),
+            gender: Some(Gender::Male),
+        };
+        let known = [man("Maurice"), man("Frank")];
+        // The last sentence is about "He" (Maurice, named one sentence
+        // before), not about Frank, who only painted the picture.
+        let text = "Title\n\n\"Hello,\" said Frank.\n\n\
+                    Maurice smiled. He turned to look at a picture painted by Frank.\n\n\
+                    \"Surely,\" he said.\n";
+        assert_eq!(speakers(text, &known), some(&["Frank", "Maurice"]));
     }
 
     #[test]
