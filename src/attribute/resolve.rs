@@ -698,7 +698,14 @@ fn beat(
                 continue;
             }
             let t = &ts[k];
-            if !(t.sent_start || k == 0) || !t.word {
+            // The subject pronoun opens the sentence, or follows an
+            // opening adverb or conjunction ("Presently she began again").
+            let opens = |i: usize| i == 0 || ts[i].sent_start;
+            let after_opener = k > 0 && opens(k - 1) && ts[k - 1].word && {
+                let w = ts[k - 1].lower();
+                lexicon::is_adverb(&w) || matches!(w.as_str(), "and" | "but" | "so" | "yet")
+            };
+            if !(opens(k) || after_opener) || !t.word {
                 continue;
             }
             match t.text {
@@ -975,6 +982,25 @@ mod tests {
                     Bob sat down.\n\n\
                     With a glance at Bob, Ann stood up. \"I must go.\"\n";
         assert_eq!(speakers(text, &[]), some(&["Ann", "Bob", "Ann"]));
+    }
+
+    #[test]
+    fn a_pronoun_after_an_opening_adverb_is_a_beat() {
+        let known = [
+            KnownCharacter {
+                name: "Ann".to_owned(),
+                aliases: Vec::new(),
+                gender: Some(Gender::Female),
+            },
+            KnownCharacter {
+                name: "Bob".to_owned(),
+                aliases: Vec::new(),
+                gender: Some(Gender::Male),
+            },
+        ];
+        let text = "Title\n\nAnn met Bob.\n\n\"Hello,\" said Ann.\n\n\"Hi,\" said Bob.\n\n\
+                    Presently he smiled. \"A lovely day.\"\n";
+        assert_eq!(speakers(text, &known), some(&["Ann", "Bob", "Bob"]));
     }
 
     #[test]
