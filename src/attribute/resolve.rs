@@ -10,16 +10,18 @@
 //!    by name, else the expected next speaker of the
 //!    exchange, else the most recently mentioned character of that gender;
 //!    "I said" goes to the narrator; "said my companion" to the exchange;
-//!    right after a narration paragraph, "he" is the subject of its last
-//!    sentence about a man ("Syme looked at Gregory. / 'No,' he said");
+//!    right after a narration paragraph, "he" is the topic of its last
+//!    sentences about a man ("Syme looked at Gregory. / 'No,' he said");
 //! 3. the paragraph's other quotes (one speaker per paragraph);
 //! 4. for untagged paragraphs: a quote continued from the previous
 //!    paragraph, an action beat (the first character acting in the
 //!    paragraph), the person the previous quote addressed by name, the
 //!    alternation of the last two speakers (unless the quote addresses the
-//!    one whose turn it is: then the last speaker goes on), the most salient
-//!    character other than the last speaker (after a narration paragraph,
-//!    the most salient one, the last speaker included).
+//!    one whose turn it is: then the last speaker goes on), after a
+//!    narration paragraph the topic of its last sentences (see
+//!    `sentence_subject`), else the most salient character other than the
+//!    last speaker (after narration, the most salient one, the last speaker
+//!    included).
 //!
 //! A name addressed inside a quote (a vocative) is never its speaker. A
 //! narration paragraph ends an exchange. Salience is the recency of
@@ -326,7 +328,7 @@ pub fn resolve(
                 && let Some(pn) = prev_narr
             {
                 let fits = |id: usize| ok(id) && roster.chars[id].gender == Some(g);
-                if let Some(id) = sentence_subject(&toks[pn], &mentions[pn], &fits, g) {
+                if let Some(id) = sentence_subject(&toks[pn], &mentions[pn], &fits, Some(g)) {
                     return Some(id);
                 }
             }
@@ -465,9 +467,15 @@ pub fn resolve(
                 // after narration the exchange restarts with whoever the
                 // narration brought forward, the last speaker included.
                 let restarts = conv.is_empty();
-                guess = salience.find(bound, |id| {
-                    (restarts || Some(id) != last_speaker) && allowed(&id)
-                });
+                if restarts && let Some(pn) = prev_narr {
+                    let fits = |id: usize| !is_narrator(id) && allowed(&id);
+                    guess = sentence_subject(&toks[pn], &mentions[pn], &fits, None);
+                }
+                if guess.is_none() {
+                    guess = salience.find(bound, |id| {
+                        (restarts || Some(id) != last_speaker) && allowed(&id)
+                    });
+                }
             }
             found.fill(guess);
         }
@@ -610,9 +618,13 @@ fn narrator_name(
     }
 }
 
-/// Who a "he"/"she" right after a narration paragraph refers to: the
-/// topic of its last sentences. Walking back from the last sentence, one
-/// whose first reference of that gender is the pronoun itself ("But now
+/// Who speaks first after a narration paragraph (the referent of "he
+/// said", or the speaker of an untagged quote; `gender` None for any):
+/// the topic of its last sentences. Walking back from the last sentence:
+/// one naming a character right after "but"/"until" gives that character
+/// ("..., but Syme went on"); one saying its subject keeps quiet ("Bob
+/// smoked in silence") gives someone else it names, or rules the subject
+/// out; one whose first reference of that gender is a pronoun ("But now
 /// she knew that Anne...") continues the topic of the sentence before;
 /// the first one that names a fitting character first gives its subject
 /// ("Gregory's mouth worked" → Gregory), skipping objects of prepositions
@@ -622,7 +634,7 @@ fn sentence_subject(
     toks: &[Tok<'_>],
     mentions: &[(usize, usize)],
     fits: &dyn Fn(usize) -> bool,
-    gender: Gender,
+    gender: Option<Gender>,
 ) -> Option<usize> {
     let starts: Vec<usize> = toks
         .iter()
@@ -631,10 +643,11 @@ fn sentence_subject(
         .map(|(_, t)| t.start())
         .collect();
     let sentence = |at: usize| starts.partition_point(|&s| s <= at);
-    let pronoun = match gender {
-        Gender::Male => "he",
-        Gender::Female => "she",
-        Gender::Unknown => "",
+    let pronoun = |w: &str| match gender {
+        Some(Gender::Male) => w.eq_ignore_ascii_case("he"),
+        Some(Gender::Female) => w.eq_ignore_ascii_case("she"),
+        Some(Gender::Unknown) => false,
+        None => w.eq_ignore_ascii_case("he") || w.eq_ignore_ascii_case("she"),
     };
     let object = |at: usize| {
         let k = toks.partition_point(|t| t.start() < at);
@@ -644,22 +657,67 @@ fn sentence_subject(
     // Per sentence: where the pronoun first occurs, and the first fitting
     // subject-like mention (one pass over each, so the walk stays linear).
     let mut first_pronoun: Vec<Option<usize>> = vec![None; starts.len() + 1];
-    for t in toks
-        .iter()
-        .filter(|t| t.word && t.text.eq_ignore_ascii_case(pronoun))
-    {
+    for t in toks.iter().filter(|t| t.word && pronoun(t.text)) {
         first_pronoun[sentence(t.start())].get_or_insert(t.start());
     }
+    // "..., but Syme went on", "until Gregory opened his lips": the one
+    // named after the turn is the one who speaks next.
+    let after_turn = |at: usize| {
+        let k = toks.partition_point(|t| t.start() < at);
+        k.checked_sub(1).is_some_and(|p| {
+            toks[p].word && matches!(toks[p].lower().as_str(), "but" | "until" | "till")
+        })
+    };
+    // Sentences saying that their subject keeps quiet ("Syme made no
+    // answer", "Skaggs smoked in silence").
+    let mut silent = vec![false; starts.len() + 1];
+    for (k, t) in toks.iter().enumerate().filter(|(_, t)| t.word) {
+        let w = t.lower();
+        let window = || toks[k + 1..].iter().filter(|t| t.word).take(3);
+        let quiet = is_silence(&w)
+            || matches!(w.as_str(), "no" | "not" | "never" | "nothing")
+                && window().any(|t| is_speaking(&t.lower()))
+            || is_speaking(&w) && window().next().is_some_and(|t| t.lower() == "nothing");
+        if quiet {
+            silent[sentence(t.start())] = true;
+        }
+    }
     let mut first_name: Vec<Option<(usize, usize)>> = vec![None; starts.len() + 1];
-    for &(at, id) in mentions.iter().filter(|&&(at, id)| fits(id) && !object(at)) {
-        first_name[sentence(at)].get_or_insert((at, id));
+    let mut turn: Vec<Option<usize>> = vec![None; starts.len() + 1];
+    let mut quiet: Vec<usize> = Vec::new();
+    for &(at, id) in mentions.iter().filter(|&&(_, id)| fits(id)) {
+        if after_turn(at) {
+            turn[sentence(at)] = Some(id);
+        }
+        if !object(at) {
+            first_name[sentence(at)].get_or_insert((at, id));
+        }
     }
     for n in (1..=starts.len()).rev() {
+        if let Some(id) = turn[n] {
+            return Some(id);
+        }
+        if silent[n] {
+            if let Some((_, id)) = first_name[n] {
+                // Someone else in that sentence, or the topic before it.
+                if let Some(&(_, other)) = mentions
+                    .iter()
+                    .find(|&&(at, o)| sentence(at) == n && o != id && fits(o))
+                {
+                    return Some(other);
+                }
+                quiet.push(id);
+            }
+            continue;
+        }
         match (first_pronoun[n], first_name[n]) {
             (Some(p), Some((at, _))) if p < at => {}
-            (_, Some((_, id))) => return Some(id),
+            (_, Some((_, id))) if !quiet.contains(&id) => return Some(id),
             _ => {}
         }
+    }
+    if !quiet.is_empty() {
+        return None;
     }
     let last = mentions.iter().rev().find(|(_, id)| fits(*id))?;
     let in_last = sentence(last.0);
@@ -667,6 +725,31 @@ fn sentence_subject(
         .iter()
         .find(|(at, id)| sentence(*at) == in_last && fits(*id))
         .map(|&(_, id)| id)
+}
+
+/// Words saying that someone keeps quiet.
+fn is_silence(word_lower: &str) -> bool {
+    matches!(
+        word_lower,
+        "silence" | "silent" | "silently" | "speechless" | "mute" | "waited" | "waiting"
+    )
+}
+
+/// Verbs and nouns of speaking, for "made no answer", "said nothing".
+fn is_speaking(word_lower: &str) -> bool {
+    matches!(
+        word_lower,
+        "answer"
+            | "answered"
+            | "reply"
+            | "replied"
+            | "speak"
+            | "spoke"
+            | "said"
+            | "say"
+            | "response"
+            | "word"
+    )
 }
 
 /// The first character acting in the paragraph's narration: a named
@@ -924,6 +1007,48 @@ mod tests {
                     Maurice smiled. He turned to look at a picture painted by Frank.\n\n\
                     \"Surely,\" he said.\n";
         assert_eq!(speakers(text, &known), some(&["Frank", "Maurice"]));
+    }
+
+    fn cast(people: &[(&str, Gender)]) -> Vec<KnownCharacter> {
+        people
+            .iter()
+            .map(|&(name, gender)| KnownCharacter {
+                name: name.to_owned(),
+                aliases: Vec::new(),
+                gender: Some(gender),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn after_narration_the_subject_speaks_not_the_last_name() {
+        let known = cast(&[("Anne", Gender::Female), ("Marilla", Gender::Female)]);
+        let text = "Title\n\n\"Sit down,\" said Marilla.\n\n\
+                    Anne looked at Marilla through the apple blossoms.\n\n\
+                    \"What is Diana like?\"\n";
+        assert_eq!(speakers(text, &known), some(&["Marilla", "Anne"]));
+    }
+
+    #[test]
+    fn after_narration_one_who_keeps_quiet_does_not_speak() {
+        let known = cast(&[("Ann", Gender::Female), ("Bob", Gender::Male)]);
+        let text = "Title\n\n\"Well?\" said Bob.\n\n\
+                    Ann spoke to him of the farm. Bob smoked in silence.\n\n\
+                    \"And the barn is old.\"\n";
+        assert_eq!(speakers(text, &known), some(&["Bob", "Ann"]));
+    }
+
+    #[test]
+    fn after_narration_the_one_named_after_but_speaks() {
+        let known = cast(&[
+            ("Ann", Gender::Female),
+            ("Bob", Gender::Male),
+            ("Carl", Gender::Male),
+        ]);
+        let text = "Title\n\n\"Well?\" said Carl.\n\n\
+                    Ann stood up, but Bob went on talking to Carl.\n\n\
+                    \"And the barn is old.\"\n";
+        assert_eq!(speakers(text, &known), some(&["Carl", "Bob"]));
     }
 
     #[test]
