@@ -362,6 +362,14 @@ pub fn resolve(
                     .lookup(d)
                     .filter(|&id| !roster.chars[id].described)
                     .or_else(|| {
+                        // "said the man" is not a name: a bare person noun
+                        // is whoever of that gender the scene is about, a
+                        // different person from one scene to the next.
+                        // Resolve it like "he said".
+                        let g = (*g).filter(|_| is_generic(d))?;
+                        by_gender(&roster, g, tag.at, &vocatives[q])
+                    })
+                    .or_else(|| {
                         // "said the painter" in an exchange is often the named
                         // partner whose turn it is: vote, and decide for the
                         // whole book at the end (see `rename` below).
@@ -727,6 +735,16 @@ fn sentence_subject(
         .map(|&(_, id)| id)
 }
 
+/// A description that is only a bare person noun ("the man", "a girl"),
+/// not an epithet that singles someone out ("the old lady", "the man in
+/// blue" are often one character's standing description).
+fn is_generic(description: &str) -> bool {
+    matches!(
+        characters::key(description).as_str(),
+        "man" | "woman" | "girl" | "boy" | "lad" | "fellow"
+    )
+}
+
 /// Words saying that someone keeps quiet.
 fn is_silence(word_lower: &str) -> bool {
     matches!(
@@ -967,6 +985,18 @@ mod tests {
                 "the cook"
             ])
         );
+    }
+
+    #[test]
+    fn the_man_is_whoever_the_scene_is_about() {
+        // "the man" is Bob in one scene and Tom in the next, not a
+        // character of its own.
+        let text = "Title\n\nAnn met Bob and Tom.\n\n\
+                    Bob came in and sat down.\n\n\"Hello,\" said Ann.\n\n\
+                    \"Good day,\" said the man.\n\nCHAPTER II\n\n\
+                    Tom came in and sat down.\n\n\"Hi,\" said Ann.\n\n\
+                    \"Evening,\" said the man.\n";
+        assert_eq!(speakers(text, &[]), some(&["Ann", "Bob", "Ann", "Tom"]));
     }
 
     #[test]
