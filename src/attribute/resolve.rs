@@ -17,8 +17,10 @@
 //!    paragraph, an action beat (the first character acting in the
 //!    paragraph), the person the previous quote addressed by name, the
 //!    alternation of the last two speakers (unless the quote addresses the
-//!    one whose turn it is: then the last speaker goes on), after a
-//!    narration paragraph the topic of its last sentences (see
+//!    one whose turn it is: then the last speaker goes on); with no turn
+//!    order, the one the next paragraph's reply names as it opens ("Not
+//!    eight, Harry"), after a narration paragraph the topic of its last
+//!    sentences (see
 //!    `sentence_subject`), else the most salient character other than the
 //!    last speaker (after narration, the most salient one, the last speaker
 //!    included).
@@ -246,7 +248,23 @@ pub fn resolve(
     let mut last_speaker: Option<usize> = None;
     let mut addressee: Option<usize> = None;
     let is_narrator = |id: usize| Some(id) == narrator;
-    for para in paragraphs(segments) {
+    let paras = paragraphs(segments);
+    // Who the paragraph after each one addresses as it opens: a reply
+    // names the one it answers ("Not eight, Harry, please").
+    let answered: Vec<Option<usize>> = (0..paras.len())
+        .map(|i| {
+            let next = paras.get(i + 1)?;
+            let &first = next.segments.first()?;
+            let fits = next.chapter == paras[i].chapter
+                && segments[first].kind == SegmentKind::Dialogue
+                && !segments[first].continues_quote;
+            match vocatives[first].as_slice() {
+                [one] if fits => Some(*one),
+                _ => None,
+            }
+        })
+        .collect();
+    for (pi, para) in paras.iter().enumerate() {
         if para.chapter != chapter {
             chapter = para.chapter;
             conv.clear();
@@ -458,6 +476,13 @@ pub fn resolve(
             }
             if guess.is_none() && evidence.vocatives {
                 guess = addressee
+                    .filter(|a| Some(*a) != last_speaker)
+                    .filter(allowed);
+            }
+            // Without a turn order to follow, a reply that names someone
+            // as it opens answers them: they spoke this quote.
+            if guess.is_none() && evidence.vocatives && expected.is_none() {
+                guess = answered[pi]
                     .filter(|a| Some(*a) != last_speaker)
                     .filter(allowed);
             }
@@ -997,6 +1022,19 @@ mod tests {
                     Tom came in and sat down.\n\n\"Hi,\" said Ann.\n\n\
                     \"Evening,\" said the man.\n";
         assert_eq!(speakers(text, &[]), some(&["Ann", "Bob", "Ann", "Tom"]));
+    }
+
+    #[test]
+    fn the_one_a_reply_names_spoke_before_it() {
+        let known = cast(&[
+            ("Ann", Gender::Female),
+            ("Bob", Gender::Male),
+            ("Tom", Gender::Male),
+        ]);
+        // Nothing says who asks; the answer addresses Bob.
+        let text = "Title\n\nAnn, Bob and Tom sat by the fire. Tom poked it.\n\n\
+                    \"Is it late?\"\n\n\"Not yet, Bob.\" said Ann.\n";
+        assert_eq!(speakers(text, &known), some(&["Bob", "Ann"]));
     }
 
     #[test]
