@@ -726,11 +726,14 @@ fn sentence_subject(
             first_name[sentence(at)].get_or_insert((at, id));
         }
     }
+    // Whether a later sentence went on with a pronoun: then a quiet
+    // subject broke the silence ("Kemp sat in silence. Then he rose").
+    let mut continued = false;
     for n in (1..=starts.len()).rev() {
         if let Some(id) = turn[n] {
             return Some(id);
         }
-        if silent[n] {
+        if silent[n] && !continued {
             if let Some((_, id)) = first_name[n] {
                 // Someone else in that sentence, or the topic before it.
                 if let Some(&(_, other)) = mentions
@@ -744,8 +747,9 @@ fn sentence_subject(
             continue;
         }
         match (first_pronoun[n], first_name[n]) {
-            (Some(p), Some((at, _))) if p < at => {}
+            (Some(p), Some((at, _))) if p < at => continued = true,
             (_, Some((_, id))) if !quiet.contains(&id) => return Some(id),
+            (Some(_), None) => continued = true,
             _ => {}
         }
     }
@@ -1104,6 +1108,15 @@ mod tests {
                     Ann spoke to him of the farm. Bob smoked in silence.\n\n\
                     \"And the barn is old.\"\n";
         assert_eq!(speakers(text, &known), some(&["Bob", "Ann"]));
+    }
+
+    #[test]
+    fn a_silence_broken_by_a_later_sentence_does_not_count() {
+        let known = cast(&[("Bob", Gender::Male), ("Tom", Gender::Male)]);
+        let text = "Title\n\n\"Well?\" said Tom.\n\n\
+                    Bob sat in silence beside Tom. Then he rose.\n\n\
+                    \"I am going,\" he said.\n";
+        assert_eq!(speakers(text, &known), some(&["Tom", "Bob"]));
     }
 
     #[test]
