@@ -60,7 +60,15 @@ impl Conformer {
     /// levelled in place: a long book's longest sentence is then held once,
     /// as 16-bit samples, not also as two float copies (that was the
     /// render's peak memory).
-    pub fn conform_segment(&mut self, mut segment: Segment) -> Result<Segment, AudioError> {
+    ///
+    /// `gain` is [`level_gain`] of the segment at its own rate, if already
+    /// known (workers measure it when they synthesise, so the mixing
+    /// process need not); it is used only when no resampling is needed.
+    pub fn conform_segment(
+        &mut self,
+        mut segment: Segment,
+        gain: Option<f32>,
+    ) -> Result<Segment, AudioError> {
         if segment.sample_rate != self.rate && !segment.samples.is_empty() {
             let clip = Clip {
                 samples: segment.samples.iter().map(|&s| to_float(s)).collect(),
@@ -72,22 +80,14 @@ impl Conformer {
                 samples: clip.samples.iter().map(|&s| to_int(s)).collect(),
             });
         }
-        let samples = &mut segment.samples;
-        // ebur128 reads i16 as s / 32768, exactly what `to_float` gives.
-        let fail = |err: ebur128::Error| AudioError::Loudness {
-            rate: self.rate,
-            reason: err.to_string(),
+        let gain = match gain {
+            Some(gain) => gain,
+            None => level_gain(&segment.samples, self.rate)?,
         };
-        let mut meter = ebur128::EbuR128::new(1, self.rate, ebur128::Mode::I).map_err(fail)?;
-        meter.add_frames_i16(samples).map_err(fail)?;
-        let measured = meter.loudness_global().map_err(fail)?;
-        let gain = gain_for(measured, || {
-            mean_square_lufs(samples.iter().map(|&s| to_float(s)))
-        });
-        let peak = samples.iter().fold(0f32, |m, &s| m.max(to_float(s).abs()));
-        let gain = limit(gain, peak);
-        for sample in samples.iter_mut() {
-            *sample = to_int(to_float(*sample) * gain);
+        if gain != 1.0 {
+            for sample in segment.samples.iter_mut() {
+                *sample = to_int(to_float(*sample) * gain);
+            }
         }
         segment.sample_rate = self.rate;
         Ok(segment)
@@ -137,6 +137,24 @@ impl Conformer {
             mean_square_lufs(samples.iter().copied())
         }))
     }
+}
+
+/// The gain [`Conformer::conform`] gives a 16-bit clip at `rate` when no
+/// resampling is needed: to [`TARGET_LUFS`], peak-limited.
+pub fn level_gain(samples: &[i16], rate: u32) -> Result<f32, AudioError> {
+    // ebur128 reads i16 as s / 32768, exactly what `to_float` gives.
+    let fail = |err: ebur128::Error| AudioError::Loudness {
+        rate,
+        reason: err.to_string(),
+    };
+    let mut meter = ebur128::EbuR128::new(1, rate, ebur128::Mode::I).map_err(fail)?;
+    meter.add_frames_i16(samples).map_err(fail)?;
+    let measured = meter.loudness_global().map_err(fail)?;
+    let gain = gain_for(measured, || {
+        mean_square_lufs(samples.iter().map(|&s| to_float(s)))
+    });
+    let peak = samples.iter().fold(0f32, |m, &s| m.max(to_float(s).abs()));
+    Ok(limit(gain, peak))
 }
 
 fn to_float(sample: i16) -> f32 {
@@ -260,7 +278,7 @@ mod tests {
         let mut conformer = Conformer::new(22050);
         let clip = speechy(22050, 0.2, 0.01);
         let segment = Segment::from_clip(&clip);
-        let out = conformer.conform_segment(segment.clone()).unwrap();
+        let out = conformer.conform_segment(segment.clone(), None).unwrap();
         assert_eq!(out.sample_rate, 22050);
         assert_eq!(out.samples.len(), segment.samples.len());
         let peak = |s: &Segment| s.samples.iter().map(|x| x.unsigned_abs()).max().unwrap();
@@ -269,7 +287,7 @@ mod tests {
             "a quiet short clip is raised"
         );
         // Same input, same output: nothing carries over between clips.
-        assert_eq!(conformer.conform_segment(segment.clone()).unwrap(), out);
+        assert_eq!(conformer.conform_segment(segment.clone(), None).unwrap(), out);
     }
 
     #[test]
@@ -286,7 +304,7 @@ mod tests {
                 .unwrap();
             let expected: Vec<i16> = via_float.samples.iter().map(|&s| to_int(s)).collect();
             assert_eq!(
-                conformer.conform_segment(segment).unwrap().samples,
+                conformer.conform_segment(segment, None).unwrap().samples,
                 expected
             );
         }

@@ -142,7 +142,9 @@ pub fn default_cache_dir(out_dir: &Path) -> PathBuf {
 struct Planned<'a> {
     chapter: &'a ChapterScript,
     file_name: String,
-    keys: Vec<Key>,
+    chunks: Vec<Chunk>,
+    /// Per utterance: (index into `chunks`, member index in that chunk).
+    slots: Vec<(u32, u32)>,
     digest: Key,
     /// Set when the chapter's WAV is already the one these inputs make.
     finished: Option<ChapterRecord>,
@@ -171,13 +173,20 @@ pub fn render_book(
     let plans = plan(chapters, engines, &cache, out_dir, book_rate)?;
     let mut seen = HashSet::new();
     let mut jobs = Vec::new();
+    let mut synthesised = 0;
     for planned in plans.iter().filter(|p| p.finished.is_none()) {
-        for (key, utterance) in planned.keys.iter().zip(&planned.chapter.utterances) {
-            if seen.insert(*key) && !cache.contains(key) {
+        let utterances = &planned.chapter.utterances;
+        for chunk in &planned.chunks {
+            if seen.insert(chunk.key) && !cache.contains(&chunk.key) {
+                synthesised += chunk.members.len();
                 jobs.push(Job {
-                    key: *key,
-                    voice: &utterance.voice,
-                    text: &utterance.text,
+                    key: chunk.key,
+                    voice: &utterances[chunk.members[0] as usize].voice,
+                    texts: chunk
+                        .members
+                        .iter()
+                        .map(|&m| utterances[m as usize].text.as_str())
+                        .collect(),
                 });
             }
         }
@@ -207,8 +216,9 @@ pub fn render_book(
                     record.entry.clone()
                 }
                 None => {
-                    let mut fetch = |key: &Key, utterance: &Utterance| {
-                        source.fetch(key, utterance, job_index.get(key).copied(), &cache)
+                    let mut fetch = |key: &Key, member: u32| {
+                        let job = job_index.get(key).map(|&n| (n, &jobs[n]));
+                        source.fetch(key, member, job, &cache)
                     };
                     let (entry, rate) =
                         render_chapter(planned, &mut fetch, out_dir, &mut conformer, progress)?;
@@ -245,8 +255,8 @@ pub fn render_book(
         chapters: entries,
         stats: RunStats {
             segments,
-            synthesised: jobs.len(),
-            reused: segments - jobs.len(),
+            synthesised,
+            reused: segments - synthesised,
         },
     };
     // Streamed: a long book's manifest is megabytes; no need to hold it twice.
@@ -273,7 +283,7 @@ fn book_rate(chapters: &[ChapterScript], engines: &mut Engines) -> Result<u32, S
     Ok(rate.unwrap_or(22050))
 }
 
-/// Keys, digests, and which chapters are already finished.
+/// Chunks, digests, and which chapters are already finished.
 fn plan<'a>(
     chapters: &'a [ChapterScript],
     engines: &mut Engines,
@@ -281,7 +291,7 @@ fn plan<'a>(
     out_dir: &Path,
     book_rate: u32,
 ) -> Result<Vec<Planned<'a>>, MixError> {
-    let mut identities: BTreeMap<EngineKind, String> = BTreeMap::new();
+    let mut engine_facts: BTreeMap<EngineKind, (String, bool)> = BTreeMap::new();
     let mut plans = Vec::with_capacity(chapters.len());
     for chapter in chapters {
         let file_name = format!("{:02}-{}.wav", chapter.index, slug(&chapter.title));
@@ -293,25 +303,24 @@ fn plan<'a>(
             .bytes(&(chapter.index as u64).to_le_bytes())
             .bytes(&chapter.lead_out_ms.to_le_bytes())
             .bytes(&book_rate.to_le_bytes());
-        let mut keys = Vec::with_capacity(chapter.utterances.len());
-        for utterance in &chapter.utterances {
-            let engine = match identities.get(&utterance.voice.engine) {
-                Some(identity) => identity,
-                None => {
-                    let identity = engines.identity(utterance.voice.engine)?;
-                    identities.entry(utterance.voice.engine).or_insert(identity)
-                }
-            };
-            let key = cache::segment_key(engine, &utterance.voice, &utterance.text);
+        let mut facts = |kind: EngineKind| -> Result<(String, bool), SynthError> {
+            if let Some(known) = engine_facts.get(&kind) {
+                return Ok(known.clone());
+            }
+            let known = (engines.identity(kind)?, engines.keeps_history(kind));
+            engine_facts.insert(kind, known.clone());
+            Ok(known)
+        };
+        let (chunks, keys, slots) = chunk_chapter(&chapter.utterances, &mut facts)?;
+        for (key, utterance) in keys.iter().zip(&chapter.utterances) {
             digest
-                .key(&key)
+                .key(key)
                 .bytes(&utterance.pause_ms.to_le_bytes())
                 .bytes(&utterance.voice.volume.to_bits().to_le_bytes())
                 .bytes(kind_name(utterance.kind).as_bytes())
                 .bytes(utterance.speaker.as_deref().unwrap_or("\0").as_bytes())
                 .bytes(utterance.voice.label().as_bytes())
                 .bytes(utterance.text.as_bytes());
-            keys.push(key);
         }
         let digest = digest.finish();
         let finished = cache.read_chapter(&digest).filter(|record| {
@@ -322,7 +331,8 @@ fn plan<'a>(
         plans.push(Planned {
             chapter,
             file_name,
-            keys,
+            chunks,
+            slots,
             digest,
             finished,
         });
@@ -330,9 +340,112 @@ fn plan<'a>(
     Ok(plans)
 }
 
+/// Utterances synthesised together, in order, by one engine process.
+#[derive(Debug, Clone, PartialEq)]
+struct Chunk {
+    /// Its last member's (chained) key: names the cache entry.
+    key: Key,
+    /// Indices of its utterances in the chapter, ascending.
+    members: Vec<u32>,
+}
+
+/// A chunk ends after an utterance whose text hashes to 0 modulo this
+/// (so about this many members on average)...
+const CHUNK_SPREAD: u64 = 8;
+/// ...or when it reaches this many members or characters of text.
+const CHUNK_MAX_MEMBERS: usize = 24;
+const CHUNK_MAX_CHARS: usize = 3000;
+
+/// Groups a chapter's utterances into chunks and gives each its cache key.
+///
+/// For an engine that keeps history (see [`crate::worker`]) a chunk holds
+/// consecutive utterances of one speaker in one voice (narration is the
+/// narrator's), so changing one character's voice touches only that
+/// character's chunks, and each member's key is chained to the one before
+/// it. Chunk ends are content-defined: a chunk ends after an utterance
+/// whose text hash is 0 modulo [`CHUNK_SPREAD`] (or at a size limit), so an
+/// inserted or edited line changes only the chunk it falls in, not every
+/// later one. Chunks stay within the chapter, so a chapter's audio never
+/// depends on another chapter. An engine without history gets one chunk
+/// per utterance, keyed by the plain segment key.
+///
+/// Returns the chunks (ordered by first member), each utterance's key, and
+/// each utterance's (chunk, member) slot. `facts` gives an engine's
+/// identity and whether it keeps history.
+fn chunk_chapter(
+    utterances: &[Utterance],
+    facts: &mut dyn FnMut(EngineKind) -> Result<(String, bool), SynthError>,
+) -> Result<(Vec<Chunk>, Vec<Key>, Vec<(u32, u32)>), SynthError> {
+    struct Open {
+        chunk: usize,
+        chars: usize,
+    }
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut keys = Vec::with_capacity(utterances.len());
+    let mut slots = Vec::with_capacity(utterances.len());
+    // (speaker, voice as synthesised) → the chunk it is filling.
+    let mut open: HashMap<(Option<&str>, Key), Open> = HashMap::new();
+    for (index, utterance) in utterances.iter().enumerate() {
+        let (engine, history) = facts(utterance.voice.engine)?;
+        let voice = &utterance.voice;
+        let text = utterance.text.as_str();
+        if !history {
+            let key = cache::segment_key(&engine, voice, text);
+            slots.push((chunks.len() as u32, 0));
+            chunks.push(Chunk {
+                key,
+                members: vec![index as u32],
+            });
+            keys.push(key);
+            continue;
+        }
+        let group = (
+            utterance.speaker.as_deref(),
+            cache::segment_key(&engine, voice, ""),
+        );
+        let (key, state) = match open.get_mut(&group) {
+            Some(state) => {
+                let chunk = &mut chunks[state.chunk];
+                let key = cache::chained_key(&chunk.key, &engine, voice, text);
+                chunk.key = key;
+                chunk.members.push(index as u32);
+                state.chars += text.chars().count();
+                (key, state)
+            }
+            None => {
+                let key = cache::segment_key(&engine, voice, text);
+                chunks.push(Chunk {
+                    key,
+                    members: vec![index as u32],
+                });
+                let state = open.entry(group).or_insert(Open {
+                    chunk: chunks.len() - 1,
+                    chars: text.chars().count(),
+                });
+                (key, state)
+            }
+        };
+        let chunk = state.chunk;
+        let members = chunks[chunk].members.len();
+        slots.push((chunk as u32, (members - 1) as u32));
+        keys.push(key);
+        if ends_chunk(text) || members >= CHUNK_MAX_MEMBERS || state.chars >= CHUNK_MAX_CHARS {
+            open.remove(&group);
+        }
+    }
+    Ok((chunks, keys, slots))
+}
+
+/// Whether a chunk ends after this text (see [`chunk_chapter`]).
+fn ends_chunk(text: &str) -> bool {
+    let hash = blake3::hash(text.as_bytes());
+    let low = u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"));
+    low % CHUNK_SPREAD == 0
+}
+
 /// Where clips come from during assembly.
 enum Source<'e> {
-    /// Synthesise missing segments here, one at a time, as they are needed.
+    /// Synthesise missing chunks here, one at a time, as they are needed.
     InProcess {
         engines: &'e mut Engines,
         done: Vec<bool>,
@@ -342,28 +455,24 @@ enum Source<'e> {
 }
 
 impl Source<'_> {
-    /// The clip for `key`; `job` is its index in the to-synthesise list.
+    /// Member `member` of chunk `key` and its loudness gain; `job` is the
+    /// chunk's index in the to-synthesise list, and the job.
     fn fetch(
         &mut self,
         key: &Key,
-        utterance: &Utterance,
-        job: Option<usize>,
+        member: u32,
+        job: Option<(usize, &Job)>,
         cache: &SegmentCache,
-    ) -> Result<Segment, MixError> {
+    ) -> Result<(Segment, f32), MixError> {
         match (self, job) {
-            (Source::InProcess { engines, done }, Some(job)) if !done[job] => {
-                let clip = engines.synthesize(&utterance.text, &utterance.voice)?;
-                let segment = Segment::from_clip(&clip);
-                cache.write_segment(key, &segment)?;
-                done[job] = true;
-                Ok(segment)
+            (Source::InProcess { engines, done }, Some((n, job))) if !done[n] => {
+                crate::worker::synthesize_chunk(engines, cache, key, job.voice, &job.texts)?;
+                done[n] = true;
             }
-            (Source::Workers(pool), Some(job)) => {
-                pool.wait(job)?;
-                Ok(cache.read_segment(key)?)
-            }
-            _ => Ok(cache.read_segment(key)?),
+            (Source::Workers(pool), Some((n, _))) => pool.wait(n)?,
+            _ => {}
         }
+        Ok(cache.read_member(key, member as usize)?)
     }
 }
 
@@ -379,7 +488,7 @@ fn kind_name(kind: SegmentKind) -> &'static str {
 /// unless the bytes equal the WAV already there (then it is left alone).
 fn render_chapter(
     planned: &Planned,
-    fetch: &mut dyn FnMut(&Key, &Utterance) -> Result<Segment, MixError>,
+    fetch: &mut dyn FnMut(&Key, u32) -> Result<(Segment, f32), MixError>,
     out_dir: &Path,
     conformer: &mut Conformer,
     progress: &dyn Progress,
@@ -404,8 +513,9 @@ fn render_chapter(
         .tempfile_in(out_dir)
         .map_err(io)?;
     let mut writer: Option<hound::WavWriter<BufWriter<std::fs::File>>> = None;
-    for (key, utterance) in planned.keys.iter().zip(&chapter.utterances) {
-        let segment = conformer.conform_segment(fetch(key, utterance)?)?;
+    for (&(chunk, member), utterance) in planned.slots.iter().zip(&chapter.utterances) {
+        let (segment, gain) = fetch(&planned.chunks[chunk as usize].key, member)?;
+        let segment = conformer.conform_segment(segment, Some(gain))?;
         progress.advance(1);
         let writer = match &mut writer {
             Some(w) => w,
@@ -820,6 +930,150 @@ mod tests {
                 .temporary,
             0
         );
+    }
+
+    /// `n` narrator lines interleaved with Ann's, in two voices.
+    fn dialogue(lines: &[(&str, &str)]) -> Vec<Utterance> {
+        lines
+            .iter()
+            .map(|&(speaker, text)| {
+                let mut u = utterance(text, if speaker == "Ann" { "b" } else { "a" }, 0);
+                u.speaker = (speaker == "Ann").then(|| "Ann".into());
+                u
+            })
+            .collect()
+    }
+
+    fn history(kind: EngineKind) -> Result<(String, bool), SynthError> {
+        Ok((format!("{kind} test"), true))
+    }
+
+    #[test]
+    fn chunks_hold_one_speaker_in_one_voice_with_chained_keys() {
+        let lines: Vec<String> = (0..200).map(|n| format!("Line {n}.")).collect();
+        let speakers = ["-", "Ann", "-", "-", "Ann"];
+        let script: Vec<(&str, &str)> = lines
+            .iter()
+            .enumerate()
+            .map(|(n, l)| (speakers[n % speakers.len()], l.as_str()))
+            .collect();
+        let utterances = dialogue(&script);
+        let (chunks, keys, slots) = chunk_chapter(&utterances, &mut history).unwrap();
+        assert!(chunks.len() > 10 && chunks.len() < 100, "{}", chunks.len());
+        let mut seen = vec![false; utterances.len()];
+        for (c, chunk) in chunks.iter().enumerate() {
+            let first = &utterances[chunk.members[0] as usize];
+            assert!(chunk.members.windows(2).all(|w| w[0] < w[1]));
+            assert!(chunk.members.len() <= CHUNK_MAX_MEMBERS);
+            for (m, &index) in chunk.members.iter().enumerate() {
+                let u = &utterances[index as usize];
+                assert_eq!((&u.speaker, &u.voice), (&first.speaker, &first.voice));
+                assert_eq!(slots[index as usize], (c as u32, m as u32));
+                assert!(!std::mem::replace(&mut seen[index as usize], true));
+                // Each key covers the history it was spoken after.
+                let (engine, _) = history(u.voice.engine).unwrap();
+                let expected = match m {
+                    0 => cache::segment_key(&engine, &u.voice, &u.text),
+                    _ => cache::chained_key(
+                        &keys[chunk.members[m - 1] as usize],
+                        &engine,
+                        &u.voice,
+                        &u.text,
+                    ),
+                };
+                assert_eq!(keys[index as usize], expected);
+                // Only the last member may end a chunk early.
+                if m + 1 < chunk.members.len() {
+                    assert!(!ends_chunk(&u.text));
+                }
+            }
+            assert_eq!(chunk.key, keys[*chunk.members.last().unwrap() as usize]);
+        }
+        assert!(seen.iter().all(|&s| s));
+        assert!(
+            chunks.windows(2).all(|w| w[0].members[0] < w[1].members[0]),
+            "in book order"
+        );
+    }
+
+    #[test]
+    fn chunk_ends_are_content_defined() {
+        let lines: Vec<String> = (0..300).map(|n| format!("The narrator says {n}.")).collect();
+        let script: Vec<(&str, &str)> = lines.iter().map(|l| ("-", l.as_str())).collect();
+        let before = chunk_chapter(&dialogue(&script), &mut history).unwrap();
+        let mut edited = script.clone();
+        edited.insert(20, ("-", "A line the author added."));
+        let after = chunk_chapter(&dialogue(&edited), &mut history).unwrap();
+        let keys = |chunks: &[Chunk]| -> HashSet<Key> { chunks.iter().map(|c| c.key).collect() };
+        let (old, new) = (keys(&before.0), keys(&after.0));
+        // Only the chunk the new line falls in changes.
+        assert_eq!(old.difference(&new).count(), 1, "{} chunks", old.len());
+        assert_eq!(new.difference(&old).count(), 1);
+        // The same text in another history is another segment.
+        assert_ne!(before.1[21], after.1[22]);
+        assert_eq!(before.1[299], after.1[300]);
+    }
+
+    #[test]
+    fn engines_without_history_get_a_chunk_per_utterance() {
+        let utterances = dialogue(&[("-", "One."), ("-", "Two."), ("-", "One.")]);
+        let (chunks, keys, _) =
+            chunk_chapter(&utterances, &mut |k| Ok((format!("{k}"), false))).unwrap();
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(keys[0], keys[2], "no history: the same line is the same audio");
+    }
+
+    #[test]
+    fn chunked_renders_reuse_all_but_the_edited_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let engines = || {
+            Engines::new().with(Box::new(
+                ToneEngine::new(EngineKind::Espeak, 16000, &["a", "b"]).with_history(),
+            ))
+        };
+        let lines: Vec<String> = (0..60).map(|n| format!("Sentence number {n}.")).collect();
+        let speakers = ["-", "Ann", "-"];
+        let mut script: Vec<(&str, &str)> = lines
+            .iter()
+            .enumerate()
+            .map(|(n, l)| (speakers[n % 3], l.as_str()))
+            .collect();
+        let opts = options(dir.path());
+        let first = render_book(
+            "Book",
+            &[chapter(1, dialogue(&script))],
+            &mut engines(),
+            &opts,
+            &(),
+        )
+        .unwrap();
+        assert_eq!(first.stats.synthesised, 60);
+        let old: HashSet<Key> = chunk_chapter(&dialogue(&script), &mut history)
+            .unwrap()
+            .0
+            .iter()
+            .map(|c| c.key)
+            .collect();
+        script[30].1 = "An edited sentence.";
+        // The edited line's chunk, and the next one if the edit moved its end.
+        let edited: usize = chunk_chapter(&dialogue(&script), &mut history)
+            .unwrap()
+            .0
+            .iter()
+            .filter(|c| !old.contains(&c.key))
+            .map(|c| c.members.len())
+            .sum();
+        let second = render_book(
+            "Book",
+            &[chapter(1, dialogue(&script))],
+            &mut engines(),
+            &opts,
+            &(),
+        )
+        .unwrap();
+        assert_eq!(second.stats.synthesised, edited);
+        assert!(edited < 30, "{edited}");
+        assert_eq!(second.stats.reused, 60 - edited);
     }
 
     #[test]

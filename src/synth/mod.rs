@@ -154,8 +154,9 @@ pub trait Engine: Send {
     }
 
     /// True when an utterance's audio depends on what the engine said
-    /// before (hidden state in the library). Workers then synthesise each
-    /// utterance from a fresh copy of the initialised engine, so renders
+    /// before (hidden state in the library). Renders then group utterances
+    /// into chunks that workers speak from a fresh copy of the initialised
+    /// engine, with cache keys that cover each chunk's history, so renders
     /// stay byte-identical however they are split up or resumed.
     fn keeps_history(&self) -> bool {
         false
