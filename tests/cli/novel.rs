@@ -107,6 +107,14 @@ fn cached_segments(out: &Path) -> usize {
     count
 }
 
+/// Chunk files in an output folder's cache.
+fn chunk_files(dir: &Path, out: &str) -> usize {
+    std::fs::read_dir(dir.join(out).join(".cache/segments"))
+        .unwrap()
+        .map(|s| std::fs::read_dir(s.unwrap().path()).unwrap().count())
+        .sum()
+}
+
 #[test]
 fn a_voice_change_resynthesises_only_that_characters_segments() {
     let test = Test::new().story(&story(2, 12)).voices(&voices("en-us+m3"));
@@ -161,6 +169,10 @@ fn jobs_do_not_change_the_bytes() {
     render(&dir, "one", &["--jobs", "1"]);
     render(&dir, "two", &["--jobs", "2"]);
     assert_eq!(wavs(&dir.join("one")), wavs(&dir.join("two")));
+    // Worth checking: the workers spoke chunks of several sentences each,
+    // in whatever order the two of them took them.
+    let files = chunk_files(&dir, "two");
+    assert!(cached_segments(&dir.join("two")) > files, "{files} files");
     assert_eq!(wavs(&dir.join("one")).len(), 2);
     let _keep = test;
 }
