@@ -147,7 +147,9 @@ struct Planned<'a> {
     slots: Vec<(u32, u32)>,
     digest: Key,
     /// Set when the chapter's WAV is already the one these inputs make.
-    finished: Option<ChapterRecord>,
+    /// Its manifest entry is then read again when its turn comes: a
+    /// long book's entries are not all held at once.
+    finished: bool,
 }
 
 /// Renders `chapters` into `options.out_dir` and writes the manifest.
@@ -157,7 +159,7 @@ pub fn render_book(
     engines: &mut Engines,
     options: &RenderOptions,
     progress: &dyn Progress,
-) -> Result<Manifest, MixError> {
+) -> Result<Rendered, MixError> {
     let out_dir = &options.out_dir;
     std::fs::create_dir_all(out_dir).map_err(|source| MixError::Io {
         path: out_dir.to_owned(),
@@ -174,7 +176,7 @@ pub fn render_book(
     let mut seen = HashSet::new();
     let mut jobs = Vec::new();
     let mut synthesised = 0;
-    for planned in plans.iter().filter(|p| p.finished.is_none()) {
+    for planned in plans.iter().filter(|p| !p.finished) {
         let utterances = &planned.chapter.utterances;
         for chunk in &planned.chunks {
             if seen.insert(chunk.key) && !cache.contains(&chunk.key) {
@@ -185,7 +187,7 @@ pub fn render_book(
                     texts: chunk
                         .members
                         .iter()
-                        .map(|&m| utterances[m as usize].text.as_str())
+                        .map(|&m| &*utterances[m as usize].text)
                         .collect(),
                 });
             }
@@ -195,7 +197,33 @@ pub fn render_book(
     let job_index: HashMap<Key, usize> = jobs.iter().enumerate().map(|(n, j)| (j.key, n)).collect();
     let workers = options.jobs.min(jobs.len());
 
-    let entries = std::thread::scope(|scope| -> Result<_, MixError> {
+    let segments: usize = plans.iter().map(|p| p.chapter.utterances.len()).sum();
+    let stats = RunStats {
+        segments,
+        synthesised,
+        reused: segments - synthesised,
+    };
+    // The manifest streams out chapter by chapter, like the audio: a long
+    // book's entries are megabytes, and none of them is needed again.
+    let manifest_path = out_dir.join("manifest.json");
+    let manifest_io = |source| MixError::Io {
+        path: manifest_path.clone(),
+        source,
+    };
+    let manifest_file = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(out_dir)
+        .map_err(manifest_io)?;
+    let mut manifest = ManifestWriter::start(
+        BufWriter::new(manifest_file.reopen().map_err(manifest_io)?),
+        title,
+        book_rate,
+        options.chapters_in_book,
+        &plans.iter().map(|p| p.chapter.index).collect::<Vec<_>>(),
+    )
+    .map_err(manifest_io)?;
+
+    let chapters = std::thread::scope(|scope| -> Result<_, MixError> {
         let mut source = match &options.worker {
             Some(spec) if workers > 0 => {
                 Source::Workers(Pool::start(scope, spec, cache.root(), workers, &jobs)?)
@@ -205,15 +233,28 @@ pub fn render_book(
                 done: vec![false; jobs.len()],
             },
         };
-        let mut entries = Vec::new();
+        let mut chapters = Vec::with_capacity(plans.len());
         let mut conformer = Conformer::new(book_rate);
         for planned in &plans {
-            let entry = match &planned.finished {
+            // Read again, under the cache lock: planning saw it.
+            let record = planned
+                .finished
+                .then(|| finished_record(&cache, &planned.digest, &out_dir.join(&planned.file_name)))
+                .flatten();
+            let entry = match record {
                 // The book rate is part of the chapter digest: a finished
                 // chapter is at this rate.
                 Some(record) => {
                     progress.advance(planned.chapter.utterances.len() as u64);
-                    record.entry.clone()
+                    record.entry
+                }
+                None if planned.finished => {
+                    return Err(MixError::Io {
+                        path: out_dir.join(&planned.file_name),
+                        source: std::io::Error::other(
+                            "finished chapter changed during the render",
+                        ),
+                    });
                 }
                 None => {
                     let mut fetch = |key: &Key, member: u32| {
@@ -229,43 +270,129 @@ pub fn render_book(
                                 source,
                             }
                         })?;
-                    cache.write_chapter(
-                        &planned.digest,
-                        &ChapterRecord {
-                            entry: entry.clone(),
-                            sample_rate: rate,
-                            wav_len: metadata.len(),
-                            wav_mtime_ns: mtime_ns(&metadata),
-                        },
-                    )?;
-                    entry
+                    let record = ChapterRecord {
+                        entry,
+                        sample_rate: rate,
+                        wav_len: metadata.len(),
+                        wav_mtime_ns: mtime_ns(&metadata),
+                    };
+                    cache.write_chapter(&planned.digest, &record)?;
+                    record.entry
                 }
             };
-            entries.push(entry);
+            manifest.chapter(&entry).map_err(manifest_io)?;
+            chapters.push(ChapterSummary {
+                index: entry.index,
+                file: entry.file.clone(),
+                duration_s: entry.duration_s,
+            });
         }
-        Ok(entries)
+        Ok(chapters)
     })?;
+    drop(plans);
 
-    let segments: usize = plans.iter().map(|p| p.chapter.utterances.len()).sum();
-    let manifest = Manifest {
-        title: title.to_owned(),
+    let file = manifest.finish(&stats).map_err(manifest_io)?;
+    drop(file);
+    manifest_file.as_file().sync_all().map_err(manifest_io)?;
+    make_readable(manifest_file.as_file()).map_err(manifest_io)?;
+    manifest_file
+        .persist(&manifest_path)
+        .map_err(|err| manifest_io(err.error))?;
+    Ok(Rendered {
         sample_rate: book_rate,
-        chapters_in_book: options.chapters_in_book,
-        chapters_present: entries.iter().map(|e| e.index).collect(),
-        chapters: entries,
-        stats: RunStats {
-            segments,
-            synthesised,
-            reused: segments - synthesised,
-        },
-    };
-    // Streamed: a long book's manifest is megabytes; no need to hold it twice.
-    write_atomically(&out_dir.join("manifest.json"), |file| {
-        let mut writer = BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut writer, &manifest).map_err(std::io::Error::from)?;
-        writer.flush()
-    })?;
-    Ok(manifest)
+        chapters,
+        stats,
+    })
+}
+
+/// What a render made; the full record is `manifest.json` ([`Manifest`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub sample_rate: u32,
+    pub chapters: Vec<ChapterSummary>,
+    pub stats: RunStats,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChapterSummary {
+    pub index: usize,
+    pub file: String,
+    pub duration_s: f64,
+}
+
+/// Writes `manifest.json` as [`Manifest`] would serialise (pretty-printed,
+/// fields in its order), one chapter entry at a time.
+struct ManifestWriter<W: Write> {
+    out: W,
+    chapters: usize,
+}
+
+impl<W: Write> ManifestWriter<W> {
+    fn start(
+        mut out: W,
+        title: &str,
+        sample_rate: u32,
+        chapters_in_book: usize,
+        chapters_present: &[usize],
+    ) -> std::io::Result<ManifestWriter<W>> {
+        write!(out, "{{\n  \"title\": ")?;
+        serde_json::to_writer(&mut out, title)?;
+        write!(
+            out,
+            ",\n  \"sample_rate\": {sample_rate},\n  \"chapters_in_book\": {chapters_in_book},\n  \"chapters_present\": "
+        )?;
+        serde_json::to_writer_pretty(Indented::new(&mut out, 2), chapters_present)?;
+        write!(out, ",\n  \"chapters\": [")?;
+        Ok(ManifestWriter { out, chapters: 0 })
+    }
+
+    fn chapter(&mut self, entry: &ChapterEntry) -> std::io::Result<()> {
+        let separator = if self.chapters == 0 { "" } else { "," };
+        write!(self.out, "{separator}\n    ")?;
+        serde_json::to_writer_pretty(Indented::new(&mut self.out, 4), entry)?;
+        self.chapters += 1;
+        Ok(())
+    }
+
+    fn finish(mut self, stats: &RunStats) -> std::io::Result<W> {
+        let close = if self.chapters == 0 { "]" } else { "\n  ]" };
+        write!(self.out, "{close},\n  \"stats\": ")?;
+        serde_json::to_writer_pretty(Indented::new(&mut self.out, 2), stats)?;
+        write!(self.out, "\n}}")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Indents every line after the first by `width` spaces (so a value
+/// pretty-printed on its own sits nested inside the manifest).
+struct Indented<W: Write> {
+    out: W,
+    width: usize,
+}
+
+impl<W: Write> Indented<W> {
+    fn new(out: W, width: usize) -> Indented<W> {
+        Indented { out, width }
+    }
+}
+
+impl<W: Write> Write for Indented<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        const SPACES: [u8; 8] = [b' '; 8];
+        let mut rest = buf;
+        while let Some(n) = rest.iter().position(|&b| b == b'\n') {
+            self.out.write_all(&rest[..=n])?;
+            self.out.write_all(&SPACES[..self.width.min(8)])?;
+            rest = &rest[n + 1..];
+        }
+        self.out.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// The highest sample rate among the voices the book uses (22050 Hz when it
@@ -323,11 +450,7 @@ fn plan<'a>(
                 .bytes(utterance.text.as_bytes());
         }
         let digest = digest.finish();
-        let finished = cache.read_chapter(&digest).filter(|record| {
-            std::fs::metadata(out_dir.join(&file_name)).is_ok_and(|m| {
-                m.is_file() && m.len() == record.wav_len && mtime_ns(&m) == record.wav_mtime_ns
-            })
-        });
+        let finished = finished_record(cache, &digest, &out_dir.join(&file_name)).is_some();
         plans.push(Planned {
             chapter,
             file_name,
@@ -338,6 +461,15 @@ fn plan<'a>(
         });
     }
     Ok(plans)
+}
+
+/// The record of a finished chapter whose WAV is still the one we wrote.
+fn finished_record(cache: &SegmentCache, digest: &Key, wav: &Path) -> Option<ChapterRecord> {
+    cache.read_chapter(digest).filter(|record| {
+        std::fs::metadata(wav).is_ok_and(|m| {
+            m.is_file() && m.len() == record.wav_len && mtime_ns(&m) == record.wav_mtime_ns
+        })
+    })
 }
 
 /// Utterances synthesised together, in order, by one engine process.
@@ -388,7 +520,7 @@ fn chunk_chapter(
     for (index, utterance) in utterances.iter().enumerate() {
         let (engine, history) = facts(utterance.voice.engine)?;
         let voice = &utterance.voice;
-        let text = utterance.text.as_str();
+        let text = &*utterance.text;
         if !history {
             let key = cache::segment_key(&engine, voice, text);
             slots.push((chunks.len() as u32, 0));
@@ -742,7 +874,7 @@ mod tests {
 
     fn utterance(text: &str, voice: &str, pause_ms: u32) -> Utterance {
         Utterance {
-            text: text.to_owned(),
+            text: text.into(),
             shown: text.into(),
             kind: SegmentKind::Dialogue,
             speaker: Some("Ann".into()),
@@ -795,9 +927,23 @@ mod tests {
                 utterance("Hi there.", "b", 250),
             ],
         );
-        let manifest =
+        let rendered =
             render_book("Book", &[chapter], &mut engines, &options(dir.path()), &()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("manifest.json")).unwrap();
+        let manifest: Manifest = serde_json::from_str(&text).unwrap();
+        // Streamed chapter by chapter, it reads as if serialised whole.
+        assert_eq!(text, serde_json::to_string_pretty(&manifest).unwrap());
         let entry = &manifest.chapters[0];
+        assert_eq!(
+            rendered.chapters,
+            [ChapterSummary {
+                index: 1,
+                file: entry.file.clone(),
+                duration_s: entry.duration_s
+            }]
+        );
+        assert_eq!(manifest.title, "Book");
+        assert_eq!(manifest.chapters_present, [1]);
         assert_eq!(entry.file, "01-chapter-1-start.wav");
         let segs = &entry.segments;
         assert_eq!(segs[0].start_s, 0.5);
@@ -810,10 +956,7 @@ mod tests {
             visible_files(dir.path()),
             ["01-chapter-1-start.wav", "manifest.json"]
         );
-        let written: Manifest =
-            serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap())
-                .unwrap();
-        assert_eq!(written, manifest);
+        assert_eq!(rendered.stats, manifest.stats);
         assert_eq!(
             manifest.stats,
             RunStats {
@@ -857,6 +1000,11 @@ mod tests {
         let wav2 = dir.path().join(&first.chapters[1].file);
         let mtime1 = std::fs::metadata(&wav1).unwrap().modified().unwrap();
         let bytes2 = std::fs::read(&wav2).unwrap();
+
+        let text = std::fs::read_to_string(dir.path().join("manifest.json")).unwrap();
+        let manifest: Manifest = serde_json::from_str(&text).unwrap();
+        assert_eq!(text, serde_json::to_string_pretty(&manifest).unwrap());
+        assert_eq!(manifest.chapters.len(), 2);
 
         let again = render(&book("b"));
         assert_eq!((again.stats.synthesised, again.stats.reused), (0, 4));
