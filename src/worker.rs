@@ -45,7 +45,7 @@ use std::sync::mpsc;
 use serde::{Deserialize, Serialize};
 
 use crate::audio::{AudioError, level_gain};
-use crate::cache::{Key, Segment, SegmentCache};
+use crate::cache::{Key, SegmentCache};
 use crate::synth::{EngineKind, Engines, SynthError, Voice};
 
 #[derive(Debug, thiserror::Error)]
@@ -147,9 +147,7 @@ pub fn synthesize_chunk(
     }
     let mut writer = None;
     for text in texts {
-        let clip = engines.synthesize(text, voice)?;
-        let segment = Segment::from_clip(&clip);
-        drop(clip);
+        let segment = engines.synthesize_pcm16(text, voice)?;
         let gain = level_gain(&segment.samples, segment.sample_rate)?;
         let writer = match &mut writer {
             Some(writer) => writer,

@@ -94,6 +94,9 @@ pub struct Library {
     pub sample_rate: u32,
     pub data_dir: PathBuf,
     pub version: String,
+    /// The voice last set successfully: setting it again re-reads its
+    /// voice file, which cost as much as a short sentence's synthesis.
+    current_voice: std::cell::RefCell<Option<String>>,
 }
 
 static LIBRARY: OnceLock<Result<Mutex<Library>, String>> = OnceLock::new();
@@ -129,6 +132,7 @@ pub fn lock() -> Result<MutexGuard<'static, Library>, SynthError> {
             sample_rate: rate as u32,
             data_dir: PathBuf::from(cstr(data)),
             version: cstr(version),
+            current_voice: std::cell::RefCell::new(None),
         }))
     });
     match library {
@@ -183,11 +187,19 @@ impl Library {
         }
     }
 
+    /// Makes `id` the current voice (a no-op when it already is: speaking
+    /// changes no voice settings that this would restore, and rate, pitch,
+    /// range and volume are set for every utterance anyway).
     fn set_voice(&self, id: &str) -> Result<(), String> {
+        if self.current_voice.borrow().as_deref() == Some(id) {
+            return Ok(());
+        }
+        self.current_voice.replace(None);
         let name = CString::new(id).map_err(|_| "voice id contains NUL".to_owned())?;
         // SAFETY: NUL-terminated string; we hold the lock.
         let code = unsafe { ffi::espeak_SetVoiceByName(name.as_ptr()) };
         if code == ffi::EE_OK {
+            self.current_voice.replace(Some(id.to_owned()));
             Ok(())
         } else {
             Err(format!("espeak_SetVoiceByName({id:?}) returned {code}"))
@@ -436,6 +448,24 @@ impl Engine for Espeak {
     }
 
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
+        let segment = self.synthesize_pcm16(text, voice)?;
+        Ok(Clip {
+            samples: segment
+                .samples
+                .into_iter()
+                .map(|s| f32::from(s) / 32768.0)
+                .collect(),
+            sample_rate: segment.sample_rate,
+        })
+    }
+
+    /// espeak's own samples: quantising them as floats would give them
+    /// back unchanged (`quantise(s / 32768) == s` for every 16-bit `s`).
+    fn synthesize_pcm16(
+        &mut self,
+        text: &str,
+        voice: &Voice,
+    ) -> Result<crate::cache::Segment, SynthError> {
         let library = lock()?;
         let samples = library
             .speak(text, voice)
@@ -444,11 +474,8 @@ impl Engine for Espeak {
                 text: text.chars().take(60).collect(),
                 reason,
             })?;
-        Ok(Clip {
-            samples: samples
-                .into_iter()
-                .map(|s| f32::from(s) / 32768.0)
-                .collect(),
+        Ok(crate::cache::Segment {
+            samples,
             sample_rate: self.sample_rate,
         })
     }

@@ -133,6 +133,19 @@ pub trait Engine: Send {
 
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError>;
 
+    /// [`Engine::synthesize`] as 16-bit samples, exactly as
+    /// [`crate::cache::Segment::from_clip`] quantises them. Engines whose
+    /// own output is 16-bit override it to skip the float round trip.
+    fn synthesize_pcm16(
+        &mut self,
+        text: &str,
+        voice: &Voice,
+    ) -> Result<crate::cache::Segment, SynthError> {
+        Ok(crate::cache::Segment::from_clip(
+            &self.synthesize(text, voice)?,
+        ))
+    }
+
     /// Several utterances at once, results in the same order. The default
     /// speaks them one by one; engines that can work in parallel (piper's
     /// session pool) override it.
@@ -204,6 +217,15 @@ impl Engines {
 
     pub fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         self.get(voice.engine)?.synthesize(text, voice)
+    }
+
+    /// See [`Engine::synthesize_pcm16`].
+    pub fn synthesize_pcm16(
+        &mut self,
+        text: &str,
+        voice: &Voice,
+    ) -> Result<crate::cache::Segment, SynthError> {
+        self.get(voice.engine)?.synthesize_pcm16(text, voice)
     }
 
     pub fn sample_rate(&mut self, voice: &Voice) -> Result<u32, SynthError> {
