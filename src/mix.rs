@@ -2,18 +2,23 @@
 //! and write one 16-bit mono WAV per chapter plus `manifest.json`.
 //!
 //! Audio comes from the segment cache ([`crate::cache`]): a render first
-//! works out every utterance's cache key, then synthesises only the
-//! missing ones, either in this process or in worker processes
-//! ([`crate::worker`]) that fill the cache while this process assembles.
-//! A chapter whose inputs (keys, pauses, volumes, texts) are unchanged and
-//! whose WAV is still the one we wrote is not touched at all.
+//! groups every chapter's utterances into chunks and works out their cache
+//! keys (`chunk_chapter`), then synthesises only the missing chunks,
+//! either in this process or in worker processes ([`crate::worker`]) that
+//! fill the cache while this process assembles. Workers store each clip's
+//! loudness gain with it, so assembling a clip at the book's rate is a
+//! read, a multiply and a write. A chapter whose inputs (keys, pauses,
+//! volumes, texts) are unchanged and whose WAV is still the one we wrote is
+//! not touched at all.
 //!
 //! Memory stays flat however long the book: each chapter streams into a
-//! temporary file in the output folder one clip at a time, and only the
-//! small manifest entries are kept. The temporary file is renamed into
-//! place only when complete, so an interrupted render never leaves a
-//! truncated WAV under its final name; leftovers of killed renders are
-//! swept at the start of the next one (which holds a lock on the folder).
+//! temporary file in the output folder one clip at a time, and its
+//! manifest entry streams into the temporary manifest once the chapter is
+//! done; only a few numbers per chapter are kept. Temporary files are
+//! renamed into place only when complete, so an interrupted render never
+//! leaves a truncated WAV or manifest under its final name; leftovers of
+//! killed renders are swept at the start of the next one (which holds a
+//! lock on the folder).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufWriter, Write};
