@@ -291,7 +291,10 @@ mod tests {
             "a quiet short clip is raised"
         );
         // Same input, same output: nothing carries over between clips.
-        assert_eq!(conformer.conform_segment(segment.clone(), None).unwrap(), out);
+        assert_eq!(
+            conformer.conform_segment(segment.clone(), None).unwrap(),
+            out
+        );
     }
 
     #[test]

@@ -372,10 +372,7 @@ impl SegmentCache {
         header.extend_from_slice(&sample_rate.to_le_bytes());
         header.extend_from_slice(&(count as u32).to_le_bytes());
         header.resize(CHUNK_HEADER as usize + 8 * count, 0);
-        writer
-            .file
-            .write_all(&header)
-            .map_err(io_error(&tmp_dir))?;
+        writer.file.write_all(&header).map_err(io_error(&tmp_dir))?;
         Ok(writer)
     }
 
@@ -393,13 +390,10 @@ impl SegmentCache {
                 ),
             });
         }
-        let mut temp = writer
-            .file
-            .into_inner()
-            .map_err(|e| CacheError::Io {
-                path: path.clone(),
-                source: e.into_error(),
-            })?;
+        let mut temp = writer.file.into_inner().map_err(|e| CacheError::Io {
+            path: path.clone(),
+            source: e.into_error(),
+        })?;
         let mut table = Vec::with_capacity(8 * writer.table.len());
         for (samples, gain) in &writer.table {
             table.extend_from_slice(&samples.to_le_bytes());
@@ -494,9 +488,9 @@ pub fn stats(root: &Path) -> Result<Stats, CacheError> {
 fn chunk_members(path: &Path) -> u64 {
     let mut header = [0u8; CHUNK_HEADER as usize];
     match File::open(path).and_then(|mut f| f.read_exact(&mut header)) {
-        Ok(()) if &header[..6] == SEGMENT_MAGIC => {
-            u64::from(u32::from_le_bytes(header[10..14].try_into().expect("4 bytes")))
-        }
+        Ok(()) if &header[..6] == SEGMENT_MAGIC => u64::from(u32::from_le_bytes(
+            header[10..14].try_into().expect("4 bytes"),
+        )),
         _ => 1,
     }
 }

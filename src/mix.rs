@@ -244,7 +244,9 @@ pub fn render_book(
             // Read again, under the cache lock: planning saw it.
             let record = planned
                 .finished
-                .then(|| finished_record(&cache, &planned.digest, &out_dir.join(&planned.file_name)))
+                .then(|| {
+                    finished_record(&cache, &planned.digest, &out_dir.join(&planned.file_name))
+                })
                 .flatten();
             let entry = match record {
                 // The book rate is part of the chapter digest: a finished
@@ -256,9 +258,7 @@ pub fn render_book(
                 None if planned.finished => {
                     return Err(MixError::Io {
                         path: out_dir.join(&planned.file_name),
-                        source: std::io::Error::other(
-                            "finished chapter changed during the render",
-                        ),
+                        source: std::io::Error::other("finished chapter changed during the render"),
                     });
                 }
                 None => {
@@ -443,7 +443,11 @@ fn plan<'a>(
             engine_facts.insert(kind, known.clone());
             Ok(known)
         };
-        let (chunks, keys, slots) = chunk_chapter(&chapter.utterances, &mut facts)?;
+        let ChapterChunks {
+            chunks,
+            keys,
+            slots,
+        } = chunk_chapter(&chapter.utterances, &mut facts)?;
         for (key, utterance) in keys.iter().zip(&chapter.utterances) {
             digest
                 .key(key)
@@ -493,6 +497,14 @@ const CHUNK_SPREAD: u64 = 8;
 const CHUNK_MAX_MEMBERS: usize = 24;
 const CHUNK_MAX_CHARS: usize = 3000;
 
+/// A chapter's chunks, each utterance's key, and each utterance's (chunk,
+/// member) slot.
+struct ChapterChunks {
+    chunks: Vec<Chunk>,
+    keys: Vec<Key>,
+    slots: Vec<(u32, u32)>,
+}
+
 /// Groups a chapter's utterances into chunks and gives each its cache key.
 ///
 /// For an engine that keeps history (see [`crate::worker`]) a chunk holds
@@ -506,13 +518,12 @@ const CHUNK_MAX_CHARS: usize = 3000;
 /// depends on another chapter. An engine without history gets one chunk
 /// per utterance, keyed by the plain segment key.
 ///
-/// Returns the chunks (ordered by first member), each utterance's key, and
-/// each utterance's (chunk, member) slot. `facts` gives an engine's
+/// Chunks are ordered by their first member. `facts` gives an engine's
 /// identity and whether it keeps history.
 fn chunk_chapter(
     utterances: &[Utterance],
     facts: &mut dyn FnMut(EngineKind) -> Result<(String, bool), SynthError>,
-) -> Result<(Vec<Chunk>, Vec<Key>, Vec<(u32, u32)>), SynthError> {
+) -> Result<ChapterChunks, SynthError> {
     struct Open {
         chunk: usize,
         chars: usize,
@@ -570,7 +581,11 @@ fn chunk_chapter(
             open.remove(&group);
         }
     }
-    Ok((chunks, keys, slots))
+    Ok(ChapterChunks {
+        chunks,
+        keys,
+        slots,
+    })
 }
 
 /// Whether a chunk ends after this text (see [`chunk_chapter`]).
@@ -621,11 +636,14 @@ fn kind_name(kind: SegmentKind) -> &'static str {
     }
 }
 
+/// Member `.1` of chunk `.0` and its loudness gain, once it is in the cache.
+type Fetch<'f> = dyn FnMut(&Key, u32) -> Result<(Segment, f32), MixError> + 'f;
+
 /// Streams one chapter into a temporary WAV and renames it into place,
 /// unless the bytes equal the WAV already there (then it is left alone).
 fn render_chapter(
     planned: &Planned,
-    fetch: &mut dyn FnMut(&Key, u32) -> Result<(Segment, f32), MixError>,
+    fetch: &mut Fetch,
     out_dir: &Path,
     conformer: &mut Conformer,
     progress: &dyn Progress,
@@ -1111,7 +1129,11 @@ mod tests {
             .map(|(n, l)| (speakers[n % speakers.len()], l.as_str()))
             .collect();
         let utterances = dialogue(&script);
-        let (chunks, keys, slots) = chunk_chapter(&utterances, &mut history).unwrap();
+        let ChapterChunks {
+            chunks,
+            keys,
+            slots,
+        } = chunk_chapter(&utterances, &mut history).unwrap();
         assert!(chunks.len() > 10 && chunks.len() < 100, "{}", chunks.len());
         let mut seen = vec![false; utterances.len()];
         for (c, chunk) in chunks.iter().enumerate() {
@@ -1151,29 +1173,33 @@ mod tests {
 
     #[test]
     fn chunk_ends_are_content_defined() {
-        let lines: Vec<String> = (0..300).map(|n| format!("The narrator says {n}.")).collect();
+        let lines: Vec<String> = (0..300)
+            .map(|n| format!("The narrator says {n}."))
+            .collect();
         let script: Vec<(&str, &str)> = lines.iter().map(|l| ("-", l.as_str())).collect();
         let before = chunk_chapter(&dialogue(&script), &mut history).unwrap();
         let mut edited = script.clone();
         edited.insert(20, ("-", "A line the author added."));
         let after = chunk_chapter(&dialogue(&edited), &mut history).unwrap();
         let keys = |chunks: &[Chunk]| -> HashSet<Key> { chunks.iter().map(|c| c.key).collect() };
-        let (old, new) = (keys(&before.0), keys(&after.0));
+        let (old, new) = (keys(&before.chunks), keys(&after.chunks));
         // Only the chunk the new line falls in changes.
         assert_eq!(old.difference(&new).count(), 1, "{} chunks", old.len());
         assert_eq!(new.difference(&old).count(), 1);
         // The same text in another history is another segment.
-        assert_ne!(before.1[21], after.1[22]);
-        assert_eq!(before.1[299], after.1[300]);
+        assert_ne!(before.keys[21], after.keys[22]);
+        assert_eq!(before.keys[299], after.keys[300]);
     }
 
     #[test]
     fn engines_without_history_get_a_chunk_per_utterance() {
         let utterances = dialogue(&[("-", "One."), ("-", "Two."), ("-", "One.")]);
-        let (chunks, keys, _) =
-            chunk_chapter(&utterances, &mut |k| Ok((format!("{k}"), false))).unwrap();
-        assert_eq!(chunks.len(), 3);
-        assert_eq!(keys[0], keys[2], "no history: the same line is the same audio");
+        let split = chunk_chapter(&utterances, &mut |k| Ok((format!("{k}"), false))).unwrap();
+        assert_eq!(split.chunks.len(), 3);
+        assert_eq!(
+            split.keys[0], split.keys[2],
+            "no history: the same line is the same audio"
+        );
     }
 
     #[test]
@@ -1203,7 +1229,7 @@ mod tests {
         assert_eq!(first.stats.synthesised, 60);
         let old: HashSet<Key> = chunk_chapter(&dialogue(&script), &mut history)
             .unwrap()
-            .0
+            .chunks
             .iter()
             .map(|c| c.key)
             .collect();
@@ -1211,7 +1237,7 @@ mod tests {
         // The edited line's chunk, and the next one if the edit moved its end.
         let edited: usize = chunk_chapter(&dialogue(&script), &mut history)
             .unwrap()
-            .0
+            .chunks
             .iter()
             .filter(|c| !old.contains(&c.key))
             .map(|c| c.members.len())

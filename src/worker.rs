@@ -335,7 +335,11 @@ fn feed(
         let request = Request {
             key: job.key.hex(),
             voice: std::borrow::Cow::Borrowed(job.voice),
-            texts: job.texts.iter().map(|t| std::borrow::Cow::Borrowed(*t)).collect(),
+            texts: job
+                .texts
+                .iter()
+                .map(|t| std::borrow::Cow::Borrowed(*t))
+                .collect(),
         };
         let sent = serde_json::to_writer(&mut stdin, &request)
             .map_err(std::io::Error::from)

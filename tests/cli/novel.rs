@@ -96,7 +96,10 @@ fn cached_segments(out: &Path) -> usize {
     };
     let mut count = 0;
     for shard in shards {
-        for entry in std::fs::read_dir(shard.unwrap().path()).into_iter().flatten() {
+        for entry in std::fs::read_dir(shard.unwrap().path())
+            .into_iter()
+            .flatten()
+        {
             let Ok(bytes) = std::fs::read(entry.unwrap().path()) else {
                 continue;
             };
@@ -136,7 +139,10 @@ fn a_voice_change_resynthesises_only_that_characters_segments() {
     // was spoken after, so a repeated line ("said Ann.") is usually
     // synthesised again; only a chunk identical in every line is shared.
     let synthesised = first["stats"]["synthesised"].as_u64().unwrap();
-    assert!(synthesised > total / 2 && synthesised <= total, "{synthesised} of {total}");
+    assert!(
+        synthesised > total / 2 && synthesised <= total,
+        "{synthesised} of {total}"
+    );
     assert_eq!(cached_segments(&dir.join("out")) as u64, synthesised);
     let bob = segments(Some("Bob"));
     assert!(bob >= 6 && bob < total, "{bob} of {total}");
