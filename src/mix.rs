@@ -491,11 +491,16 @@ struct Chunk {
 }
 
 /// A chunk ends after an utterance whose text hashes to 0 modulo this
-/// (so about this many members on average)...
-const CHUNK_SPREAD: u64 = 8;
+/// (so about this many members on average)... Each chunk costs a fork and
+/// a cache file (about a millisecond) against a few milliseconds of
+/// synthesis per sentence, so sixteen keep that overhead small, while the
+/// largest chunk is still a fraction of a second of work: small enough to
+/// share between workers and to stream chapters out in order, and all an
+/// edit re-synthesises.
+const CHUNK_SPREAD: u64 = 16;
 /// ...or when it reaches this many members or characters of text.
-const CHUNK_MAX_MEMBERS: usize = 24;
-const CHUNK_MAX_CHARS: usize = 3000;
+const CHUNK_MAX_MEMBERS: usize = 48;
+const CHUNK_MAX_CHARS: usize = 6000;
 
 /// A chapter's chunks, each utterance's key, and each utterance's (chunk,
 /// member) slot.
