@@ -44,7 +44,7 @@ use std::sync::mpsc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::audio::{AudioError, level_gain};
+use crate::audio::level_gain;
 use crate::cache::{Key, SegmentCache};
 use crate::synth::{EngineKind, Engines, SynthError, Voice};
 
@@ -62,8 +62,6 @@ pub enum WorkerError {
     Cache(#[from] crate::cache::CacheError),
     #[error(transparent)]
     Synth(#[from] SynthError),
-    #[error(transparent)]
-    Audio(#[from] AudioError),
     #[error("talking to the render: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -148,7 +146,7 @@ pub fn synthesize_chunk(
     let mut writer = None;
     for text in texts {
         let segment = engines.synthesize_pcm16(text, voice)?;
-        let gain = level_gain(&segment.samples, segment.sample_rate)?;
+        let gain = level_gain(&segment.samples, segment.sample_rate);
         let writer = match &mut writer {
             Some(writer) => writer,
             None => writer.insert(cache.chunk_writer(segment.sample_rate, texts.len())?),
@@ -413,7 +411,7 @@ mod tests {
         assert!(replies[2].contains("bad request line"), "{}", replies[2]);
         let (first, gain) = cache.read_member(&key, 0).unwrap();
         assert_eq!(first.samples.len(), 3 * 480);
-        assert_eq!(gain, level_gain(&first.samples, 8000).unwrap());
+        assert_eq!(gain, level_gain(&first.samples, 8000));
         assert_eq!(cache.read_member(&key, 1).unwrap().0.samples.len(), 6 * 480);
     }
 

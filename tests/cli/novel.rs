@@ -214,9 +214,12 @@ fn a_killed_render_resumes_to_identical_output() {
     child.wait().unwrap();
     let done = cached_segments(&dir.join("killed"));
     assert!(done >= 20 && done < total, "killed after {done} of {total}");
-    // Whatever the moment, nothing incomplete is under a final name.
+    // Whatever the moment, nothing incomplete is under a final name (a
+    // chapter being written is a `.partial-*` temporary, swept on resume).
     for (name, bytes) in wavs(&dir.join("killed")) {
-        assert!(hound::WavReader::new(bytes.as_slice()).is_ok(), "{name}");
+        if !name.starts_with(".partial-") {
+            assert!(hound::WavReader::new(bytes.as_slice()).is_ok(), "{name}");
+        }
     }
 
     render(&dir, "killed", &["--jobs", "2"]);
