@@ -327,6 +327,9 @@ impl SegmentCache {
         if len != CHUNK_HEADER + 8 * count as u64 + 2 * total {
             return Err(corrupt("wrong length"));
         }
+        if !gain.is_finite() || gain < 0.0 {
+            return Err(corrupt("bad gain"));
+        }
         file.seek(SeekFrom::Current(2 * before as i64))
             .map_err(io_error(&path))?;
         // Decoded through the reader's buffer straight into the samples: no
@@ -689,6 +692,13 @@ mod tests {
         assert_eq!(cache.read_member(&key, 1).unwrap(), (empty, 1.0));
         assert_eq!(cache.read_member(&key, 2).unwrap(), (second.clone(), 2.0));
         assert!(cache.read_member(&key, 3).is_err());
+        let mut writer = cache.chunk_writer(16000, 1).unwrap();
+        writer.push(&second, f32::NAN).unwrap();
+        let damaged = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hm.");
+        cache.finish_chunk(&damaged, writer).unwrap();
+        let err = cache.read_member(&damaged, 0).unwrap_err().to_string();
+        assert!(err.contains("bad gain"), "{err}");
+        std::fs::remove_file(cache.chunk_path(&damaged)).unwrap();
 
         // An unfinished chunk is never put in place.
         let other = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Ho.");
