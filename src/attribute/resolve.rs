@@ -172,12 +172,13 @@ pub fn resolve(
         .filter(|(i, _)| is_narr(*i))
         .map(|(_, t)| t.as_slice())
         .collect();
-    let common: HashSet<String> = if known.is_empty() {
+    // Borrowed from the book text: a long book has tens of thousands.
+    let common: HashSet<&str> = if known.is_empty() {
         narration
             .iter()
             .flat_map(|t| t.iter())
             .filter(|t| t.word && !t.is_cap())
-            .map(|t| t.text.to_owned())
+            .map(|t| t.text)
             .collect()
     } else {
         HashSet::new()
@@ -356,7 +357,7 @@ pub fn resolve(
                     // Whoever a speech tag names is a speaker, even if the
                     // name was too rare to be found; but a capitalised
                     // ordinary word ("On", "Still") is not a name.
-                    let ordinary = !name.contains(' ') && common.contains(&name.to_lowercase());
+                    let ordinary = !name.contains(' ') && common.contains(name.to_lowercase().as_str());
                     (!roster.closed && !ordinary).then(|| {
                         roster.add(
                             CharInfo {
@@ -549,7 +550,7 @@ fn narrator_name(
     text: &str,
     speaker: &[Option<usize>],
     narrator: usize,
-    common: &HashSet<String>,
+    common: &HashSet<&str>,
 ) -> Option<String> {
     let lines: Vec<usize> = (0..segments.len())
         .filter(|&i| segments[i].kind == SegmentKind::Dialogue)
@@ -580,7 +581,7 @@ fn narrator_name(
             }
             let run = &ts[i..=j];
             let ordinary = run.iter().any(|t| {
-                common.contains(&t.text.to_lowercase())
+                common.contains(t.text.to_lowercase().as_str())
                     || lexicon::is_never_name(&t.lower()) && lexicon::title(&t.lower()).is_none()
             });
             if !ordinary && boundary(i.checked_sub(1).map(|p| &ts[p])) && boundary(ts.get(j + 1)) {
