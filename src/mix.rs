@@ -15,7 +15,7 @@
 //! truncated WAV under its final name; leftovers of killed renders are
 //! swept at the start of the next one (which holds a lock on the folder).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -281,7 +281,8 @@ fn plan<'a>(
     out_dir: &Path,
     book_rate: u32,
 ) -> Result<Vec<Planned<'a>>, MixError> {
-    let mut identities: BTreeMap<EngineKind, String> = BTreeMap::new();
+    // Per voice: the engine's identity plus the voice's own (a model's contents).
+    let mut identities: HashMap<(EngineKind, &str), String> = HashMap::new();
     let mut plans = Vec::with_capacity(chapters.len());
     for chapter in chapters {
         let file_name = format!("{:02}-{}.wav", chapter.index, slug(&chapter.title));
@@ -295,11 +296,12 @@ fn plan<'a>(
             .bytes(&book_rate.to_le_bytes());
         let mut keys = Vec::with_capacity(chapter.utterances.len());
         for utterance in &chapter.utterances {
-            let engine = match identities.get(&utterance.voice.engine) {
+            let voice = (utterance.voice.engine, utterance.voice.id.as_str());
+            let engine = match identities.get(&voice) {
                 Some(identity) => identity,
                 None => {
-                    let identity = engines.identity(utterance.voice.engine)?;
-                    identities.entry(utterance.voice.engine).or_insert(identity)
+                    let identity = engines.identity_of(&utterance.voice)?;
+                    identities.entry(voice).or_insert(identity)
                 }
             };
             let key = cache::segment_key(engine, &utterance.voice, &utterance.text);

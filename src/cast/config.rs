@@ -487,6 +487,8 @@ impl VoicesFile {
     /// A path written in this file, relative to the file's folder.
     fn relative_path(&self, path: &str) -> String {
         match &self.origin {
+            // A bare model name is looked up, not a file beside this one.
+            _ if crate::synth::piper::is_model_name(path) => path.to_owned(),
             Some(origin) if Path::new(path).is_relative() => origin
                 .path
                 .parent()
