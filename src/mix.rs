@@ -20,7 +20,7 @@
 //! killed renders are swept at the start of the next one (which holds a
 //! lock on the folder).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -31,7 +31,7 @@ use crate::audio::{AudioError, Conformer};
 use crate::cache::{self, CacheError, ChapterRecord, Key, KeyBuilder, Segment, SegmentCache};
 use crate::ingest::slug;
 use crate::segment::SegmentKind;
-use crate::synth::{EngineKind, Engines, SynthError};
+use crate::synth::{EngineKind, Engines, SynthError, Voice};
 use crate::utter::{ChapterScript, Utterance};
 use crate::worker::{Job, Pool, WorkerError, WorkerSpec};
 
@@ -423,7 +423,9 @@ fn plan<'a>(
     out_dir: &Path,
     book_rate: u32,
 ) -> Result<Vec<Planned<'a>>, MixError> {
-    let mut engine_facts: BTreeMap<EngineKind, (String, bool)> = BTreeMap::new();
+    // Per voice: the engine's identity plus the voice's own (a model's
+    // contents), and whether the engine keeps history.
+    let mut voice_facts: HashMap<EngineKind, HashMap<String, (String, bool)>> = HashMap::new();
     let mut plans = Vec::with_capacity(chapters.len());
     for chapter in chapters {
         let file_name = format!("{:02}-{}.wav", chapter.index, slug(&chapter.title));
@@ -435,13 +437,17 @@ fn plan<'a>(
             .bytes(&(chapter.index as u64).to_le_bytes())
             .bytes(&chapter.lead_out_ms.to_le_bytes())
             .bytes(&book_rate.to_le_bytes());
-        let mut facts = |kind: EngineKind| -> Result<(String, bool), SynthError> {
-            if let Some(known) = engine_facts.get(&kind) {
-                return Ok(known.clone());
+        let mut facts = |voice: &Voice| -> Result<(String, bool), SynthError> {
+            let known = voice_facts.entry(voice.engine).or_default();
+            if let Some(facts) = known.get(voice.id.as_str()) {
+                return Ok(facts.clone());
             }
-            let known = (engines.identity(kind)?, engines.keeps_history(kind));
-            engine_facts.insert(kind, known.clone());
-            Ok(known)
+            let facts = (
+                engines.identity_of(voice)?,
+                engines.keeps_history(voice.engine),
+            );
+            known.insert(voice.id.clone(), facts.clone());
+            Ok(facts)
         };
         let ChapterChunks {
             chunks,
@@ -502,6 +508,9 @@ const CHUNK_SPREAD: u64 = 16;
 const CHUNK_MAX_MEMBERS: usize = 48;
 const CHUNK_MAX_CHARS: usize = 6000;
 
+/// A voice's identity for cache keys, and whether its engine keeps history.
+type VoiceFacts<'f> = dyn FnMut(&Voice) -> Result<(String, bool), SynthError> + 'f;
+
 /// A chapter's chunks, each utterance's key, and each utterance's (chunk,
 /// member) slot.
 struct ChapterChunks {
@@ -523,11 +532,12 @@ struct ChapterChunks {
 /// depends on another chapter. An engine without history gets one chunk
 /// per utterance, keyed by the plain segment key.
 ///
-/// Chunks are ordered by their first member. `facts` gives an engine's
-/// identity and whether it keeps history.
+/// Chunks are ordered by their first member. `facts` gives a voice's
+/// identity (see [`Engines::identity_of`]) and whether its engine keeps
+/// history.
 fn chunk_chapter(
     utterances: &[Utterance],
-    facts: &mut dyn FnMut(EngineKind) -> Result<(String, bool), SynthError>,
+    facts: &mut VoiceFacts,
 ) -> Result<ChapterChunks, SynthError> {
     struct Open {
         chunk: usize,
@@ -539,7 +549,7 @@ fn chunk_chapter(
     // (speaker, voice as synthesised) → the chunk it is filling.
     let mut open: HashMap<(Option<&str>, Key), Open> = HashMap::new();
     for (index, utterance) in utterances.iter().enumerate() {
-        let (engine, history) = facts(utterance.voice.engine)?;
+        let (engine, history) = facts(&utterance.voice)?;
         let voice = &utterance.voice;
         let text = &*utterance.text;
         if !history {
@@ -1120,8 +1130,8 @@ mod tests {
             .collect()
     }
 
-    fn history(kind: EngineKind) -> Result<(String, bool), SynthError> {
-        Ok((format!("{kind} test"), true))
+    fn history(voice: &Voice) -> Result<(String, bool), SynthError> {
+        Ok((format!("{} test", voice.engine), true))
     }
 
     #[test]
@@ -1151,7 +1161,7 @@ mod tests {
                 assert_eq!(slots[index as usize], (c as u32, m as u32));
                 assert!(!std::mem::replace(&mut seen[index as usize], true));
                 // Each key covers the history it was spoken after.
-                let (engine, _) = history(u.voice.engine).unwrap();
+                let (engine, _) = history(&u.voice).unwrap();
                 let expected = match m {
                     0 => cache::segment_key(&engine, &u.voice, &u.text),
                     _ => cache::chained_key(
@@ -1199,7 +1209,8 @@ mod tests {
     #[test]
     fn engines_without_history_get_a_chunk_per_utterance() {
         let utterances = dialogue(&[("-", "One."), ("-", "Two."), ("-", "One.")]);
-        let split = chunk_chapter(&utterances, &mut |k| Ok((format!("{k}"), false))).unwrap();
+        let split =
+            chunk_chapter(&utterances, &mut |v| Ok((format!("{}", v.engine), false))).unwrap();
         assert_eq!(split.chunks.len(), 3);
         assert_eq!(
             split.keys[0], split.keys[2],

@@ -357,7 +357,8 @@ pub fn resolve(
                     // Whoever a speech tag names is a speaker, even if the
                     // name was too rare to be found; but a capitalised
                     // ordinary word ("On", "Still") is not a name.
-                    let ordinary = !name.contains(' ') && common.contains(name.to_lowercase().as_str());
+                    let ordinary =
+                        !name.contains(' ') && common.contains(name.to_lowercase().as_str());
                     (!roster.closed && !ordinary).then(|| {
                         roster.add(
                             CharInfo {

@@ -7,6 +7,7 @@
 
 pub mod espeak;
 pub mod piper;
+pub mod piper_graph;
 pub mod test_engine;
 
 use std::collections::BTreeMap;
@@ -166,6 +167,13 @@ pub trait Engine: Send {
         self.kind().name().to_owned()
     }
 
+    /// What about one voice's data changes its audio beyond its id (a
+    /// model file's contents, which can change under the same path). Part
+    /// of that voice's segment cache keys.
+    fn voice_identity(&mut self, _id: &str) -> Result<String, SynthError> {
+        Ok(String::new())
+    }
+
     /// True when an utterance's audio depends on what the engine said
     /// before (hidden state in the library). Renders then group utterances
     /// into chunks that workers speak from a fresh copy of the initialised
@@ -278,6 +286,14 @@ impl Engines {
     /// [`Engine::identity`] of the engine for `kind`.
     pub fn identity(&mut self, kind: EngineKind) -> Result<String, SynthError> {
         Ok(self.get(kind)?.identity())
+    }
+
+    /// The engine's identity and the voice's own ([`Engine::voice_identity`]):
+    /// what a segment cache key needs besides the voice settings and text.
+    pub fn identity_of(&mut self, voice: &Voice) -> Result<String, SynthError> {
+        let engine = self.get(voice.engine)?;
+        let own = engine.voice_identity(&voice.id)?;
+        Ok(format!("{} {own}", engine.identity()).trim_end().to_owned())
     }
 }
 

