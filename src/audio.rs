@@ -11,6 +11,13 @@
 //! not depend on which other clips this run happens to render (chapters are
 //! rendered selectively, resumed and cached; see [`crate::mix`]). The price
 //! is that a voice's line-to-line dynamics are flattened too.
+//!
+//! A clip already at the book's rate needs only its gain ([`level_gain`]),
+//! which workers measure as they synthesise and store with the clip, so
+//! the mixing process just applies it. The loudness measure is our own
+//! implementation of the integrated BS.1770 measure (the ebur128 crate's,
+//! step for step, but summing each 100 ms once): after synthesis itself it
+//! was the largest cost of a render.
 
 use std::collections::HashMap;
 

@@ -3,7 +3,9 @@
 //! The library keeps global state (current voice, parameters, output
 //! buffer), so every call goes through one process-wide lock, and every
 //! parameter is set again for every utterance because rate and pitch carry
-//! over from the previous one. Voice names are validated before use:
+//! over from the previous one. The voice itself is set only when it
+//! changes: setting it re-reads its voice file, which cost as much as
+//! speaking a short sentence. Voice names are validated before use:
 //! `espeak_SetVoiceByName` keeps the previous voice on some failures, which
 //! would silently give a character the wrong voice.
 
