@@ -524,6 +524,21 @@ mod tests {
     }
 
     #[test]
+    fn a_voice_is_set_again_only_when_it_changes() {
+        let library = lock().expect("espeak-ng installed");
+        let current = || library.current_voice.borrow().clone();
+        library.set_voice("en-us").unwrap();
+        assert_eq!(current().as_deref(), Some("en-us"));
+        library.set_voice("en-us+f3").unwrap();
+        assert_eq!(current().as_deref(), Some("en-us+f3"));
+        // A failed change may leave espeak on either voice: forget both.
+        assert!(library.set_voice("zz-not-a-voice").is_err());
+        assert_eq!(current(), None);
+        library.set_voice("en-us+f3").unwrap();
+        assert_eq!(current().as_deref(), Some("en-us+f3"));
+    }
+
+    #[test]
     fn renders_speech_into_memory() {
         let mut engine = Espeak::new().expect("espeak-ng installed");
         let clip = engine
