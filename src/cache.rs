@@ -8,10 +8,26 @@
 //! synthesises what is missing, which is what makes re-renders after a small
 //! edit cheap and lets a killed render resume.
 //!
+//! Segments are stored in *chunks*: a few consecutive utterances of one
+//! speaker in one voice, synthesised in order by one engine process (see
+//! [`crate::worker`]). An engine that keeps history (espeak) makes a
+//! segment's audio depend on what the chunk said before it, so a chunk
+//! member's key is chained: the first member's key is its plain
+//! [`segment_key`], each later one is [`chained_key`] of the one before and
+//! its own, and so covers the whole history it was spoken after. A chunk
+//! is one file, named by its last member's key (which covers all of it):
+//! written whole or not at all, so a killed render never leaves half a
+//! chunk, whose missing tail would need the head spoken again.
+//!
+//! Each member is stored with the loudness gain [`crate::audio::level_gain`]
+//! measured when it was synthesised, so the mixer only applies it.
+//!
 //! Layout (by default `<out>/.cache/`):
 //!
 //! ```text
-//! segments/ab/abcdef….seg   "CBSEG1" magic, u32 LE sample rate, i16 LE samples
+//! segments/ab/abcdef….seg   a chunk: "CBSEG2" magic, u32 LE sample rate, u32 LE member
+//!                           count, per member (u32 LE sample count, f32 LE gain),
+//!                           then every member's i16 LE samples in order
 //! chapters/ab/abcdef….json  a finished chapter: its manifest entry and the WAV's size/mtime
 //! tmp/                      entries being written (renamed into place when complete)
 //! lock                      held (flock) by the render using this cache
@@ -29,9 +45,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::synth::Voice;
 
-const SEGMENT_MAGIC: &[u8; 6] = b"CBSEG1";
+const SEGMENT_MAGIC: &[u8; 6] = b"CBSEG2";
+/// Magic, sample rate, member count.
+const CHUNK_HEADER: u64 = 14;
 /// Bumped whenever the key recipe or the entry format changes.
-const KEY_VERSION: &str = "castbook-segment-v1";
+const KEY_VERSION: &str = "castbook-segment-v2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -107,6 +125,16 @@ pub fn segment_key(engine: &str, voice: &Voice, text: &str) -> Key {
         .finish()
 }
 
+/// The key of a chunk member spoken after the member whose key is
+/// `previous`, by an engine that keeps history: it covers everything said
+/// before it in its chunk.
+pub fn chained_key(previous: &Key, engine: &str, voice: &Voice, text: &str) -> Key {
+    KeyBuilder::new("chained")
+        .key(previous)
+        .key(&segment_key(engine, voice, text))
+        .finish()
+}
+
 /// One cached clip: 16-bit samples exactly as the mixer will read them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
@@ -127,33 +155,19 @@ impl Segment {
 
 /// A float sample in [-1, 1] as 16-bit: `(sample * 32768).round()`, clamped.
 ///
-/// Rounds half away from zero by hand: `f32::round` is a libm call on
-/// baseline x86-64, and this runs for every sample in workers and in the
-/// mix. Clamping first changes nothing (the bounds are whole numbers) and
-/// makes the truncating cast exact.
+/// Rounds half away from zero by hand, without branches: `f32::round` is
+/// a libm call on baseline x86-64, and this runs for every sample in
+/// workers and in the mix, where loops over it are then vectorised.
+/// Clamping first changes nothing (the bounds are whole numbers) and makes
+/// the truncating cast exact.
+#[inline]
 pub(crate) fn quantise(sample: f32) -> i16 {
     let x = (sample * 32768.0).clamp(-32768.0, 32767.0);
-    // NaN stays NaN through clamp and casts to 0, as `round` did.
+    // NaN stays NaN through clamp and casts to 0, as `round` did; its
+    // fraction is NaN and moves it neither way.
     let whole = x as i32;
     let fraction = x - whole as f32;
-    let rounded = if fraction >= 0.5 {
-        whole + 1
-    } else if fraction <= -0.5 {
-        whole - 1
-    } else {
-        whole
-    };
-    rounded as i16
-}
-
-fn encode(sample_rate: u32, samples: impl ExactSizeIterator<Item = i16>) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(10 + samples.len() * 2);
-    bytes.extend_from_slice(SEGMENT_MAGIC);
-    bytes.extend_from_slice(&sample_rate.to_le_bytes());
-    for sample in samples {
-        bytes.extend_from_slice(&sample.to_le_bytes());
-    }
-    bytes
+    (whole + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5)) as i16
 }
 
 /// A finished chapter: what to put in the manifest without re-reading its
@@ -199,6 +213,39 @@ impl Stats {
     }
 }
 
+/// A chunk being written; see [`SegmentCache::chunk_writer`].
+pub struct ChunkWriter {
+    file: std::io::BufWriter<tempfile::NamedTempFile>,
+    sample_rate: u32,
+    /// (sample count, gain) of each member written so far.
+    table: Vec<(u32, f32)>,
+    count: usize,
+}
+
+impl ChunkWriter {
+    /// Appends the next member.
+    pub fn push(&mut self, segment: &Segment, gain: f32) -> Result<(), CacheError> {
+        let path = self.file.get_ref().path().to_owned();
+        if segment.sample_rate != self.sample_rate || self.table.len() >= self.count {
+            return Err(CacheError::Corrupt {
+                path,
+                reason: "a chunk member does not fit the chunk".to_owned(),
+            });
+        }
+        let mut bytes = [0u8; 8 * 1024];
+        for part in segment.samples.chunks(bytes.len() / 2) {
+            for (out, sample) in bytes.chunks_exact_mut(2).zip(part) {
+                out.copy_from_slice(&sample.to_le_bytes());
+            }
+            self.file
+                .write_all(&bytes[..part.len() * 2])
+                .map_err(io_error(&path))?;
+        }
+        self.table.push((segment.samples.len() as u32, gain));
+        Ok(())
+    }
+}
+
 pub struct SegmentCache {
     root: PathBuf,
 }
@@ -227,43 +274,69 @@ impl SegmentCache {
             .join(format!("{hex}.{ext}"))
     }
 
-    pub fn segment_path(&self, key: &Key) -> PathBuf {
+    /// The file of the chunk whose last member's key is `key`.
+    pub fn chunk_path(&self, key: &Key) -> PathBuf {
         self.entry_path("segments", key, "seg")
     }
 
-    /// Whether a plausible entry exists. Entries are not fsynced (one per
-    /// sentence would be slow), so after a power cut one may be empty;
-    /// such an entry counts as missing and is synthesised again.
+    /// Whether a plausible chunk exists. Entries are not fsynced (one per
+    /// chunk would be slow), so after a power cut one may be empty; such
+    /// an entry counts as missing and is synthesised again.
     pub fn contains(&self, key: &Key) -> bool {
-        std::fs::metadata(self.segment_path(key))
-            .is_ok_and(|m| m.is_file() && m.len() >= 10 && m.len() % 2 == 0)
+        std::fs::metadata(self.chunk_path(key))
+            .is_ok_and(|m| m.is_file() && m.len() >= CHUNK_HEADER && m.len() % 2 == 0)
     }
 
-    pub fn read_segment(&self, key: &Key) -> Result<Segment, CacheError> {
-        let path = self.segment_path(key);
+    /// Member `index` of the chunk `key`, and its stored loudness gain.
+    pub fn read_member(&self, key: &Key, index: usize) -> Result<(Segment, f32), CacheError> {
+        use std::io::{BufReader, Seek, SeekFrom};
+        let path = self.chunk_path(key);
         let corrupt = |reason: &str| CacheError::Corrupt {
             path: path.clone(),
             reason: reason.to_owned(),
         };
-        let mut file = File::open(&path).map_err(io_error(&path))?;
+        let file = File::open(&path).map_err(io_error(&path))?;
         let len = file.metadata().map_err(io_error(&path))?.len();
-        if len < 10 {
+        let mut file = BufReader::with_capacity(64 * 1024, file);
+        let mut header = [0u8; CHUNK_HEADER as usize];
+        if len < CHUNK_HEADER {
             return Err(corrupt("bad header"));
         }
-        if len % 2 != 0 {
-            return Err(corrupt("odd length"));
-        }
-        let mut header = [0u8; 10];
         file.read_exact(&mut header).map_err(io_error(&path))?;
         if &header[..6] != SEGMENT_MAGIC {
             return Err(corrupt("bad header"));
         }
         let sample_rate = u32::from_le_bytes(header[6..10].try_into().expect("4 bytes"));
-        // Decoded through a fixed buffer straight into the samples: no copy
-        // of the whole file is held next to them.
-        let count = ((len - 10) / 2) as usize;
+        let count = u32::from_le_bytes(header[10..14].try_into().expect("4 bytes")) as usize;
+        if index >= count || len < CHUNK_HEADER + 8 * count as u64 {
+            return Err(corrupt("missing member"));
+        }
+        let (mut before, mut own, mut gain, mut total) = (0u64, 0u64, 1f32, 0u64);
+        for n in 0..count {
+            let mut entry = [0u8; 8];
+            file.read_exact(&mut entry).map_err(io_error(&path))?;
+            let samples = u64::from(u32::from_le_bytes(entry[..4].try_into().expect("4 bytes")));
+            if n < index {
+                before += samples;
+            } else if n == index {
+                own = samples;
+                gain = f32::from_le_bytes(entry[4..].try_into().expect("4 bytes"));
+            }
+            total += samples;
+        }
+        if len != CHUNK_HEADER + 8 * count as u64 + 2 * total {
+            return Err(corrupt("wrong length"));
+        }
+        if !gain.is_finite() || gain < 0.0 {
+            return Err(corrupt("bad gain"));
+        }
+        file.seek(SeekFrom::Current(2 * before as i64))
+            .map_err(io_error(&path))?;
+        // Decoded through the reader's buffer straight into the samples: no
+        // copy of the whole member is held next to them.
+        let count = own as usize;
         let mut samples = Vec::with_capacity(count);
-        let mut buffer = [0u8; 64 * 1024];
+        let mut buffer = [0u8; 16 * 1024];
         while samples.len() < count {
             let want = ((count - samples.len()) * 2).min(buffer.len());
             file.read_exact(&mut buffer[..want])
@@ -274,22 +347,71 @@ impl SegmentCache {
                     .map(|b| i16::from_le_bytes([b[0], b[1]])),
             );
         }
-        Ok(Segment {
+        Ok((
+            Segment {
+                sample_rate,
+                samples,
+            },
+            gain,
+        ))
+    }
+
+    /// Starts writing a chunk of `count` members at `sample_rate`; members
+    /// stream to a temporary file, so only one is held at a time.
+    pub fn chunk_writer(&self, sample_rate: u32, count: usize) -> Result<ChunkWriter, CacheError> {
+        let tmp_dir = self.root.join("tmp");
+        let temp = tempfile::Builder::new()
+            .prefix("entry-")
+            .tempfile_in(&tmp_dir)
+            .map_err(io_error(&tmp_dir))?;
+        let mut writer = ChunkWriter {
+            file: std::io::BufWriter::with_capacity(64 * 1024, temp),
             sample_rate,
-            samples,
-        })
+            table: Vec::with_capacity(count),
+            count,
+        };
+        let mut header = Vec::with_capacity(CHUNK_HEADER as usize + 8 * count);
+        header.extend_from_slice(SEGMENT_MAGIC);
+        header.extend_from_slice(&sample_rate.to_le_bytes());
+        header.extend_from_slice(&(count as u32).to_le_bytes());
+        header.resize(CHUNK_HEADER as usize + 8 * count, 0);
+        writer.file.write_all(&header).map_err(io_error(&tmp_dir))?;
+        Ok(writer)
     }
 
-    pub fn write_segment(&self, key: &Key, segment: &Segment) -> Result<(), CacheError> {
-        let bytes = encode(segment.sample_rate, segment.samples.iter().copied());
-        self.write_entry(&self.segment_path(key), &bytes)
-    }
-
-    /// Stores engine output, quantised as [`Segment::from_clip`] does,
-    /// without building the intermediate segment (workers do this per sentence).
-    pub fn write_clip(&self, key: &Key, clip: &crate::synth::Clip) -> Result<(), CacheError> {
-        let bytes = encode(clip.sample_rate, clip.samples.iter().map(|&s| quantise(s)));
-        self.write_entry(&self.segment_path(key), &bytes)
+    /// Moves a complete chunk into place under `key` (its last member's key).
+    pub fn finish_chunk(&self, key: &Key, writer: ChunkWriter) -> Result<(), CacheError> {
+        use std::io::{Seek, SeekFrom};
+        let path = self.chunk_path(key);
+        if writer.table.len() != writer.count {
+            return Err(CacheError::Corrupt {
+                path,
+                reason: format!(
+                    "chunk has {} of {} members",
+                    writer.table.len(),
+                    writer.count
+                ),
+            });
+        }
+        let mut temp = writer.file.into_inner().map_err(|e| CacheError::Io {
+            path: path.clone(),
+            source: e.into_error(),
+        })?;
+        let mut table = Vec::with_capacity(8 * writer.table.len());
+        for (samples, gain) in &writer.table {
+            table.extend_from_slice(&samples.to_le_bytes());
+            table.extend_from_slice(&gain.to_le_bytes());
+        }
+        temp.seek(SeekFrom::Start(CHUNK_HEADER))
+            .and_then(|_| temp.write_all(&table))
+            .map_err(io_error(&path))?;
+        let dir = path.parent().expect("entries live in a shard folder");
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        temp.persist(&path).map_err(|e| CacheError::Io {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        Ok(())
     }
 
     pub fn read_chapter(&self, digest: &Key) -> Option<ChapterRecord> {
@@ -348,7 +470,7 @@ pub fn stats(root: &Path) -> Result<Stats, CacheError> {
                 let entry = entry.map_err(io_error(&shard))?;
                 if entry.path().extension().is_some_and(|e| e == ext) {
                     if sub == "segments" {
-                        stats.segments += 1;
+                        stats.segments += chunk_members(&entry.path());
                         stats.segment_bytes +=
                             entry.metadata().map_err(io_error(&entry.path()))?.len();
                     } else {
@@ -362,6 +484,18 @@ pub fn stats(root: &Path) -> Result<Stats, CacheError> {
         stats.temporary = entries.count() as u64;
     }
     Ok(stats)
+}
+
+/// How many segments a chunk file holds, from its header (an older or
+/// damaged entry counts as one).
+fn chunk_members(path: &Path) -> u64 {
+    let mut header = [0u8; CHUNK_HEADER as usize];
+    match File::open(path).and_then(|mut f| f.read_exact(&mut header)) {
+        Ok(()) if &header[..6] == SEGMENT_MAGIC => u64::from(u32::from_le_bytes(
+            header[10..14].try_into().expect("4 bytes"),
+        )),
+        _ => 1,
+    }
 }
 
 /// Deletes everything castbook keeps in `root` (only its own sub-folders).
@@ -435,6 +569,14 @@ mod tests {
     }
 
     #[test]
+    fn sixteen_bit_samples_survive_the_float_round_trip() {
+        // Why an engine with 16-bit output may skip the float clip.
+        for s in i16::MIN..=i16::MAX {
+            assert_eq!(quantise(f32::from(s) / 32768.0), s);
+        }
+    }
+
+    #[test]
     fn quantise_handles_the_edges() {
         for x in [
             f32::NAN,
@@ -489,7 +631,39 @@ mod tests {
     }
 
     #[test]
-    fn segments_round_trip_and_leave_no_temporary_files() {
+    fn chained_keys_cover_the_history_they_were_spoken_after() {
+        let voice = Voice::new(EngineKind::Espeak, "en-us");
+        let engine = "espeak-ng 1.51 22050Hz";
+        let chain = |texts: &[&str]| {
+            let mut keys: Vec<Key> = Vec::new();
+            for text in texts {
+                keys.push(match keys.last() {
+                    None => segment_key(engine, &voice, text),
+                    Some(previous) => chained_key(previous, engine, &voice, text),
+                });
+            }
+            keys
+        };
+        let abc = chain(&["A.", "B.", "C."]);
+        // The same line after a different history is a different segment.
+        let xbc = chain(&["X.", "B.", "C."]);
+        assert_ne!(abc[1], xbc[1]);
+        assert_ne!(abc[2], xbc[2]);
+        assert_ne!(abc[2], chain(&["B.", "C."])[1]);
+        // The same history is the same segment, and a prefix shares keys.
+        assert_eq!(abc[..2], chain(&["A.", "B."])[..]);
+        assert_ne!(abc[1], segment_key(engine, &voice, "B."));
+        let mut other = voice.clone();
+        other.id = "en-gb".to_owned();
+        assert_ne!(
+            chained_key(&abc[0], engine, &other, "B."),
+            abc[1],
+            "the voice is covered"
+        );
+    }
+
+    #[test]
+    fn chunks_round_trip_and_leave_no_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
         let cache = SegmentCache::open(dir.path()).unwrap();
         let key = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hi.");
@@ -499,23 +673,42 @@ mod tests {
             sample_rate: 16000,
         });
         assert_eq!(segment.samples, vec![0, 16384, -32768, 32767]);
-        cache.write_segment(&key, &segment).unwrap();
+        let second = Segment {
+            sample_rate: 16000,
+            samples: vec![7; 3],
+        };
+        let empty = Segment {
+            sample_rate: 16000,
+            samples: Vec::new(),
+        };
+        let mut writer = cache.chunk_writer(16000, 3).unwrap();
+        writer.push(&segment, 0.5).unwrap();
+        writer.push(&empty, 1.0).unwrap();
+        writer.push(&second, 2.0).unwrap();
+        assert!(writer.push(&second, 2.0).is_err(), "only 3 members");
+        cache.finish_chunk(&key, writer).unwrap();
         assert!(cache.contains(&key));
-        assert_eq!(cache.read_segment(&key).unwrap(), segment);
+        assert_eq!(cache.read_member(&key, 0).unwrap(), (segment, 0.5));
+        assert_eq!(cache.read_member(&key, 1).unwrap(), (empty, 1.0));
+        assert_eq!(cache.read_member(&key, 2).unwrap(), (second.clone(), 2.0));
+        assert!(cache.read_member(&key, 3).is_err());
+        let mut writer = cache.chunk_writer(16000, 1).unwrap();
+        writer.push(&second, f32::NAN).unwrap();
+        let damaged = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hm.");
+        cache.finish_chunk(&damaged, writer).unwrap();
+        let err = cache.read_member(&damaged, 0).unwrap_err().to_string();
+        assert!(err.contains("bad gain"), "{err}");
+        std::fs::remove_file(cache.chunk_path(&damaged)).unwrap();
+
+        // An unfinished chunk is never put in place.
         let other = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Ho.");
-        cache
-            .write_clip(
-                &other,
-                &Clip {
-                    samples: vec![0.0, 0.5, -1.0, 1.0],
-                    sample_rate: 16000,
-                },
-            )
-            .unwrap();
-        assert_eq!(cache.read_segment(&other).unwrap(), segment);
+        let mut writer = cache.chunk_writer(16000, 2).unwrap();
+        writer.push(&second, 1.0).unwrap();
+        assert!(cache.finish_chunk(&other, writer).is_err());
+        assert!(!cache.contains(&other));
         let stats = stats(dir.path()).unwrap();
-        assert_eq!((stats.segments, stats.temporary), (2, 0));
-        assert_eq!(stats.segment_bytes, 2 * (10 + 8));
+        assert_eq!((stats.segments, stats.temporary), (3, 0));
+        assert_eq!(stats.segment_bytes, 14 + 3 * 8 + 2 * 7);
         clear(dir.path()).unwrap();
         assert_eq!(super::stats(dir.path()).unwrap(), Stats::default());
     }
@@ -525,7 +718,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = SegmentCache::open(dir.path()).unwrap();
         let key = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hi.");
-        let path = cache.segment_path(&key);
+        let path = cache.chunk_path(&key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, b"").unwrap();
         assert!(
@@ -533,7 +726,7 @@ mod tests {
             "an empty entry (power cut) is missing"
         );
         std::fs::write(&path, b"junk").unwrap();
-        let err = cache.read_segment(&key).unwrap_err().to_string();
+        let err = cache.read_member(&key, 0).unwrap_err().to_string();
         assert!(err.starts_with(&path.display().to_string()), "{err}");
         assert!(err.contains("corrupt"), "{err}");
     }

@@ -248,6 +248,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     let total: usize = chapters.iter().map(|c| c.utterances.len()).sum();
     let progress = progress_bar(total as u64, plan.show_progress);
     let manifest = mix::render_book(&title, &chapters, &mut engines, &options, &progress)?;
+    drop(chapters);
     progress.finish_and_clear();
     let seconds: f64 = manifest.chapters.iter().map(|c| c.duration_s).sum();
     let wall = started.elapsed().as_secs_f64();

@@ -2,20 +2,25 @@
 //! and write one 16-bit mono WAV per chapter plus `manifest.json`.
 //!
 //! Audio comes from the segment cache ([`crate::cache`]): a render first
-//! works out every utterance's cache key, then synthesises only the
-//! missing ones, either in this process or in worker processes
-//! ([`crate::worker`]) that fill the cache while this process assembles.
-//! A chapter whose inputs (keys, pauses, volumes, texts) are unchanged and
-//! whose WAV is still the one we wrote is not touched at all.
+//! groups every chapter's utterances into chunks and works out their cache
+//! keys (`chunk_chapter`), then synthesises only the missing chunks,
+//! either in this process or in worker processes ([`crate::worker`]) that
+//! fill the cache while this process assembles. Workers store each clip's
+//! loudness gain with it, so assembling a clip at the book's rate is a
+//! read, a multiply and a write. A chapter whose inputs (keys, pauses,
+//! volumes, texts) are unchanged and whose WAV is still the one we wrote is
+//! not touched at all.
 //!
 //! Memory stays flat however long the book: each chapter streams into a
-//! temporary file in the output folder one clip at a time, and only the
-//! small manifest entries are kept. The temporary file is renamed into
-//! place only when complete, so an interrupted render never leaves a
-//! truncated WAV under its final name; leftovers of killed renders are
-//! swept at the start of the next one (which holds a lock on the folder).
+//! temporary file in the output folder one clip at a time, and its
+//! manifest entry streams into the temporary manifest once the chapter is
+//! done; only a few numbers per chapter are kept. Temporary files are
+//! renamed into place only when complete, so an interrupted render never
+//! leaves a truncated WAV or manifest under its final name; leftovers of
+//! killed renders are swept at the start of the next one (which holds a
+//! lock on the folder).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,7 +31,7 @@ use crate::audio::{AudioError, Conformer};
 use crate::cache::{self, CacheError, ChapterRecord, Key, KeyBuilder, Segment, SegmentCache};
 use crate::ingest::slug;
 use crate::segment::SegmentKind;
-use crate::synth::{EngineKind, Engines, SynthError};
+use crate::synth::{EngineKind, Engines, SynthError, Voice};
 use crate::utter::{ChapterScript, Utterance};
 use crate::worker::{Job, Pool, WorkerError, WorkerSpec};
 
@@ -142,10 +147,14 @@ pub fn default_cache_dir(out_dir: &Path) -> PathBuf {
 struct Planned<'a> {
     chapter: &'a ChapterScript,
     file_name: String,
-    keys: Vec<Key>,
+    chunks: Vec<Chunk>,
+    /// Per utterance: (index into `chunks`, member index in that chunk).
+    slots: Vec<(u32, u32)>,
     digest: Key,
     /// Set when the chapter's WAV is already the one these inputs make.
-    finished: Option<ChapterRecord>,
+    /// Its manifest entry is then read again when its turn comes: a
+    /// long book's entries are not all held at once.
+    finished: bool,
 }
 
 /// Renders `chapters` into `options.out_dir` and writes the manifest.
@@ -155,7 +164,7 @@ pub fn render_book(
     engines: &mut Engines,
     options: &RenderOptions,
     progress: &dyn Progress,
-) -> Result<Manifest, MixError> {
+) -> Result<Rendered, MixError> {
     let out_dir = &options.out_dir;
     std::fs::create_dir_all(out_dir).map_err(|source| MixError::Io {
         path: out_dir.to_owned(),
@@ -171,13 +180,20 @@ pub fn render_book(
     let plans = plan(chapters, engines, &cache, out_dir, book_rate)?;
     let mut seen = HashSet::new();
     let mut jobs = Vec::new();
-    for planned in plans.iter().filter(|p| p.finished.is_none()) {
-        for (key, utterance) in planned.keys.iter().zip(&planned.chapter.utterances) {
-            if seen.insert(*key) && !cache.contains(key) {
+    let mut synthesised = 0;
+    for planned in plans.iter().filter(|p| !p.finished) {
+        let utterances = &planned.chapter.utterances;
+        for chunk in &planned.chunks {
+            if seen.insert(chunk.key) && !cache.contains(&chunk.key) {
+                synthesised += chunk.members.len();
                 jobs.push(Job {
-                    key: *key,
-                    voice: &utterance.voice,
-                    text: &utterance.text,
+                    key: chunk.key,
+                    voice: &utterances[chunk.members[0] as usize].voice,
+                    texts: chunk
+                        .members
+                        .iter()
+                        .map(|&m| &*utterances[m as usize].text)
+                        .collect(),
                 });
             }
         }
@@ -186,7 +202,33 @@ pub fn render_book(
     let job_index: HashMap<Key, usize> = jobs.iter().enumerate().map(|(n, j)| (j.key, n)).collect();
     let workers = options.jobs.min(jobs.len());
 
-    let entries = std::thread::scope(|scope| -> Result<_, MixError> {
+    let segments: usize = plans.iter().map(|p| p.chapter.utterances.len()).sum();
+    let stats = RunStats {
+        segments,
+        synthesised,
+        reused: segments - synthesised,
+    };
+    // The manifest streams out chapter by chapter, like the audio: a long
+    // book's entries are megabytes, and none of them is needed again.
+    let manifest_path = out_dir.join("manifest.json");
+    let manifest_io = |source| MixError::Io {
+        path: manifest_path.clone(),
+        source,
+    };
+    let manifest_file = tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(out_dir)
+        .map_err(manifest_io)?;
+    let mut manifest = ManifestWriter::start(
+        BufWriter::new(manifest_file.reopen().map_err(manifest_io)?),
+        title,
+        book_rate,
+        options.chapters_in_book,
+        &plans.iter().map(|p| p.chapter.index).collect::<Vec<_>>(),
+    )
+    .map_err(manifest_io)?;
+
+    let chapters = std::thread::scope(|scope| -> Result<_, MixError> {
         let mut source = match &options.worker {
             Some(spec) if workers > 0 => {
                 Source::Workers(Pool::start(scope, spec, cache.root(), workers, &jobs)?)
@@ -196,19 +238,33 @@ pub fn render_book(
                 done: vec![false; jobs.len()],
             },
         };
-        let mut entries = Vec::new();
+        let mut chapters = Vec::with_capacity(plans.len());
         let mut conformer = Conformer::new(book_rate);
         for planned in &plans {
-            let entry = match &planned.finished {
+            // Read again, under the cache lock: planning saw it.
+            let record = planned
+                .finished
+                .then(|| {
+                    finished_record(&cache, &planned.digest, &out_dir.join(&planned.file_name))
+                })
+                .flatten();
+            let entry = match record {
                 // The book rate is part of the chapter digest: a finished
                 // chapter is at this rate.
                 Some(record) => {
                     progress.advance(planned.chapter.utterances.len() as u64);
-                    record.entry.clone()
+                    record.entry
+                }
+                None if planned.finished => {
+                    return Err(MixError::Io {
+                        path: out_dir.join(&planned.file_name),
+                        source: std::io::Error::other("finished chapter changed during the render"),
+                    });
                 }
                 None => {
-                    let mut fetch = |key: &Key, utterance: &Utterance| {
-                        source.fetch(key, utterance, job_index.get(key).copied(), &cache)
+                    let mut fetch = |key: &Key, member: u32| {
+                        let job = job_index.get(key).map(|&n| (n, &jobs[n]));
+                        source.fetch(key, member, job, &cache)
                     };
                     let (entry, rate) =
                         render_chapter(planned, &mut fetch, out_dir, &mut conformer, progress)?;
@@ -219,43 +275,129 @@ pub fn render_book(
                                 source,
                             }
                         })?;
-                    cache.write_chapter(
-                        &planned.digest,
-                        &ChapterRecord {
-                            entry: entry.clone(),
-                            sample_rate: rate,
-                            wav_len: metadata.len(),
-                            wav_mtime_ns: mtime_ns(&metadata),
-                        },
-                    )?;
-                    entry
+                    let record = ChapterRecord {
+                        entry,
+                        sample_rate: rate,
+                        wav_len: metadata.len(),
+                        wav_mtime_ns: mtime_ns(&metadata),
+                    };
+                    cache.write_chapter(&planned.digest, &record)?;
+                    record.entry
                 }
             };
-            entries.push(entry);
+            manifest.chapter(&entry).map_err(manifest_io)?;
+            chapters.push(ChapterSummary {
+                index: entry.index,
+                file: entry.file.clone(),
+                duration_s: entry.duration_s,
+            });
         }
-        Ok(entries)
+        Ok(chapters)
     })?;
+    drop(plans);
 
-    let segments: usize = plans.iter().map(|p| p.chapter.utterances.len()).sum();
-    let manifest = Manifest {
-        title: title.to_owned(),
+    let file = manifest.finish(&stats).map_err(manifest_io)?;
+    drop(file);
+    manifest_file.as_file().sync_all().map_err(manifest_io)?;
+    make_readable(manifest_file.as_file()).map_err(manifest_io)?;
+    manifest_file
+        .persist(&manifest_path)
+        .map_err(|err| manifest_io(err.error))?;
+    Ok(Rendered {
         sample_rate: book_rate,
-        chapters_in_book: options.chapters_in_book,
-        chapters_present: entries.iter().map(|e| e.index).collect(),
-        chapters: entries,
-        stats: RunStats {
-            segments,
-            synthesised: jobs.len(),
-            reused: segments - jobs.len(),
-        },
-    };
-    // Streamed: a long book's manifest is megabytes; no need to hold it twice.
-    write_atomically(&out_dir.join("manifest.json"), |file| {
-        let mut writer = BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut writer, &manifest).map_err(std::io::Error::from)?;
-        writer.flush()
-    })?;
-    Ok(manifest)
+        chapters,
+        stats,
+    })
+}
+
+/// What a render made; the full record is `manifest.json` ([`Manifest`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub sample_rate: u32,
+    pub chapters: Vec<ChapterSummary>,
+    pub stats: RunStats,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChapterSummary {
+    pub index: usize,
+    pub file: String,
+    pub duration_s: f64,
+}
+
+/// Writes `manifest.json` as [`Manifest`] would serialise (pretty-printed,
+/// fields in its order), one chapter entry at a time.
+struct ManifestWriter<W: Write> {
+    out: W,
+    chapters: usize,
+}
+
+impl<W: Write> ManifestWriter<W> {
+    fn start(
+        mut out: W,
+        title: &str,
+        sample_rate: u32,
+        chapters_in_book: usize,
+        chapters_present: &[usize],
+    ) -> std::io::Result<ManifestWriter<W>> {
+        write!(out, "{{\n  \"title\": ")?;
+        serde_json::to_writer(&mut out, title)?;
+        write!(
+            out,
+            ",\n  \"sample_rate\": {sample_rate},\n  \"chapters_in_book\": {chapters_in_book},\n  \"chapters_present\": "
+        )?;
+        serde_json::to_writer_pretty(Indented::new(&mut out, 2), chapters_present)?;
+        write!(out, ",\n  \"chapters\": [")?;
+        Ok(ManifestWriter { out, chapters: 0 })
+    }
+
+    fn chapter(&mut self, entry: &ChapterEntry) -> std::io::Result<()> {
+        let separator = if self.chapters == 0 { "" } else { "," };
+        write!(self.out, "{separator}\n    ")?;
+        serde_json::to_writer_pretty(Indented::new(&mut self.out, 4), entry)?;
+        self.chapters += 1;
+        Ok(())
+    }
+
+    fn finish(mut self, stats: &RunStats) -> std::io::Result<W> {
+        let close = if self.chapters == 0 { "]" } else { "\n  ]" };
+        write!(self.out, "{close},\n  \"stats\": ")?;
+        serde_json::to_writer_pretty(Indented::new(&mut self.out, 2), stats)?;
+        write!(self.out, "\n}}")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Indents every line after the first by `width` spaces (so a value
+/// pretty-printed on its own sits nested inside the manifest).
+struct Indented<W: Write> {
+    out: W,
+    width: usize,
+}
+
+impl<W: Write> Indented<W> {
+    fn new(out: W, width: usize) -> Indented<W> {
+        Indented { out, width }
+    }
+}
+
+impl<W: Write> Write for Indented<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        const SPACES: [u8; 8] = [b' '; 8];
+        let mut rest = buf;
+        while let Some(n) = rest.iter().position(|&b| b == b'\n') {
+            self.out.write_all(&rest[..=n])?;
+            self.out.write_all(&SPACES[..self.width.min(8)])?;
+            rest = &rest[n + 1..];
+        }
+        self.out.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// The highest sample rate among the voices the book uses (22050 Hz when it
@@ -273,7 +415,7 @@ fn book_rate(chapters: &[ChapterScript], engines: &mut Engines) -> Result<u32, S
     Ok(rate.unwrap_or(22050))
 }
 
-/// Keys, digests, and which chapters are already finished.
+/// Chunks, digests, and which chapters are already finished.
 fn plan<'a>(
     chapters: &'a [ChapterScript],
     engines: &mut Engines,
@@ -281,7 +423,9 @@ fn plan<'a>(
     out_dir: &Path,
     book_rate: u32,
 ) -> Result<Vec<Planned<'a>>, MixError> {
-    let mut identities: BTreeMap<EngineKind, String> = BTreeMap::new();
+    // Per voice: the engine's identity plus the voice's own (a model's
+    // contents), and whether the engine keeps history.
+    let mut voice_facts: HashMap<EngineKind, HashMap<String, (String, bool)>> = HashMap::new();
     let mut plans = Vec::with_capacity(chapters.len());
     for chapter in chapters {
         let file_name = format!("{:02}-{}.wav", chapter.index, slug(&chapter.title));
@@ -293,36 +437,40 @@ fn plan<'a>(
             .bytes(&(chapter.index as u64).to_le_bytes())
             .bytes(&chapter.lead_out_ms.to_le_bytes())
             .bytes(&book_rate.to_le_bytes());
-        let mut keys = Vec::with_capacity(chapter.utterances.len());
-        for utterance in &chapter.utterances {
-            let engine = match identities.get(&utterance.voice.engine) {
-                Some(identity) => identity,
-                None => {
-                    let identity = engines.identity(utterance.voice.engine)?;
-                    identities.entry(utterance.voice.engine).or_insert(identity)
-                }
-            };
-            let key = cache::segment_key(engine, &utterance.voice, &utterance.text);
+        let mut facts = |voice: &Voice| -> Result<(String, bool), SynthError> {
+            let known = voice_facts.entry(voice.engine).or_default();
+            if let Some(facts) = known.get(voice.id.as_str()) {
+                return Ok(facts.clone());
+            }
+            let facts = (
+                engines.identity_of(voice)?,
+                engines.keeps_history(voice.engine),
+            );
+            known.insert(voice.id.clone(), facts.clone());
+            Ok(facts)
+        };
+        let ChapterChunks {
+            chunks,
+            keys,
+            slots,
+        } = chunk_chapter(&chapter.utterances, &mut facts)?;
+        for (key, utterance) in keys.iter().zip(&chapter.utterances) {
             digest
-                .key(&key)
+                .key(key)
                 .bytes(&utterance.pause_ms.to_le_bytes())
                 .bytes(&utterance.voice.volume.to_bits().to_le_bytes())
                 .bytes(kind_name(utterance.kind).as_bytes())
                 .bytes(utterance.speaker.as_deref().unwrap_or("\0").as_bytes())
                 .bytes(utterance.voice.label().as_bytes())
                 .bytes(utterance.text.as_bytes());
-            keys.push(key);
         }
         let digest = digest.finish();
-        let finished = cache.read_chapter(&digest).filter(|record| {
-            std::fs::metadata(out_dir.join(&file_name)).is_ok_and(|m| {
-                m.is_file() && m.len() == record.wav_len && mtime_ns(&m) == record.wav_mtime_ns
-            })
-        });
+        let finished = finished_record(cache, &digest, &out_dir.join(&file_name)).is_some();
         plans.push(Planned {
             chapter,
             file_name,
-            keys,
+            chunks,
+            slots,
             digest,
             finished,
         });
@@ -330,9 +478,141 @@ fn plan<'a>(
     Ok(plans)
 }
 
+/// The record of a finished chapter whose WAV is still the one we wrote.
+fn finished_record(cache: &SegmentCache, digest: &Key, wav: &Path) -> Option<ChapterRecord> {
+    cache.read_chapter(digest).filter(|record| {
+        std::fs::metadata(wav).is_ok_and(|m| {
+            m.is_file() && m.len() == record.wav_len && mtime_ns(&m) == record.wav_mtime_ns
+        })
+    })
+}
+
+/// Utterances synthesised together, in order, by one engine process.
+#[derive(Debug, Clone, PartialEq)]
+struct Chunk {
+    /// Its last member's (chained) key: names the cache entry.
+    key: Key,
+    /// Indices of its utterances in the chapter, ascending.
+    members: Vec<u32>,
+}
+
+/// A chunk ends after an utterance whose text hashes to 0 modulo this
+/// (so about this many members on average)... Each chunk costs a fork and
+/// a cache file (about a millisecond) against a few milliseconds of
+/// synthesis per sentence, so sixteen keep that overhead small, while the
+/// largest chunk is still a fraction of a second of work: small enough to
+/// share between workers and to stream chapters out in order, and all an
+/// edit re-synthesises.
+const CHUNK_SPREAD: u64 = 16;
+/// ...or when it reaches this many members or characters of text.
+const CHUNK_MAX_MEMBERS: usize = 48;
+const CHUNK_MAX_CHARS: usize = 6000;
+
+/// A voice's identity for cache keys, and whether its engine keeps history.
+type VoiceFacts<'f> = dyn FnMut(&Voice) -> Result<(String, bool), SynthError> + 'f;
+
+/// A chapter's chunks, each utterance's key, and each utterance's (chunk,
+/// member) slot.
+struct ChapterChunks {
+    chunks: Vec<Chunk>,
+    keys: Vec<Key>,
+    slots: Vec<(u32, u32)>,
+}
+
+/// Groups a chapter's utterances into chunks and gives each its cache key.
+///
+/// For an engine that keeps history (see [`crate::worker`]) a chunk holds
+/// consecutive utterances of one speaker in one voice (narration is the
+/// narrator's), so changing one character's voice touches only that
+/// character's chunks, and each member's key is chained to the one before
+/// it. Chunk ends are content-defined: a chunk ends after an utterance
+/// whose text hash is 0 modulo [`CHUNK_SPREAD`] (or at a size limit), so an
+/// inserted or edited line changes only the chunk it falls in, not every
+/// later one. Chunks stay within the chapter, so a chapter's audio never
+/// depends on another chapter. An engine without history gets one chunk
+/// per utterance, keyed by the plain segment key.
+///
+/// Chunks are ordered by their first member. `facts` gives a voice's
+/// identity (see [`Engines::identity_of`]) and whether its engine keeps
+/// history.
+fn chunk_chapter(
+    utterances: &[Utterance],
+    facts: &mut VoiceFacts,
+) -> Result<ChapterChunks, SynthError> {
+    struct Open {
+        chunk: usize,
+        chars: usize,
+    }
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut keys = Vec::with_capacity(utterances.len());
+    let mut slots = Vec::with_capacity(utterances.len());
+    // (speaker, voice as synthesised) → the chunk it is filling.
+    let mut open: HashMap<(Option<&str>, Key), Open> = HashMap::new();
+    for (index, utterance) in utterances.iter().enumerate() {
+        let (engine, history) = facts(&utterance.voice)?;
+        let voice = &utterance.voice;
+        let text = &*utterance.text;
+        if !history {
+            let key = cache::segment_key(&engine, voice, text);
+            slots.push((chunks.len() as u32, 0));
+            chunks.push(Chunk {
+                key,
+                members: vec![index as u32],
+            });
+            keys.push(key);
+            continue;
+        }
+        let group = (
+            utterance.speaker.as_deref(),
+            cache::segment_key(&engine, voice, ""),
+        );
+        let (key, state) = match open.get_mut(&group) {
+            Some(state) => {
+                let chunk = &mut chunks[state.chunk];
+                let key = cache::chained_key(&chunk.key, &engine, voice, text);
+                chunk.key = key;
+                chunk.members.push(index as u32);
+                state.chars += text.chars().count();
+                (key, state)
+            }
+            None => {
+                let key = cache::segment_key(&engine, voice, text);
+                chunks.push(Chunk {
+                    key,
+                    members: vec![index as u32],
+                });
+                let state = open.entry(group).or_insert(Open {
+                    chunk: chunks.len() - 1,
+                    chars: text.chars().count(),
+                });
+                (key, state)
+            }
+        };
+        let chunk = state.chunk;
+        let members = chunks[chunk].members.len();
+        slots.push((chunk as u32, (members - 1) as u32));
+        keys.push(key);
+        if ends_chunk(text) || members >= CHUNK_MAX_MEMBERS || state.chars >= CHUNK_MAX_CHARS {
+            open.remove(&group);
+        }
+    }
+    Ok(ChapterChunks {
+        chunks,
+        keys,
+        slots,
+    })
+}
+
+/// Whether a chunk ends after this text (see [`chunk_chapter`]).
+fn ends_chunk(text: &str) -> bool {
+    let hash = blake3::hash(text.as_bytes());
+    let low = u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"));
+    low % CHUNK_SPREAD == 0
+}
+
 /// Where clips come from during assembly.
 enum Source<'e> {
-    /// Synthesise missing segments here, one at a time, as they are needed.
+    /// Synthesise missing chunks here, one at a time, as they are needed.
     InProcess {
         engines: &'e mut Engines,
         done: Vec<bool>,
@@ -342,28 +622,24 @@ enum Source<'e> {
 }
 
 impl Source<'_> {
-    /// The clip for `key`; `job` is its index in the to-synthesise list.
+    /// Member `member` of chunk `key` and its loudness gain; `job` is the
+    /// chunk's index in the to-synthesise list, and the job.
     fn fetch(
         &mut self,
         key: &Key,
-        utterance: &Utterance,
-        job: Option<usize>,
+        member: u32,
+        job: Option<(usize, &Job)>,
         cache: &SegmentCache,
-    ) -> Result<Segment, MixError> {
+    ) -> Result<(Segment, f32), MixError> {
         match (self, job) {
-            (Source::InProcess { engines, done }, Some(job)) if !done[job] => {
-                let clip = engines.synthesize(&utterance.text, &utterance.voice)?;
-                let segment = Segment::from_clip(&clip);
-                cache.write_segment(key, &segment)?;
-                done[job] = true;
-                Ok(segment)
+            (Source::InProcess { engines, done }, Some((n, job))) if !done[n] => {
+                crate::worker::synthesize_chunk(engines, cache, key, job.voice, &job.texts)?;
+                done[n] = true;
             }
-            (Source::Workers(pool), Some(job)) => {
-                pool.wait(job)?;
-                Ok(cache.read_segment(key)?)
-            }
-            _ => Ok(cache.read_segment(key)?),
+            (Source::Workers(pool), Some((n, _))) => pool.wait(n)?,
+            _ => {}
         }
+        Ok(cache.read_member(key, member as usize)?)
     }
 }
 
@@ -375,11 +651,14 @@ fn kind_name(kind: SegmentKind) -> &'static str {
     }
 }
 
+/// Member `.1` of chunk `.0` and its loudness gain, once it is in the cache.
+type Fetch<'f> = dyn FnMut(&Key, u32) -> Result<(Segment, f32), MixError> + 'f;
+
 /// Streams one chapter into a temporary WAV and renames it into place,
 /// unless the bytes equal the WAV already there (then it is left alone).
 fn render_chapter(
     planned: &Planned,
-    fetch: &mut dyn FnMut(&Key, &Utterance) -> Result<Segment, MixError>,
+    fetch: &mut Fetch,
     out_dir: &Path,
     conformer: &mut Conformer,
     progress: &dyn Progress,
@@ -404,8 +683,9 @@ fn render_chapter(
         .tempfile_in(out_dir)
         .map_err(io)?;
     let mut writer: Option<hound::WavWriter<BufWriter<std::fs::File>>> = None;
-    for (key, utterance) in planned.keys.iter().zip(&chapter.utterances) {
-        let segment = conformer.conform_segment(fetch(key, utterance)?)?;
+    for (&(chunk, member), utterance) in planned.slots.iter().zip(&chapter.utterances) {
+        let (segment, gain) = fetch(&planned.chunks[chunk as usize].key, member)?;
+        let segment = conformer.conform_segment(segment, Some(gain))?;
         progress.advance(1);
         let writer = match &mut writer {
             Some(w) => w,
@@ -632,7 +912,7 @@ mod tests {
 
     fn utterance(text: &str, voice: &str, pause_ms: u32) -> Utterance {
         Utterance {
-            text: text.to_owned(),
+            text: text.into(),
             shown: text.into(),
             kind: SegmentKind::Dialogue,
             speaker: Some("Ann".into()),
@@ -685,9 +965,23 @@ mod tests {
                 utterance("Hi there.", "b", 250),
             ],
         );
-        let manifest =
+        let rendered =
             render_book("Book", &[chapter], &mut engines, &options(dir.path()), &()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("manifest.json")).unwrap();
+        let manifest: Manifest = serde_json::from_str(&text).unwrap();
+        // Streamed chapter by chapter, it reads as if serialised whole.
+        assert_eq!(text, serde_json::to_string_pretty(&manifest).unwrap());
         let entry = &manifest.chapters[0];
+        assert_eq!(
+            rendered.chapters,
+            [ChapterSummary {
+                index: 1,
+                file: entry.file.clone(),
+                duration_s: entry.duration_s
+            }]
+        );
+        assert_eq!(manifest.title, "Book");
+        assert_eq!(manifest.chapters_present, [1]);
         assert_eq!(entry.file, "01-chapter-1-start.wav");
         let segs = &entry.segments;
         assert_eq!(segs[0].start_s, 0.5);
@@ -700,10 +994,7 @@ mod tests {
             visible_files(dir.path()),
             ["01-chapter-1-start.wav", "manifest.json"]
         );
-        let written: Manifest =
-            serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).unwrap())
-                .unwrap();
-        assert_eq!(written, manifest);
+        assert_eq!(rendered.stats, manifest.stats);
         assert_eq!(
             manifest.stats,
             RunStats {
@@ -747,6 +1038,11 @@ mod tests {
         let wav2 = dir.path().join(&first.chapters[1].file);
         let mtime1 = std::fs::metadata(&wav1).unwrap().modified().unwrap();
         let bytes2 = std::fs::read(&wav2).unwrap();
+
+        let text = std::fs::read_to_string(dir.path().join("manifest.json")).unwrap();
+        let manifest: Manifest = serde_json::from_str(&text).unwrap();
+        assert_eq!(text, serde_json::to_string_pretty(&manifest).unwrap());
+        assert_eq!(manifest.chapters.len(), 2);
 
         let again = render(&book("b"));
         assert_eq!((again.stats.synthesised, again.stats.reused), (0, 4));
@@ -820,6 +1116,159 @@ mod tests {
                 .temporary,
             0
         );
+    }
+
+    /// `n` narrator lines interleaved with Ann's, in two voices.
+    fn dialogue(lines: &[(&str, &str)]) -> Vec<Utterance> {
+        lines
+            .iter()
+            .map(|&(speaker, text)| {
+                let mut u = utterance(text, if speaker == "Ann" { "b" } else { "a" }, 0);
+                u.speaker = (speaker == "Ann").then(|| "Ann".into());
+                u
+            })
+            .collect()
+    }
+
+    fn history(voice: &Voice) -> Result<(String, bool), SynthError> {
+        Ok((format!("{} test", voice.engine), true))
+    }
+
+    #[test]
+    fn chunks_hold_one_speaker_in_one_voice_with_chained_keys() {
+        let lines: Vec<String> = (0..200).map(|n| format!("Line {n}.")).collect();
+        let speakers = ["-", "Ann", "-", "-", "Ann"];
+        let script: Vec<(&str, &str)> = lines
+            .iter()
+            .enumerate()
+            .map(|(n, l)| (speakers[n % speakers.len()], l.as_str()))
+            .collect();
+        let utterances = dialogue(&script);
+        let ChapterChunks {
+            chunks,
+            keys,
+            slots,
+        } = chunk_chapter(&utterances, &mut history).unwrap();
+        assert!(chunks.len() > 10 && chunks.len() < 100, "{}", chunks.len());
+        let mut seen = vec![false; utterances.len()];
+        for (c, chunk) in chunks.iter().enumerate() {
+            let first = &utterances[chunk.members[0] as usize];
+            assert!(chunk.members.windows(2).all(|w| w[0] < w[1]));
+            assert!(chunk.members.len() <= CHUNK_MAX_MEMBERS);
+            for (m, &index) in chunk.members.iter().enumerate() {
+                let u = &utterances[index as usize];
+                assert_eq!((&u.speaker, &u.voice), (&first.speaker, &first.voice));
+                assert_eq!(slots[index as usize], (c as u32, m as u32));
+                assert!(!std::mem::replace(&mut seen[index as usize], true));
+                // Each key covers the history it was spoken after.
+                let (engine, _) = history(&u.voice).unwrap();
+                let expected = match m {
+                    0 => cache::segment_key(&engine, &u.voice, &u.text),
+                    _ => cache::chained_key(
+                        &keys[chunk.members[m - 1] as usize],
+                        &engine,
+                        &u.voice,
+                        &u.text,
+                    ),
+                };
+                assert_eq!(keys[index as usize], expected);
+                // Only the last member may end a chunk early.
+                if m + 1 < chunk.members.len() {
+                    assert!(!ends_chunk(&u.text));
+                }
+            }
+            assert_eq!(chunk.key, keys[*chunk.members.last().unwrap() as usize]);
+        }
+        assert!(seen.iter().all(|&s| s));
+        assert!(
+            chunks.windows(2).all(|w| w[0].members[0] < w[1].members[0]),
+            "in book order"
+        );
+    }
+
+    #[test]
+    fn chunk_ends_are_content_defined() {
+        let lines: Vec<String> = (0..300)
+            .map(|n| format!("The narrator says {n}."))
+            .collect();
+        let script: Vec<(&str, &str)> = lines.iter().map(|l| ("-", l.as_str())).collect();
+        let before = chunk_chapter(&dialogue(&script), &mut history).unwrap();
+        let mut edited = script.clone();
+        edited.insert(20, ("-", "A line the author added."));
+        let after = chunk_chapter(&dialogue(&edited), &mut history).unwrap();
+        let keys = |chunks: &[Chunk]| -> HashSet<Key> { chunks.iter().map(|c| c.key).collect() };
+        let (old, new) = (keys(&before.chunks), keys(&after.chunks));
+        // Only the chunk the new line falls in changes.
+        assert_eq!(old.difference(&new).count(), 1, "{} chunks", old.len());
+        assert_eq!(new.difference(&old).count(), 1);
+        // The same text in another history is another segment.
+        assert_ne!(before.keys[21], after.keys[22]);
+        assert_eq!(before.keys[299], after.keys[300]);
+    }
+
+    #[test]
+    fn engines_without_history_get_a_chunk_per_utterance() {
+        let utterances = dialogue(&[("-", "One."), ("-", "Two."), ("-", "One.")]);
+        let split =
+            chunk_chapter(&utterances, &mut |v| Ok((format!("{}", v.engine), false))).unwrap();
+        assert_eq!(split.chunks.len(), 3);
+        assert_eq!(
+            split.keys[0], split.keys[2],
+            "no history: the same line is the same audio"
+        );
+    }
+
+    #[test]
+    fn chunked_renders_reuse_all_but_the_edited_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let engines = || {
+            Engines::new().with(Box::new(
+                ToneEngine::new(EngineKind::Espeak, 16000, &["a", "b"]).with_history(),
+            ))
+        };
+        let lines: Vec<String> = (0..60).map(|n| format!("Sentence number {n}.")).collect();
+        let speakers = ["-", "Ann", "-"];
+        let mut script: Vec<(&str, &str)> = lines
+            .iter()
+            .enumerate()
+            .map(|(n, l)| (speakers[n % 3], l.as_str()))
+            .collect();
+        let opts = options(dir.path());
+        let first = render_book(
+            "Book",
+            &[chapter(1, dialogue(&script))],
+            &mut engines(),
+            &opts,
+            &(),
+        )
+        .unwrap();
+        assert_eq!(first.stats.synthesised, 60);
+        let old: HashSet<Key> = chunk_chapter(&dialogue(&script), &mut history)
+            .unwrap()
+            .chunks
+            .iter()
+            .map(|c| c.key)
+            .collect();
+        script[30].1 = "An edited sentence.";
+        // The edited line's chunk, and the next one if the edit moved its end.
+        let edited: usize = chunk_chapter(&dialogue(&script), &mut history)
+            .unwrap()
+            .chunks
+            .iter()
+            .filter(|c| !old.contains(&c.key))
+            .map(|c| c.members.len())
+            .sum();
+        let second = render_book(
+            "Book",
+            &[chapter(1, dialogue(&script))],
+            &mut engines(),
+            &opts,
+            &(),
+        )
+        .unwrap();
+        assert_eq!(second.stats.synthesised, edited);
+        assert!(edited < 30, "{edited}");
+        assert_eq!(second.stats.reused, 60 - edited);
     }
 
     #[test]

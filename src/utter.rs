@@ -49,8 +49,9 @@ impl Default for Pauses {
 /// once per book, and `shown` is shared with the manifest entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Utterance {
-    /// What the engine is given: `shown` after the pronunciation dictionary.
-    pub text: String,
+    /// What the engine is given: `shown` after the pronunciation dictionary
+    /// (the same allocation when the dictionary changes nothing).
+    pub text: Arc<str>,
     /// The sentence as the story has it, for the manifest.
     pub shown: Arc<str>,
     pub kind: SegmentKind,
@@ -140,9 +141,15 @@ pub fn utterances(
                     }
                 }
             };
+            let shown: Arc<str> = Arc::from(sentence);
+            let spoken = cast.lexicon.apply(sentence, voice.engine);
             chapter.utterances.push(Utterance {
-                text: cast.lexicon.apply(sentence, voice.engine),
-                shown: Arc::from(sentence),
+                text: if spoken == sentence {
+                    shown.clone()
+                } else {
+                    spoken.into()
+                },
+                shown,
                 kind: segment.kind,
                 speaker: speaker.clone(),
                 voice: voice.clone(),
@@ -212,7 +219,7 @@ mod tests {
         let got: Vec<(&str, u32)> = chapters[0]
             .utterances
             .iter()
-            .map(|u| (u.text.as_str(), u.pause_ms))
+            .map(|u| (&*u.text, u.pause_ms))
             .collect();
         assert_eq!(
             got,

@@ -3,16 +3,20 @@
 //! espeak-ng keeps global state, so one process can run only one espeak
 //! synthesis at a time. A render therefore starts N copies of its own
 //! binary as `castbook __worker --cache DIR`; each fills the segment cache
-//! and the parent assembles chapters from it. The protocol is one JSON
-//! object per line in each direction:
+//! and the parent assembles chapters from it. Work comes in *chunks* (a few
+//! consecutive utterances of one speaker in one voice; see
+//! [`crate::cache`] and [`crate::mix`]). The protocol is one JSON object per
+//! line in each direction:
 //!
 //! ```text
-//! parent → worker  {"key":"<blake3 hex>","voice":{…},"text":"…"}
+//! parent → worker  {"key":"<blake3 hex of the last member>","voice":{…},"texts":["…",…]}
 //! worker → parent  {"ok":true}   or   {"error":"one-line message"}
 //! ```
 //!
-//! The worker writes the segment (atomically) before answering, so an
-//! answer means "it is in the cache".
+//! The worker writes the whole chunk (atomically) before answering, so an
+//! answer means "it is in the cache". It also measures each member's
+//! loudness gain and stores it with the samples, so the parent, which
+//! competes with the workers for the same cores, only applies it.
 //!
 //! espeak-ng's output depends on its history: its pitch-flutter phase and
 //! glottal phase are static variables that run on from one call to the
@@ -20,12 +24,16 @@
 //! on what was said before. Renders must be byte-identical however work is
 //! split and however often they are resumed, so a worker never speaks
 //! with espeak itself: it initialises the library once and then forks a
-//! child from that pristine state for each espeak segment (cheap:
-//! copy-on-write; the worker is single-threaded, so fork is safe). The parent feeds each worker its
-//! next job as soon as it answers, in book order, so chapters complete
-//! roughly in order and the parent can stream them out while workers run
-//! ahead. A worker exits when its stdin closes, which also happens when
-//! the parent is killed.
+//! child from that pristine state for each espeak *chunk*, which speaks
+//! the chunk's utterances in order (the worker is single-threaded, so fork
+//! is safe). A member's audio thus depends only on the chunk members before
+//! it, which its chained cache key covers. One fork per chunk rather than
+//! per sentence keeps the cost of forking (copy-on-write page faults of a
+//! freshly initialised engine) and of one cache file per sentence small.
+//! The parent feeds each worker its next chunk as soon as it answers, in
+//! book order, so chapters complete roughly in order and the parent can
+//! stream them out while workers run ahead. A worker exits when its stdin
+//! closes, which also happens when the parent is killed.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -36,8 +44,9 @@ use std::sync::mpsc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audio::level_gain;
 use crate::cache::{Key, SegmentCache};
-use crate::synth::{EngineKind, Engines, Voice};
+use crate::synth::{EngineKind, Engines, SynthError, Voice};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -51,6 +60,8 @@ pub enum WorkerError {
     Failed(String),
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),
+    #[error(transparent)]
+    Synth(#[from] SynthError),
     #[error("talking to the render: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -66,7 +77,8 @@ pub struct WorkerSpec {
 struct Request<'a> {
     key: String,
     voice: std::borrow::Cow<'a, Voice>,
-    text: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    texts: Vec<std::borrow::Cow<'a, str>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -107,18 +119,42 @@ fn handle(line: &str, engines: &mut Engines, cache: &SegmentCache) -> Result<(),
     let request: Request =
         serde_json::from_str(line).map_err(|e| format!("bad request line: {e}"))?;
     let key = Key::from_hex(&request.key).ok_or("bad request line: key is not hex")?;
+    let texts: Vec<&str> = request.texts.iter().map(|t| t.as_ref()).collect();
     let isolate = engines.keeps_history(request.voice.engine);
-    let mut synthesize = || -> Result<(), String> {
-        let clip = engines
-            .synthesize(&request.text, &request.voice)
-            .map_err(|e| e.to_string())?;
-        cache.write_clip(&key, &clip).map_err(|e| e.to_string())
+    let mut synthesize = || {
+        synthesize_chunk(engines, cache, &key, &request.voice, &texts).map_err(|e| e.to_string())
     };
     if isolate {
         in_pristine_child(synthesize)
     } else {
         synthesize()
     }
+}
+
+/// Speaks `texts` in order in `voice` and stores them as the chunk `key`,
+/// each with its loudness gain.
+pub fn synthesize_chunk(
+    engines: &mut Engines,
+    cache: &SegmentCache,
+    key: &Key,
+    voice: &Voice,
+    texts: &[&str],
+) -> Result<(), WorkerError> {
+    if texts.is_empty() {
+        return Err(WorkerError::Failed("an empty chunk".to_owned()));
+    }
+    let mut writer = None;
+    for text in texts {
+        let segment = engines.synthesize_pcm16(text, voice)?;
+        let gain = level_gain(&segment.samples, segment.sample_rate);
+        let writer = match &mut writer {
+            Some(writer) => writer,
+            None => writer.insert(cache.chunk_writer(segment.sample_rate, texts.len())?),
+        };
+        writer.push(&segment, gain)?;
+    }
+    cache.finish_chunk(key, writer.expect("at least one member"))?;
+    Ok(())
 }
 
 /// `castbook __worker --cache DIR`: serves requests on stdin/stdout.
@@ -203,11 +239,11 @@ fn in_pristine_child(work: impl FnOnce() -> Result<(), String>) -> Result<(), St
     }
 }
 
-/// One segment to synthesise.
+/// One chunk to synthesise: `key` is its last member's key.
 pub struct Job<'a> {
     pub key: Key,
     pub voice: &'a Voice,
-    pub text: &'a str,
+    pub texts: Vec<&'a str>,
 }
 
 /// Running workers working through a job list; [`Pool::wait`] blocks until
@@ -297,7 +333,11 @@ fn feed(
         let request = Request {
             key: job.key.hex(),
             voice: std::borrow::Cow::Borrowed(job.voice),
-            text: std::borrow::Cow::Borrowed(job.text),
+            texts: job
+                .texts
+                .iter()
+                .map(|t| std::borrow::Cow::Borrowed(*t))
+                .collect(),
         };
         let sent = serde_json::to_writer(&mut stdin, &request)
             .map_err(std::io::Error::from)
@@ -354,7 +394,7 @@ mod tests {
             serde_json::to_string(&Request {
                 key: key.hex(),
                 voice: std::borrow::Cow::Borrowed(voice),
-                text: "Hi.".into(),
+                texts: vec!["Hi.".into(), "Ho ho.".into()],
             })
             .unwrap()
         };
@@ -369,7 +409,10 @@ mod tests {
             replies[1]
         );
         assert!(replies[2].contains("bad request line"), "{}", replies[2]);
-        assert_eq!(cache.read_segment(&key).unwrap().samples.len(), 3 * 480);
+        let (first, gain) = cache.read_member(&key, 0).unwrap();
+        assert_eq!(first.samples.len(), 3 * 480);
+        assert_eq!(gain, level_gain(&first.samples, 8000));
+        assert_eq!(cache.read_member(&key, 1).unwrap().0.samples.len(), 6 * 480);
     }
 
     #[test]

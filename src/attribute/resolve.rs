@@ -97,6 +97,21 @@ fn paragraphs(segments: &[Segment]) -> Vec<Paragraph> {
     out
 }
 
+/// The tokens of segment `i` (none outside paragraphs or in headings).
+fn segment_tokens<'a>(segments: &[Segment], text: &'a str, i: usize) -> Vec<Tok<'a>> {
+    let s = &segments[i];
+    if s.paragraph.is_none() || s.kind == SegmentKind::Heading {
+        return Vec::new();
+    }
+    let starts = match i.checked_sub(1).map(|p| &segments[p]) {
+        Some(prev) if prev.paragraph == s.paragraph && prev.chapter == s.chapter => {
+            prev.kind == SegmentKind::Dialogue && ends_sentence(prev.text(text))
+        }
+        _ => true,
+    };
+    tokens::tokenize(s.text(text), s.range.start, starts)
+}
+
 /// Whether a dialogue segment's text ends a sentence (`"Hi."` vs `"Hi,"`).
 fn ends_sentence(dialogue: &str) -> bool {
     dialogue
@@ -113,21 +128,19 @@ pub fn resolve(
     evidence: Evidence,
 ) -> Vec<Option<CharInfo>> {
     let text = &book.text;
-    // Tokens of every segment inside a paragraph.
-    let mut toks: Vec<Vec<Tok<'_>>> = Vec::with_capacity(segments.len());
-    for (i, s) in segments.iter().enumerate() {
-        if s.paragraph.is_none() || s.kind == SegmentKind::Heading {
-            toks.push(Vec::new());
-            continue;
-        }
-        let starts = match i.checked_sub(1).map(|p| &segments[p]) {
-            Some(prev) if prev.paragraph == s.paragraph && prev.chapter == s.chapter => {
-                prev.kind == SegmentKind::Dialogue && ends_sentence(prev.text(text))
+    // Tokens of every narration segment inside a paragraph. Quotes are
+    // tokenised only when looked into (vocatives, the narrator's name), so
+    // their tokens are not all held at once: this list is most of what a
+    // long book's attribution keeps in memory.
+    let toks: Vec<Vec<Tok<'_>>> = (0..segments.len())
+        .map(|i| {
+            if segments[i].kind == SegmentKind::Dialogue {
+                Vec::new()
+            } else {
+                segment_tokens(segments, text, i)
             }
-            _ => true,
-        };
-        toks.push(tokens::tokenize(s.text(text), s.range.start, starts));
-    }
+        })
+        .collect();
     let same_para = |a: usize, b: usize| {
         segments[a].paragraph.is_some()
             && segments[a].paragraph == segments[b].paragraph
@@ -163,12 +176,13 @@ pub fn resolve(
         .filter(|(i, _)| is_narr(*i))
         .map(|(_, t)| t.as_slice())
         .collect();
-    let common: HashSet<String> = if known.is_empty() {
+    // Borrowed from the book text: a long book has tens of thousands.
+    let common: HashSet<&str> = if known.is_empty() {
         narration
             .iter()
             .flat_map(|t| t.iter())
             .filter(|t| t.word && !t.is_cap())
-            .map(|t| t.text.to_owned())
+            .map(|t| t.text)
             .collect()
     } else {
         HashSet::new()
@@ -233,7 +247,8 @@ pub fn resolve(
     if evidence.vocatives {
         for (i, ts) in toks.iter().enumerate() {
             if segments[i].kind == SegmentKind::Dialogue {
-                vocatives[i] = find_vocatives(&roster, ts);
+                debug_assert!(ts.is_empty());
+                vocatives[i] = find_vocatives(&roster, &segment_tokens(segments, text, i));
             }
         }
     }
@@ -362,7 +377,8 @@ pub fn resolve(
                     // Whoever a speech tag names is a speaker, even if the
                     // name was too rare to be found; but a capitalised
                     // ordinary word ("On", "Still") is not a name.
-                    let ordinary = !name.contains(' ') && common.contains(&name.to_lowercase());
+                    let ordinary =
+                        !name.contains(' ') && common.contains(name.to_lowercase().as_str());
                     (!roster.closed && !ordinary).then(|| {
                         roster.add(
                             CharInfo {
@@ -535,7 +551,7 @@ pub fn resolve(
     }
     if let Some(n) = narrator
         && !roster.closed
-        && let Some(name) = narrator_name(segments, &toks, &speaker, n, &common)
+        && let Some(name) = narrator_name(segments, text, &speaker, n, &common)
     {
         let c = &mut roster.chars[n];
         c.aliases.push(std::mem::replace(&mut c.name, name));
@@ -592,10 +608,10 @@ pub fn resolve(
 /// ("Watson, come here!"). It must be clearly the most frequent.
 fn narrator_name(
     segments: &[Segment],
-    toks: &[Vec<Tok<'_>>],
+    text: &str,
     speaker: &[Option<usize>],
     narrator: usize,
-    common: &HashSet<String>,
+    common: &HashSet<&str>,
 ) -> Option<String> {
     let lines: Vec<usize> = (0..segments.len())
         .filter(|&i| segments[i].kind == SegmentKind::Dialogue)
@@ -611,7 +627,7 @@ fn narrator_name(
         if s == narrator || !near_narrator {
             continue;
         }
-        let ts = &toks[q];
+        let ts = &segment_tokens(segments, text, q);
         let boundary =
             |t: Option<&Tok<'_>>| t.is_none_or(|t| !t.word && t.is_punct(",.!?;:\"“”‘’'—–-"));
         let mut i = 0;
@@ -626,7 +642,7 @@ fn narrator_name(
             }
             let run = &ts[i..=j];
             let ordinary = run.iter().any(|t| {
-                common.contains(&t.text.to_lowercase())
+                common.contains(t.text.to_lowercase().as_str())
                     || lexicon::is_never_name(&t.lower()) && lexicon::title(&t.lower()).is_none()
             });
             if !ordinary && boundary(i.checked_sub(1).map(|p| &ts[p])) && boundary(ts.get(j + 1)) {

@@ -487,6 +487,11 @@ impl VoicesFile {
     /// A path written in this file, relative to the file's folder.
     fn relative_path(&self, path: &str) -> String {
         match &self.origin {
+            // A bare model name is looked up, not a file beside this one
+            // (`model.onnx#2` is a file with a speaker number, not a name).
+            _ if crate::synth::piper::is_model_name(path.split('#').next().unwrap_or(path)) => {
+                path.to_owned()
+            }
             Some(origin) if Path::new(path).is_relative() => origin
                 .path
                 .parent()

@@ -3,7 +3,9 @@
 //! The library keeps global state (current voice, parameters, output
 //! buffer), so every call goes through one process-wide lock, and every
 //! parameter is set again for every utterance because rate and pitch carry
-//! over from the previous one. Voice names are validated before use:
+//! over from the previous one. The voice itself is set only when it
+//! changes: setting it re-reads its voice file, which cost as much as
+//! speaking a short sentence. Voice names are validated before use:
 //! `espeak_SetVoiceByName` keeps the previous voice on some failures, which
 //! would silently give a character the wrong voice.
 
@@ -94,6 +96,9 @@ pub struct Library {
     pub sample_rate: u32,
     pub data_dir: PathBuf,
     pub version: String,
+    /// The voice last set successfully: setting it again re-reads its
+    /// voice file, which cost as much as a short sentence's synthesis.
+    current_voice: std::cell::RefCell<Option<String>>,
 }
 
 static LIBRARY: OnceLock<Result<Mutex<Library>, String>> = OnceLock::new();
@@ -129,6 +134,7 @@ pub fn lock() -> Result<MutexGuard<'static, Library>, SynthError> {
             sample_rate: rate as u32,
             data_dir: PathBuf::from(cstr(data)),
             version: cstr(version),
+            current_voice: std::cell::RefCell::new(None),
         }))
     });
     match library {
@@ -183,11 +189,19 @@ impl Library {
         }
     }
 
+    /// Makes `id` the current voice (a no-op when it already is: speaking
+    /// changes no voice settings that this would restore, and rate, pitch,
+    /// range and volume are set for every utterance anyway).
     fn set_voice(&self, id: &str) -> Result<(), String> {
+        if self.current_voice.borrow().as_deref() == Some(id) {
+            return Ok(());
+        }
+        self.current_voice.replace(None);
         let name = CString::new(id).map_err(|_| "voice id contains NUL".to_owned())?;
         // SAFETY: NUL-terminated string; we hold the lock.
         let code = unsafe { ffi::espeak_SetVoiceByName(name.as_ptr()) };
         if code == ffi::EE_OK {
+            self.current_voice.replace(Some(id.to_owned()));
             Ok(())
         } else {
             Err(format!("espeak_SetVoiceByName({id:?}) returned {code}"))
@@ -436,6 +450,24 @@ impl Engine for Espeak {
     }
 
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
+        let segment = self.synthesize_pcm16(text, voice)?;
+        Ok(Clip {
+            samples: segment
+                .samples
+                .into_iter()
+                .map(|s| f32::from(s) / 32768.0)
+                .collect(),
+            sample_rate: segment.sample_rate,
+        })
+    }
+
+    /// espeak's own samples: quantising them as floats would give them
+    /// back unchanged (`quantise(s / 32768) == s` for every 16-bit `s`).
+    fn synthesize_pcm16(
+        &mut self,
+        text: &str,
+        voice: &Voice,
+    ) -> Result<crate::cache::Segment, SynthError> {
         let library = lock()?;
         let samples = library
             .speak(text, voice)
@@ -444,11 +476,8 @@ impl Engine for Espeak {
                 text: text.chars().take(60).collect(),
                 reason,
             })?;
-        Ok(Clip {
-            samples: samples
-                .into_iter()
-                .map(|s| f32::from(s) / 32768.0)
-                .collect(),
+        Ok(crate::cache::Segment {
+            samples,
             sample_rate: self.sample_rate,
         })
     }
@@ -492,6 +521,21 @@ mod tests {
 
     fn rms(samples: &[f32]) -> f32 {
         (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt()
+    }
+
+    #[test]
+    fn a_voice_is_set_again_only_when_it_changes() {
+        let library = lock().expect("espeak-ng installed");
+        let current = || library.current_voice.borrow().clone();
+        library.set_voice("en-us").unwrap();
+        assert_eq!(current().as_deref(), Some("en-us"));
+        library.set_voice("en-us+f3").unwrap();
+        assert_eq!(current().as_deref(), Some("en-us+f3"));
+        // A failed change may leave espeak on either voice: forget both.
+        assert!(library.set_voice("zz-not-a-voice").is_err());
+        assert_eq!(current(), None);
+        library.set_voice("en-us+f3").unwrap();
+        assert_eq!(current().as_deref(), Some("en-us+f3"));
     }
 
     #[test]

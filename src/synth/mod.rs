@@ -134,6 +134,19 @@ pub trait Engine: Send {
 
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError>;
 
+    /// [`Engine::synthesize`] as 16-bit samples, exactly as
+    /// [`crate::cache::Segment::from_clip`] quantises them. Engines whose
+    /// own output is 16-bit override it to skip the float round trip.
+    fn synthesize_pcm16(
+        &mut self,
+        text: &str,
+        voice: &Voice,
+    ) -> Result<crate::cache::Segment, SynthError> {
+        Ok(crate::cache::Segment::from_clip(
+            &self.synthesize(text, voice)?,
+        ))
+    }
+
     /// Several utterances at once, results in the same order. The default
     /// speaks them one by one; engines that can work in parallel (piper's
     /// session pool) override it.
@@ -154,9 +167,17 @@ pub trait Engine: Send {
         self.kind().name().to_owned()
     }
 
+    /// What about one voice's data changes its audio beyond its id (a
+    /// model file's contents, which can change under the same path). Part
+    /// of that voice's segment cache keys.
+    fn voice_identity(&mut self, _id: &str) -> Result<String, SynthError> {
+        Ok(String::new())
+    }
+
     /// True when an utterance's audio depends on what the engine said
-    /// before (hidden state in the library). Workers then synthesise each
-    /// utterance from a fresh copy of the initialised engine, so renders
+    /// before (hidden state in the library). Renders then group utterances
+    /// into chunks that workers speak from a fresh copy of the initialised
+    /// engine, with cache keys that cover each chunk's history, so renders
     /// stay byte-identical however they are split up or resumed.
     fn keeps_history(&self) -> bool {
         false
@@ -204,6 +225,15 @@ impl Engines {
 
     pub fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         self.get(voice.engine)?.synthesize(text, voice)
+    }
+
+    /// See [`Engine::synthesize_pcm16`].
+    pub fn synthesize_pcm16(
+        &mut self,
+        text: &str,
+        voice: &Voice,
+    ) -> Result<crate::cache::Segment, SynthError> {
+        self.get(voice.engine)?.synthesize_pcm16(text, voice)
     }
 
     pub fn sample_rate(&mut self, voice: &Voice) -> Result<u32, SynthError> {
@@ -256,6 +286,14 @@ impl Engines {
     /// [`Engine::identity`] of the engine for `kind`.
     pub fn identity(&mut self, kind: EngineKind) -> Result<String, SynthError> {
         Ok(self.get(kind)?.identity())
+    }
+
+    /// The engine's identity and the voice's own ([`Engine::voice_identity`]):
+    /// what a segment cache key needs besides the voice settings and text.
+    pub fn identity_of(&mut self, voice: &Voice) -> Result<String, SynthError> {
+        let engine = self.get(voice.engine)?;
+        let own = engine.voice_identity(&voice.id)?;
+        Ok(format!("{} {own}", engine.identity()).trim_end().to_owned())
     }
 }
 

@@ -106,6 +106,9 @@ fn one() -> u32 {
 pub struct Model {
     pub path: PathBuf,
     pub config: ModelConfig,
+    /// blake3 of the .onnx and .onnx.json contents: a model replaced under
+    /// the same path must not reuse the old one's cached audio.
+    pub fingerprint: String,
 }
 
 impl Model {
@@ -119,6 +122,14 @@ impl Model {
             .map_err(|err| format!("{}: cannot read the model's config: {err}", json.display()))?;
         let config: ModelConfig = serde_json::from_str(&text)
             .map_err(|err| format!("{}:{}:{}: {err}", json.display(), err.line(), err.column()))?;
+        let mut hasher = blake3::Hasher::new();
+        hasher
+            .update_reader(
+                std::fs::File::open(path).map_err(|err| format!("{}: {err}", path.display()))?,
+            )
+            .map_err(|err| format!("{}: {err}", path.display()))?;
+        hasher.update(text.as_bytes());
+        let fingerprint = hasher.finalize().to_hex().to_string();
         if let Some(kind) = &config.phoneme_type
             && kind != "espeak"
         {
@@ -138,6 +149,7 @@ impl Model {
         Ok(Model {
             path: path.to_owned(),
             config,
+            fingerprint,
         })
     }
 
@@ -366,6 +378,25 @@ fn site_packages(venv: &Path) -> Vec<PathBuf> {
         .collect();
     out.sort();
     out
+}
+
+/// A model path as given, or, for a bare model name such as
+/// `en_US-joe-medium` (no folder, no `.onnx`), the model of that name among
+/// [`discover_models`].
+pub fn resolve_model(reference: &str) -> PathBuf {
+    let path = PathBuf::from(reference);
+    if !is_model_name(reference) || path.exists() {
+        return path;
+    }
+    discover_models()
+        .into_iter()
+        .find(|p| p.file_stem().is_some_and(|stem| stem == reference))
+        .unwrap_or(path)
+}
+
+/// `en_US-joe-medium`, not `voices/joe.onnx`: names a discovered model.
+pub fn is_model_name(reference: &str) -> bool {
+    !reference.is_empty() && !reference.contains(['/', '\\']) && !reference.ends_with(".onnx")
 }
 
 /// Piper models castbook can see without being told: voice packages in the
@@ -627,8 +658,8 @@ impl Piper {
         }
     }
 
-    fn model(&mut self, path: &str) -> Result<Arc<Model>, SynthError> {
-        let path = PathBuf::from(path);
+    fn model(&mut self, reference: &str) -> Result<Arc<Model>, SynthError> {
+        let path = resolve_model(reference);
         if let Some(model) = self.models.get(&path) {
             return Ok(Arc::clone(model));
         }
@@ -714,6 +745,10 @@ impl Engine for Piper {
             .speaker(speaker)
             .map_err(|reason| self.unknown(Path::new(id), reason))?;
         self.runtime()
+    }
+
+    fn voice_identity(&mut self, id: &str) -> Result<String, SynthError> {
+        Ok(self.model(split_id(id).0)?.fingerprint.clone())
     }
 
     fn sample_rate(&mut self, id: &str) -> Result<u32, SynthError> {

@@ -10,6 +10,7 @@ pub struct ToneEngine {
     kind: EngineKind,
     sample_rate: u32,
     known: Vec<String>,
+    history: bool,
 }
 
 impl ToneEngine {
@@ -19,7 +20,15 @@ impl ToneEngine {
             kind,
             sample_rate,
             known: known.iter().map(|s| (*s).to_owned()).collect(),
+            history: false,
         }
+    }
+
+    /// Claims to keep history as espeak does (its audio still does not),
+    /// so that renders chain keys and group utterances into chunks.
+    pub fn with_history(mut self) -> ToneEngine {
+        self.history = true;
+        self
     }
 }
 
@@ -68,6 +77,10 @@ impl Engine for ToneEngine {
 
     fn identity(&self) -> String {
         format!("tone {} Hz", self.sample_rate)
+    }
+
+    fn keeps_history(&self) -> bool {
+        self.history
     }
 
     fn voices(&mut self) -> Result<Vec<VoiceInfo>, SynthError> {

@@ -208,3 +208,60 @@ fn a_missing_model_names_the_path() {
     );
     assert!(err.contains("no such model file"), "{err}");
 }
+
+fn stats(outcome: &crate::Outcome) -> (u64, u64) {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&outcome.read("out/manifest.json")).unwrap();
+    let stats = &manifest["stats"];
+    (
+        stats["synthesised"].as_u64().unwrap(),
+        stats["reused"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn a_model_replaced_under_the_same_path_is_spoken_again() {
+    let model = joe();
+    let test = Test::new();
+    let dir = test.path().join("voices");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(&model, dir.join("m.onnx")).unwrap();
+    let config = std::fs::read(format!("{}.json", model.display())).unwrap();
+    std::fs::write(dir.join("m.onnx.json"), &config).unwrap();
+    let render = ["render", "story.txt", "-o", "out", "--quiet"];
+    let first = test
+        .story("A Test\n\nThe door opened slowly. Nobody was there.\n")
+        .voices("[narrator]\nvoice = \"piper:voices/m.onnx\"\n")
+        .args(&render)
+        .succeeds();
+    let (synthesised, _) = stats(&first);
+    assert!(synthesised > 0);
+    let again = first.then().args(&render).succeeds();
+    assert_eq!(stats(&again), (0, synthesised), "unchanged: all reused");
+    // Another voice behind the same file name: nothing old may be reused.
+    let mut json: serde_json::Value = serde_json::from_slice(&config).unwrap();
+    json["inference"]["length_scale"] = 1.3.into();
+    std::fs::write(again.dir.join("voices/m.onnx.json"), json.to_string()).unwrap();
+    let replaced = again.then().args(&render).succeeds();
+    assert_eq!(stats(&replaced), (synthesised, 0));
+}
+
+#[test]
+fn a_model_can_be_named_without_its_path() {
+    let model = joe();
+    let name = model.file_stem().unwrap().to_str().unwrap().to_owned();
+    let outcome = Test::new()
+        .story("A Test\n\nThe door opened slowly.\n")
+        .voices(&format!(
+            "[voices.joe]\nengine = \"piper\"\nmodel = \"{name}\"\n[narrator]\nvoice = \"joe\"\n"
+        ))
+        .args(&["render", "story.txt", "-o", "out", "--quiet"])
+        .succeeds();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&outcome.read("out/manifest.json")).unwrap();
+    assert_eq!(manifest["sample_rate"], model_rate(&model));
+    assert_eq!(
+        manifest["chapters"][0]["segments"][0]["voice"],
+        format!("piper:{name}")
+    );
+}
