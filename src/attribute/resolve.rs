@@ -542,12 +542,22 @@ pub fn resolve(
         if conv.len() > 8 {
             conv.drain(..conv.len() - 8);
         }
-        addressee = quotes.last().and_then(|&q| {
-            vocatives[q]
-                .iter()
-                .copied()
-                .find(|&v| Some(v) != last_speaker)
-        });
+        // The one the paragraph's speaker calls by name, in its last quote
+        // or an earlier one that says more than the name ("Don't go to the
+        // theatre, Dorian," said Basil. "Stop and dine."; but not an echo,
+        // "Mrs. Forrester," he repeated, or a subject, "Polina," he went
+        // on, "is the best of women").
+        let last = quotes.last().copied();
+        addressee = quotes
+            .iter()
+            .rev()
+            .filter(|&&q| Some(q) == last || segments[q].text(text).split_whitespace().count() >= 4)
+            .find_map(|&q| {
+                vocatives[q]
+                    .iter()
+                    .copied()
+                    .find(|&v| Some(v) != last_speaker)
+            });
     }
     if let Some(n) = narrator
         && !roster.closed
@@ -1163,6 +1173,22 @@ mod tests {
         assert_eq!(
             speakers(text, &known),
             some(&["Harry", "Dorian", "Dorian", "Basil"])
+        );
+    }
+
+    #[test]
+    fn the_one_addressed_in_any_quote_of_the_paragraph_answers() {
+        let known = cast(&[
+            ("Basil", Gender::Male),
+            ("Harry", Gender::Male),
+            ("Dorian", Gender::Male),
+        ]);
+        let text = "Title\n\nBasil, Harry and Dorian sat.\n\n\"Well,\" said Harry.\n\n\
+                    \"Don't go to the theatre, Dorian,\" said Basil. \"Stop and dine.\"\n\n\
+                    \"I can't.\"\n";
+        assert_eq!(
+            speakers(text, &known),
+            some(&["Harry", "Basil", "Basil", "Dorian"])
         );
     }
 
