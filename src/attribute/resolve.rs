@@ -370,6 +370,10 @@ pub fn resolve(
                 .or_else(|| salience.find(bound, |id| ok(id) && roster.chars[id].gender.is_none()))
         };
         let mut found: Vec<Option<usize>> = vec![None; quotes.len()];
+        // The gender of a description no character of the cast matches
+        // ("answered the duchess" when two are duchesses): whoever the
+        // other evidence picks must at least fit it.
+        let mut described_gender: Option<Gender> = None;
         for (n, &q) in quotes.iter().enumerate() {
             let Some(tag) = &tags_of[q] else { continue };
             found[n] = match &tag.subject {
@@ -453,6 +457,11 @@ pub fn resolve(
                 Subject::FirstPerson => narrator,
                 _ => None,
             };
+            if found[n].is_none()
+                && let Subject::Described(_, Some(g)) = &tag.subject
+            {
+                described_gender = Some(*g);
+            }
         }
         if found.iter().any(Option::is_some) {
             if evidence.paragraph {
@@ -474,7 +483,11 @@ pub fn resolve(
                 }
             }
         } else {
-            let allowed = |id: &usize| !para_vocatives.contains(id);
+            let allowed = |id: &usize| {
+                !para_vocatives.contains(id)
+                    && described_gender
+                        .is_none_or(|g| roster.chars[*id].gender.is_none_or(|cg| cg == g))
+            };
             let mut guess = None;
             if segments[quotes[0]].continues_quote {
                 guess = last_speaker;
@@ -1256,6 +1269,19 @@ mod tests {
         let text = "Title\n\nI looked at Mary. I was tired and I said nothing to her.\n\n\
                     Mary shaded her eyes. \"It is late.\"\n\n\"I know,\" I said.\n";
         assert_eq!(speakers(text, &[]), some(&["Mary", "Narrator"]));
+    }
+
+    #[test]
+    fn an_unknown_description_still_gives_its_gender() {
+        let known = cast(&[
+            ("Ann", Gender::Female),
+            ("Bob", Gender::Male),
+            ("Tom", Gender::Male),
+        ]);
+        // "the lady" is nobody in the cast, but she is not Bob.
+        let text = "Title\n\nAnn, Bob and Tom sat.\n\n\"Hello,\" said Bob.\n\n\
+                    \"Hi,\" said Tom.\n\n\"Well,\" answered the lady.\n";
+        assert_eq!(speakers(text, &known), some(&["Bob", "Tom", "Ann"]));
     }
 
     #[test]
