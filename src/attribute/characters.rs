@@ -3,9 +3,10 @@
 //! With a voices.toml cast the roster is exactly the user's names and
 //! aliases. Without one, proper names are discovered from the narration:
 //! capitalised word runs whose words are (almost) never written in lower
-//! case, backed by evidence that they are people (subject of a speech verb,
-//! a title such as Mr./Lady/Captain, or frequent mentions outside
-//! prepositional "place" positions). Name forms are then clustered into
+//! case (or follow a known given name: "Jonathan Small"), backed by
+//! evidence that they are people (subject of a speech verb, a title such as
+//! Mr./Lady/Captain, or frequent mentions outside prepositional "place"
+//! positions). Name forms are then clustered into
 //! characters ("Sherlock Holmes" = "Mr. Holmes" = "Holmes"), and gender is
 //! voted from titles, a first-name list and the pronouns that follow
 //! mentions.

@@ -4,10 +4,12 @@
 //! Evidence, strongest first:
 //! 1. a named tag ("said Faith", "asked the doctor"), in the clause after
 //!    the quote, before it, or ending the previous paragraph with a colon;
+//!    a bare person noun ("said the man") is resolved like a pronoun, and a
+//!    description no one in a given cast matches still gives its gender;
 //! 2. a pronoun tag ("he said"): the speaker of an earlier quote in the
 //!    paragraph if the gender fits, else a character of that gender acting
-//!    earlier in the paragraph, else the one the previous quote addressed
-//!    by name, else the expected next speaker of the
+//!    earlier in the paragraph, else the one the previous paragraph
+//!    addressed by name, else the expected next speaker of the
 //!    exchange, else the most recently mentioned character of that gender;
 //!    "I said" goes to the narrator; "said my companion" to the exchange;
 //!    right after a narration paragraph, "he" is the topic of its last
@@ -15,23 +17,24 @@
 //! 3. the paragraph's other quotes (one speaker per paragraph);
 //! 4. for untagged paragraphs: a quote continued from the previous
 //!    paragraph, an action beat (the first character acting in the
-//!    paragraph), the person the previous quote addressed by name, the
-//!    alternation of the last two speakers (unless the quote addresses the
-//!    one whose turn it is: then the last speaker goes on); with no turn
-//!    order, the one the next paragraph's reply names as it opens ("Not
-//!    eight, Harry"), after a narration paragraph the topic of its last
-//!    sentences (see
-//!    `sentence_subject`), else the most salient character other than the
-//!    last speaker (after narration, the most salient one, the last speaker
-//!    included).
+//!    paragraph, not the object of a preposition), the person the previous
+//!    paragraph addressed by name, the alternation of the last two speakers
+//!    (unless the quote addresses the one whose turn it is: then the last
+//!    speaker goes on); with no turn order, the one the next paragraph's
+//!    reply names as it opens ("Not eight, Harry"), after a narration
+//!    paragraph the topic of its last sentences (see `sentence_subject`),
+//!    else the most salient character other than the last speaker (after
+//!    narration, the most salient one, the last speaker included).
 //!
-//! A name addressed inside a quote (a vocative) is never its speaker. A
+//! A name addressed inside a quote (a vocative) is never its speaker; a
+//! name in apposition ("His boy, Joe, ...") is not addressed. A
 //! narration paragraph ends an exchange. Salience is the recency of
 //! mentions in narration and of speakers, kept in a short window, so every
 //! look-up is constant time and the walk is linear.
 //!
 //! Two book-wide decisions follow the walk: a description used on one
-//! named character's turns ("the painter" talking with Harry is Basil)
+//! named character's turns ("the painter" talking with Harry is Basil), or
+//! coined once for a tag on their turn ("snarled the ex-convict"),
 //! becomes that character, and a first-person narrator takes the name the
 //! other characters call out when talking to them ("Watson, come!").
 
