@@ -199,7 +199,7 @@ impl Roster {
             if n > 0 {
                 k.push(' ');
             }
-            k.push_str(&fold(t.text.trim_end_matches('.')));
+            k.push_str(&fold(t.text().trim_end_matches('.')));
             if let Some(&id) = self.by_key.get(&k) {
                 best = Some((id, n + 1));
             }
@@ -240,7 +240,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                     *cap_counts.entry(t.lower()).or_default() += 1;
                 }
             } else {
-                *lower_counts.entry(t.text.to_owned()).or_default() += 1;
+                *lower_counts.entry(t.text().to_owned()).or_default() += 1;
             }
         }
     }
@@ -290,7 +290,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             if single_initial {
                 continue;
             }
-            let display = run.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
+            let display = run.iter().map(|t| t.text()).collect::<Vec<_>>().join(" ");
             let Some(form) = new_form(&display) else {
                 continue;
             };
@@ -732,9 +732,9 @@ mod tests {
         assert_eq!(roster.lookup("Small"), Some(small));
         let at = toks
             .iter()
-            .position(|t| t.text == "Small" && !t.sent_start)
+            .position(|t| t.text() == "Small" && !t.sent_start)
             .unwrap();
-        let looked = toks[at..].iter().position(|t| t.text == "at").unwrap() + at;
+        let looked = toks[at..].iter().position(|t| t.text() == "at").unwrap() + at;
         assert_eq!(roster.match_at(&toks, looked + 1), Some((small, 1)));
     }
 

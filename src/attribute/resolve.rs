@@ -185,7 +185,7 @@ pub fn resolve(
             .iter()
             .flat_map(|t| t.iter())
             .filter(|t| t.word && !t.is_cap())
-            .map(|t| t.text)
+            .map(|t| t.text())
             .collect()
     } else {
         HashSet::new()
@@ -203,7 +203,7 @@ pub fn resolve(
     let (mut i_count, mut words) = (0usize, 0usize);
     for t in narration.iter().flat_map(|t| t.iter()).filter(|t| t.word) {
         words += 1;
-        if t.text == "I" {
+        if t.text() == "I" {
             i_count += 1;
         }
     }
@@ -238,7 +238,7 @@ pub fn resolve(
                 continue;
             }
             if let Some(n) = narrator
-                && ts[k].text == "I"
+                && ts[k].text() == "I"
             {
                 mentions[i].push((ts[k].start(), n));
             }
@@ -668,11 +668,11 @@ fn narrator_name(
             }
             let run = &ts[i..=j];
             let ordinary = run.iter().any(|t| {
-                common.contains(t.text.to_lowercase().as_str())
+                common.contains(t.text().to_lowercase().as_str())
                     || lexicon::is_never_name(&t.lower()) && lexicon::title(&t.lower()).is_none()
             });
             if !ordinary && boundary(i.checked_sub(1).map(|p| &ts[p])) && boundary(ts.get(j + 1)) {
-                let display = run.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
+                let display = run.iter().map(|t| t.text()).collect::<Vec<_>>().join(" ");
                 let entry = counts
                     .entry(characters::key(&display))
                     .or_insert((0, display.clone()));
@@ -732,7 +732,7 @@ fn sentence_subject(
     // Per sentence: where the pronoun first occurs, and the first fitting
     // subject-like mention (one pass over each, so the walk stays linear).
     let mut first_pronoun: Vec<Option<usize>> = vec![None; starts.len() + 1];
-    for t in toks.iter().filter(|t| t.word && pronoun(t.text)) {
+    for t in toks.iter().filter(|t| t.word && pronoun(t.text())) {
         first_pronoun[sentence(t.start())].get_or_insert(t.start());
     }
     // "..., but Syme went on", "until Gregory opened his lips": the one
@@ -880,7 +880,7 @@ fn beat(
             if !(opens(k) || after_opener) || !t.word {
                 continue;
             }
-            match t.text {
+            match t.text() {
                 "He" | "he" => return by_gender(Gender::Male, t.start()),
                 "She" | "she" => return by_gender(Gender::Female, t.start()),
                 "I" if narrator.is_some() => return narrator,

@@ -109,7 +109,7 @@ fn is_verb_at(window: &[Tok<'_>], i: usize) -> bool {
         *v == lower
             && window
                 .get(i + 1)
-                .is_some_and(|n| n.word && n.text.eq_ignore_ascii_case(p))
+                .is_some_and(|n| n.word && n.text().eq_ignore_ascii_case(p))
     })
 }
 
@@ -172,7 +172,7 @@ fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
         n.word
             && PARTICLE_VERBS
                 .iter()
-                .any(|(pv, p)| v.text == *pv && n.text == *p)
+                .any(|(pv, p)| v.text() == *pv && n.text() == *p)
     }) {
         k += 1;
     }
@@ -370,7 +370,7 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
         };
         let display = phrase[from..]
             .iter()
-            .map(|t| t.text)
+            .map(|t| t.text())
             .collect::<Vec<_>>()
             .join(" ");
         // A single sentence-initial word must still look like a name.
@@ -382,7 +382,11 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
             at,
         });
     }
-    let display = phrase.iter().map(|t| t.text).collect::<Vec<_>>().join(" ");
+    let display = phrase
+        .iter()
+        .map(|t| t.text())
+        .collect::<Vec<_>>()
+        .join(" ");
     if is_determiner(&det) {
         // Whatever says something is a speaker ("said the mariner"); the
         // noun gives a gender when it has one.

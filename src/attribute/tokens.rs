@@ -4,18 +4,68 @@
 //! works on these slices, so the whole attribution stays linear in the
 //! length of the book.
 
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
 use super::lexicon;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A word or punctuation mark of the narration.
+///
+/// Its text is held as a pointer and a 16-bit length instead of a `&str`,
+/// so that with the offset and flags a token takes 16 bytes, not 24: the
+/// whole book's narration tokens are alive through attribution and are the
+/// largest thing a long render holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Tok<'a> {
-    pub text: &'a str,
-    /// Absolute byte offset in the book text, see [`Tok::start`]. 32 bits
-    /// keep a token at 24 bytes: the whole book's tokens are alive through
-    /// attribution, and were the largest thing a render held.
+    ptr: NonNull<u8>,
+    /// Absolute byte offset in the book text, see [`Tok::start`].
     offset: u32,
+    len: u16,
     pub word: bool,
     /// First word of a sentence (or of the segment when it starts one).
     pub sent_start: bool,
+    _text: PhantomData<&'a str>,
+}
+
+impl<'a> Tok<'a> {
+    /// A token for `text` at byte `offset` of the book; a "word" longer
+    /// than 64 KiB (no real word is) keeps its first 64 KiB.
+    fn new(text: &'a str, offset: u32, word: bool, sent_start: bool) -> Tok<'a> {
+        let mut len = text.len().min(usize::from(u16::MAX));
+        while !text.is_char_boundary(len) {
+            len -= 1;
+        }
+        Tok {
+            ptr: NonNull::from(text.as_bytes()).cast(),
+            offset,
+            len: len as u16,
+            word,
+            sent_start,
+            _text: PhantomData,
+        }
+    }
+
+    pub fn text(&self) -> &'a str {
+        // SAFETY: `ptr` and `len` come from a `&'a str` (`Tok::new`), cut at
+        // a char boundary; `PhantomData` keeps that borrow alive.
+        unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                self.ptr.as_ptr(),
+                usize::from(self.len),
+            ))
+        }
+    }
+}
+
+impl std::fmt::Debug for Tok<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tok")
+            .field("text", &self.text())
+            .field("offset", &self.offset)
+            .field("word", &self.word)
+            .field("sent_start", &self.sent_start)
+            .finish()
+    }
 }
 
 impl Tok<'_> {
@@ -25,15 +75,15 @@ impl Tok<'_> {
     }
 
     pub fn is_cap(&self) -> bool {
-        self.word && self.text.chars().next().is_some_and(char::is_uppercase)
+        self.word && self.text().chars().next().is_some_and(char::is_uppercase)
     }
 
     pub fn lower(&self) -> String {
-        self.text.to_lowercase()
+        self.text().to_lowercase()
     }
 
     pub fn is_punct(&self, set: &str) -> bool {
-        !self.word && self.text.chars().next().is_some_and(|c| set.contains(c))
+        !self.word && self.text().chars().next().is_some_and(|c| set.contains(c))
     }
 
     /// Ends a clause for tag purposes.
@@ -91,19 +141,19 @@ pub fn tokenize(text: &str, base: usize, starts_sentence: bool) -> Vec<Tok<'_>> 
                 .find(|p| word.len() > p.len() + 1 && word.ends_with(*p))
                 .filter(|_| word.chars().next().is_some_and(char::is_uppercase));
             let stem = possessive.map_or(word.len(), |p| word.len() - p.len());
-            toks.push(Tok {
-                text: &word[..stem],
-                offset: offset(base + b),
-                word: true,
-                sent_start: sentence_next,
-            });
+            toks.push(Tok::new(
+                &word[..stem],
+                offset(base + b),
+                true,
+                sentence_next,
+            ));
             if stem < word.len() {
-                toks.push(Tok {
-                    text: &word[stem..],
-                    offset: offset(base + b + stem),
-                    word: false,
-                    sent_start: false,
-                });
+                toks.push(Tok::new(
+                    &word[stem..],
+                    offset(base + b + stem),
+                    false,
+                    false,
+                ));
             }
             sentence_next = false;
             i = j;
@@ -114,12 +164,7 @@ pub fn tokenize(text: &str, base: usize, starts_sentence: bool) -> Vec<Tok<'_>> 
         if matches!(c, '.' | '!' | '?') {
             sentence_next = true;
         }
-        toks.push(Tok {
-            text: &text[b..end],
-            offset: offset(base + b),
-            word: false,
-            sent_start: false,
-        });
+        toks.push(Tok::new(&text[b..end], offset(base + b), false, false));
         i += 1;
     }
     // Growth by doubling leaves a quarter unused on average.
@@ -138,12 +183,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_token_is_16_bytes_and_a_monster_word_is_cut_at_a_char_boundary() {
+        assert_eq!(std::mem::size_of::<Tok<'_>>(), 16);
+        let monster = "é".repeat(40_000);
+        let toks = tokenize(&monster, 7, true);
+        assert_eq!(toks.len(), 1);
+        assert_eq!(toks[0].text(), "é".repeat(32_767));
+        assert_eq!(
+            (toks[0].start(), toks[0].word, toks[0].sent_start),
+            (7, true, true)
+        );
+    }
+
+    #[test]
     fn words_offsets_and_sentences() {
         let toks = tokenize("said Mr. Holmes. He don't see Ann's", 10, false);
         let words: Vec<(&str, usize, bool)> = toks
             .iter()
             .filter(|t| t.word)
-            .map(|t| (t.text, t.start(), t.sent_start))
+            .map(|t| (t.text(), t.start(), t.sent_start))
             .collect();
         assert_eq!(
             words,
