@@ -76,6 +76,44 @@ impl Roster {
             closed: true,
             ..Roster::default()
         };
+        // A one-word entry that is the surname of another entry's "given
+        // name + surname" ("Small" beside "Jonathan Small") is that person
+        // named a second time: once fiction has introduced someone by given
+        // name and surname, the surname alone is how the narration keeps
+        // referring to them. Left as its own entry it would catch every
+        // mention and tag ("said Small") while the full-named character gets
+        // none. A relative sharing the surname carries a title ("Mrs.
+        // Bunting" beside "Bunting") and does not match, since a title is not
+        // a given name.
+        let mut surname_of: HashMap<String, usize> = HashMap::new();
+        for (id, k) in known.iter().enumerate() {
+            let single = key(&k.name);
+            if single.is_empty() || single.contains(' ') {
+                continue;
+            }
+            let owners: Vec<usize> = known
+                .iter()
+                .enumerate()
+                .filter(|&(other, o)| {
+                    other != id
+                        && std::iter::once(&o.name).chain(&o.aliases).any(|form| {
+                            let words: Vec<String> =
+                                key(form).split(' ').map(str::to_owned).collect();
+                            words.len() == 2
+                                && words[1] == single
+                                && lexicon::title(&words[0]).is_none()
+                                && lexicon::first_name_gender(&words[0]).is_some()
+                        })
+                })
+                .map(|(other, _)| other)
+                .collect();
+            if let [owner] = owners[..] {
+                surname_of.insert(single, owner);
+            }
+        }
+        for (single, owner) in &surname_of {
+            roster.add_key(single, *owner);
+        }
         for k in known {
             let id = roster.chars.len();
             roster.chars.push(CharInfo {
@@ -758,6 +796,28 @@ mod tests {
         assert_eq!(roster.lookup("Alcée Arobin"), Some(1));
         assert_eq!(roster.lookup("Mr. Arobin"), Some(1));
         assert_eq!(roster.lookup("Victor"), None);
+    }
+
+    #[test]
+    fn a_surname_entry_is_the_full_named_character() {
+        let k = |name: &str, aliases: &[&str]| KnownCharacter {
+            name: name.to_owned(),
+            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+            gender: None,
+        };
+        let known = [
+            k("The Stranger", &["Walter Crane"]),
+            k("Crane", &[]),
+            k("Bunting", &[]),
+            k("Mrs. Bunting", &[]),
+        ];
+        let roster = Roster::from_known(&known);
+        // "Crane" is Walter Crane named a second time.
+        assert_eq!(roster.lookup("Crane"), Some(0));
+        assert_eq!(roster.lookup("Walter Crane"), Some(0));
+        // A title is not a given name: Mrs. Bunting is a relative.
+        assert_eq!(roster.lookup("Bunting"), Some(2));
+        assert_eq!(roster.lookup("Mrs. Bunting"), Some(3));
     }
 
     #[test]
