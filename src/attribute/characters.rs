@@ -121,7 +121,7 @@ impl Roster {
                 aliases: k.aliases.clone(),
                 gender: k.gender.filter(|g| *g != Gender::Unknown),
                 is_narrator: k.aliases.iter().any(|a| key(a) == "narrator"),
-                described: false,
+                described: is_description(k),
             });
             for form in std::iter::once(&k.name).chain(&k.aliases) {
                 roster.add_key(form, id);
@@ -244,6 +244,29 @@ impl Roster {
         }
         best
     }
+}
+
+/// Whether a cast entry is known only by a description ("The Painter",
+/// "The Lad"): its name opens with an article and none of its aliases adds
+/// a word of its own (a proper name such as "Kemp" for "The Doctor").
+/// Like a description found in the text, such an entry may be an epithet
+/// for a named character ("said the painter" in Basil's exchanges), so
+/// resolve weighs whose turn its tags fall on before giving it the lines.
+fn is_description(k: &KnownCharacter) -> bool {
+    let article = |form: &str| {
+        form.split_whitespace()
+            .next()
+            .is_some_and(|w| matches!(w.to_lowercase().as_str(), "the" | "a" | "an"))
+    };
+    if !article(&k.name) {
+        return false;
+    }
+    let forms = || std::iter::once(&k.name).chain(&k.aliases);
+    let described_words: HashSet<String> = forms()
+        .filter(|f| article(f))
+        .flat_map(|f| key(f).split(' ').map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    forms().all(|f| key(f).split(' ').all(|w| described_words.contains(w)))
 }
 
 /// One written form of a candidate name.
@@ -818,6 +841,19 @@ mod tests {
         // A title is not a given name: Mrs. Bunting is a relative.
         assert_eq!(roster.lookup("Bunting"), Some(2));
         assert_eq!(roster.lookup("Mrs. Bunting"), Some(3));
+    }
+
+    #[test]
+    fn a_cast_entry_with_a_proper_name_is_not_a_description() {
+        let k = |name: &str, aliases: &[&str]| KnownCharacter {
+            name: name.to_owned(),
+            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+            gender: None,
+        };
+        assert!(is_description(&k("The Painter", &["Painter"])));
+        assert!(is_description(&k("The Cabman", &["The Old Cabman", "Old Cabman"])));
+        assert!(!is_description(&k("The Doctor", &["Kemp", "Dr. Kemp"])));
+        assert!(!is_description(&k("Basil", &[])));
     }
 
     #[test]

@@ -1288,6 +1288,26 @@ mod tests {
     }
 
     #[test]
+    fn a_described_cast_entry_on_a_named_turn_is_that_character() {
+        // The cast lists "The Painter" besides Basil; the tags fall on
+        // Basil's turns, so the epithet is his.
+        let mut known = cast(&[("Harry", Gender::Male), ("Basil", Gender::Male)]);
+        known.push(KnownCharacter {
+            name: "The Painter".to_owned(),
+            aliases: vec!["Painter".to_owned()],
+            gender: None,
+        });
+        let text = "Title\n\n\"Sit,\" said Harry.\n\n\"No,\" said Basil.\n\n\
+                    \"Why?\" said Harry.\n\n\"I must go,\" said the painter.\n\n\
+                    \"Stay,\" said Harry.\n\n\"Well,\" said Basil.\n\n\
+                    \"Do,\" said Harry.\n\n\"I cannot,\" said the painter.\n";
+        assert_eq!(
+            speakers(text, &known),
+            some(&["Harry", "Basil", "Harry", "Basil", "Harry", "Basil", "Harry", "Basil"])
+        );
+    }
+
+    #[test]
     fn assisted_mode_uses_only_given_names() {
         let known = [KnownCharacter {
             name: "Edna Pontellier".to_owned(),
