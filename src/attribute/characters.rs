@@ -851,7 +851,10 @@ mod tests {
             gender: None,
         };
         assert!(is_description(&k("The Painter", &["Painter"])));
-        assert!(is_description(&k("The Cabman", &["The Old Cabman", "Old Cabman"])));
+        assert!(is_description(&k(
+            "The Cabman",
+            &["The Old Cabman", "Old Cabman"]
+        )));
         assert!(!is_description(&k("The Doctor", &["Kemp", "Dr. Kemp"])));
         assert!(!is_description(&k("Basil", &[])));
     }

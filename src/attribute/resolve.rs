@@ -351,6 +351,19 @@ pub fn resolve(
             {
                 return Some(a);
             }
+            // The last speaker called on someone this pronoun cannot be
+            // (the first-person narrator, or a woman for "he"): the exchange
+            // has moved to that person, whose reply would be "I said" or
+            // "she said", so "he" is the one who called on them, going on.
+            if let Some(a) = addressee
+                && Some(a) != last_speaker
+                && (is_narrator(a) || roster.chars[a].gender.is_some_and(|ag| ag != g))
+                && let Some(l) = last_speaker
+                && ok(l)
+                && roster.chars[l].gender == Some(g)
+            {
+                return Some(l);
+            }
             if let Some(e) = expected
                 && ok(e)
                 && roster.chars[e].gender == Some(g)
@@ -1303,8 +1316,24 @@ mod tests {
                     \"Do,\" said Harry.\n\n\"I cannot,\" said the painter.\n";
         assert_eq!(
             speakers(text, &known),
-            some(&["Harry", "Basil", "Harry", "Basil", "Harry", "Basil", "Harry", "Basil"])
+            some(&[
+                "Harry", "Basil", "Harry", "Basil", "Harry", "Basil", "Harry", "Basil"
+            ])
         );
+    }
+
+    #[test]
+    fn he_after_calling_on_a_woman_is_the_caller() {
+        // Bob and Tom talk; Bob turns to Ann by name; "he" goes on as Bob,
+        // not Tom, whose turn it would otherwise be.
+        let known = cast(&[
+            ("Ann", Gender::Female),
+            ("Bob", Gender::Male),
+            ("Tom", Gender::Male),
+        ]);
+        let text = "Title\n\n\"Hi,\" said Bob.\n\n\"Hello,\" said Tom.\n\n\
+                    \"Come here, Ann,\" said Bob.\n\n\"Now listen,\" he said.\n";
+        assert_eq!(speakers(text, &known), some(&["Bob", "Tom", "Bob", "Bob"]));
     }
 
     #[test]
