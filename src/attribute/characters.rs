@@ -1,7 +1,9 @@
 //! Characters: who can speak, under which names, and their gender.
 //!
 //! With a voices.toml cast the roster is exactly the user's names and
-//! aliases. Without one, proper names are discovered from the narration:
+//! aliases (a one-word entry that is another entry's surname, "Small"
+//! beside "Jonathan Small", is read as that person; an entry known only by
+//! a description, "The Painter", is marked as such for resolve). Without one, proper names are discovered from the narration:
 //! capitalised word runs whose words are (almost) never written in lower
 //! case (or follow a known given name: "Jonathan Small"), backed by
 //! evidence that they are people (subject of a speech verb, a title such as
