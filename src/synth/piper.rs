@@ -494,10 +494,7 @@ pub fn loaded_onnxruntime() -> Option<PathBuf> {
 /// One utterance for the pool.
 struct Job {
     index: usize,
-    model: Arc<Model>,
-    sentences: Vec<Vec<i64>>,
-    scales: [f32; 3],
-    speaker: Option<i64>,
+    input: Prepared,
     reply: mpsc::Sender<(usize, Result<Vec<f32>, String>)>,
 }
 
@@ -549,13 +546,18 @@ fn worker(jobs: &Mutex<mpsc::Receiver<Job>>) {
 }
 
 fn run_job(sessions: &mut HashMap<PathBuf, Session>, job: &Job) -> Result<Vec<f32>, String> {
-    let session = match sessions.entry(job.model.path.clone()) {
+    let session = match sessions.entry(job.input.model.path.clone()) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-        std::collections::hash_map::Entry::Vacant(e) => e.insert(open_session(&job.model.path)?),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(open_session(&job.input.model.path)?)
+        }
     };
     let mut audio = Vec::new();
-    for ids in &job.sentences {
-        audio.extend(infer(session, ids, job.scales, job.speaker).map_err(|err| err.to_string())?);
+    for ids in &job.input.sentences {
+        audio.extend(
+            infer(session, ids, job.input.scales, job.input.speaker)
+                .map_err(|err| err.to_string())?,
+        );
     }
     Ok(audio)
 }
@@ -795,10 +797,7 @@ impl Engine for Piper {
                     rates[index] = prepared.sample_rate;
                     jobs.push(Job {
                         index,
-                        model: prepared.model,
-                        sentences: prepared.sentences,
-                        scales: prepared.scales,
-                        speaker: prepared.speaker,
+                        input: prepared,
                         reply: reply.clone(),
                     });
                 }
@@ -808,7 +807,7 @@ impl Engine for Piper {
         // Longest first, so no session is left with a long utterance at the
         // end of the batch while the others idle; results keep input order.
         jobs.sort_by_key(|job| {
-            std::cmp::Reverse(job.sentences.iter().map(Vec::len).sum::<usize>())
+            std::cmp::Reverse(job.input.sentences.iter().map(Vec::len).sum::<usize>())
         });
         let mut pending = 0;
         for job in jobs {
