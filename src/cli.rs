@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use castbook::synth::EngineKind;
+use castbook::core::EngineKind;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -148,7 +148,7 @@ impl CacheDirArg {
     fn resolve(self) -> PathBuf {
         match (self.dir, self.out) {
             (Some(dir), _) => dir,
-            (None, Some(out)) => castbook::mix::default_cache_dir(&out),
+            (None, Some(out)) => castbook::render::default_cache_dir(&out),
             (None, None) => unreachable!("clap requires one of them"),
         }
     }
