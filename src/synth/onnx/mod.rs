@@ -6,6 +6,8 @@
 //! `onnxruntime` wheel; voice packages live in the same environment, so
 //! [`project_venvs`] and [`site_packages`] serve model discovery too.
 
+pub mod pool;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
