@@ -191,6 +191,9 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
     render::output::wav::write_clip(out, &clip, voice.volume)?;
+    for note in engines.take_notes() {
+        eprintln!("castbook: {note}");
+    }
     eprintln!(
         "castbook: wrote {:.1} s of {} to {}",
         clip.duration_s(),
@@ -256,6 +259,10 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     let manifest = render::render_book(&title, &chapters, &mut engines, &options, &progress)?;
     drop(chapters);
     progress.finish_and_clear();
+    // Workers report their own notes as they finish.
+    for note in engines.take_notes() {
+        eprintln!("castbook: {note}");
+    }
     let seconds: f64 = manifest.chapters.iter().map(|c| c.duration_s).sum();
     let wall = started.elapsed().as_secs_f64();
     let stats = manifest.stats;
@@ -298,10 +305,16 @@ fn read_and_tag(
     story: &Path,
     voices: Option<&Path>,
 ) -> anyhow::Result<(Book, VoicesFile, Attributed)> {
-    let voices = match voices {
+    let mut voices = match voices {
         Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
         None => VoicesFile::default(),
     };
+    // Kokoro's voices are the better default cast, where it is installed
+    // and the cast file leaves the choice open.
+    if !voices.names_an_engine() && castbook::synth::kokoro::is_installed() {
+        let (narrator, pool) = castbook::synth::kokoro::auto_cast_voices();
+        voices.defaults = cast::Defaults { narrator, pool };
+    }
     // An edited script carries its own speakers: no attribution.
     if let Some(parsed) = script::read_if_script(story).map_err(|e| InputError(e.into()))? {
         let (book, attributed) = parsed.into_book(story, &cast::known_characters(&voices));

@@ -36,7 +36,7 @@ use self::sessions::{Model, Prepared, Run};
 use super::onnx::environment;
 use super::onnx::pool::{SessionPool, all_unavailable, pool_size};
 use super::{Engine, SynthError, VoiceInfo, espeak, runs};
-use crate::core::{Clip, EngineKind, EngineSettings, Voice, nearest};
+use crate::core::{Clip, EngineKind, EngineSettings, Gender, Voice, nearest};
 
 /// The model's input limit in phoneme tokens (512 with the two pads).
 pub const MAX_TOKENS: usize = 510;
@@ -333,6 +333,23 @@ impl Engine for Kokoro {
         self.unusual.clear();
         notes
     }
+}
+
+/// The narrator auto-casting gives a book when Kokoro is the default
+/// engine: af_heart, the steadiest of the voices (and Kokoro's best rated).
+pub const NARRATOR: &str = "af_heart";
+
+/// The auto-cast voices when Kokoro is the default engine: the narrator's
+/// label, and every English voice as `kokoro:NAME` with its gender.
+pub fn auto_cast_voices() -> (String, Vec<(String, Gender)>) {
+    let pool = ENGLISH_VOICES
+        .iter()
+        .filter_map(|name| {
+            let (_, gender) = voice_traits(name).ok()?;
+            Some((format!("kokoro:{name}"), gender))
+        })
+        .collect();
+    (format!("kokoro:{NARRATOR}"), pool)
 }
 
 /// The Kokoro install for tests: the model, vocabulary and voices, or a
