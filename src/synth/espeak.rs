@@ -363,9 +363,8 @@ impl Library {
             let before = (pointer as usize - start).min(bytes.len());
             // SAFETY: `pointer` walks `text`, which stays alive; espeak sets it
             // to NULL at the end and returns a buffer valid until the next call.
-            let phonemes = unsafe {
-                ffi::espeak_TextToPhonemes(&mut pointer, ffi::CHARS_UTF8 as c_int, mode)
-            };
+            let phonemes =
+                unsafe { ffi::espeak_TextToPhonemes(&mut pointer, ffi::CHARS_UTF8 as c_int, mode) };
             if phonemes.is_null() {
                 break;
             }

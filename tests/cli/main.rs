@@ -6,6 +6,7 @@
 
 mod casting;
 mod errors;
+mod kokoro;
 mod novel;
 mod piper;
 mod render;
@@ -20,6 +21,7 @@ pub struct Test {
     dir: TempDir,
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
+    env: Vec<(String, String)>,
 }
 
 pub struct Outcome {
@@ -42,6 +44,7 @@ impl Test {
             dir: tempfile::tempdir().expect("temp dir"),
             args: Vec::new(),
             stdin: None,
+            env: Vec::new(),
         }
     }
 
@@ -68,6 +71,12 @@ impl Test {
         self
     }
 
+    /// Sets an environment variable for the command.
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Test {
+        self.env.push((key.to_owned(), value.into()));
+        self
+    }
+
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Test {
         self.stdin = Some(input.into());
         self
@@ -82,7 +91,13 @@ impl Test {
         command
             .current_dir(self.dir.path())
             .args(&self.args)
-            .env_remove("ORT_DYLIB_PATH");
+            .env_remove("ORT_DYLIB_PATH")
+            // The project's local installs (ONNX Runtime, voices), also
+            // when the binary is built elsewhere (CARGO_TARGET_DIR).
+            .env("CASTBOOK_VENV", project_venv());
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
         if let Some(input) = &self.stdin {
             command.write_stdin(input.clone());
         }
@@ -129,6 +144,7 @@ impl Outcome {
             dir: self._keep,
             args: Vec::new(),
             stdin: None,
+            env: Vec::new(),
         }
     }
 
@@ -141,6 +157,12 @@ impl Outcome {
     pub fn read(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
+}
+
+/// The project's `.venv` (where scripts/setup installs ONNX Runtime and
+/// voices; Kokoro's files are beside it).
+pub fn project_venv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv")
 }
 
 /// The repo's bundled sample story.

@@ -8,7 +8,7 @@ use crate::Test;
 
 /// A story with `chapters` chapters of `lines` paragraphs each, every
 /// sentence distinct; Bob speaks in every third paragraph.
-fn story(chapters: usize, lines: usize) -> String {
+pub(crate) fn story(chapters: usize, lines: usize) -> String {
     let mut text = String::from("The Long Test\n\n");
     for c in 1..=chapters {
         text.push_str(&format!("Chapter {c}\n\n"));
@@ -35,7 +35,7 @@ fn voices(bob: &str) -> String {
     )
 }
 
-fn manifest(dir: &Path) -> serde_json::Value {
+pub(crate) fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
 }
 
@@ -61,7 +61,7 @@ fn render(dir: &Path, out: &str, extra: &[&str]) -> std::process::Output {
 }
 
 /// Chapter WAVs (name → bytes) in an output folder.
-fn wavs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn wavs(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -76,7 +76,7 @@ fn wavs(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Files a crash could leave: temporaries in the output folder or cache.
-fn leftovers(out: &Path) -> Vec<String> {
+pub(crate) fn leftovers(out: &Path) -> Vec<String> {
     let mut found: Vec<String> = std::fs::read_dir(out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -90,7 +90,7 @@ fn leftovers(out: &Path) -> Vec<String> {
 
 /// Segments in the cache: each file is a chunk of segments whose count
 /// is the u32 after the magic and sample rate (see `castbook::cache`).
-fn cached_segments(out: &Path) -> usize {
+pub(crate) fn cached_segments(out: &Path) -> usize {
     let Ok(shards) = std::fs::read_dir(out.join(".cache/segments")) else {
         return 0;
     };

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::{Test, sample_story};
 
-fn joe() -> PathBuf {
+pub(crate) fn joe() -> PathBuf {
     let model = castbook::synth::piper::test_model().expect(
         "the Piper test voice is missing: run scripts/setup --piper (or scripts/setup-piper), \
          or set CASTBOOK_PIPER_MODEL to an .onnx file with its .onnx.json",
@@ -23,13 +23,13 @@ fn model_rate(model: &std::path::Path) -> u32 {
     json["audio"]["sample_rate"].as_u64().unwrap() as u32
 }
 
-struct Wav {
-    rate: u32,
-    samples: Vec<i16>,
+pub(crate) struct Wav {
+    pub(crate) rate: u32,
+    pub(crate) samples: Vec<i16>,
 }
 
 impl Wav {
-    fn read(bytes: &[u8]) -> Wav {
+    pub(crate) fn read(bytes: &[u8]) -> Wav {
         let reader = hound::WavReader::new(bytes).unwrap();
         let spec = reader.spec();
         assert_eq!((spec.channels, spec.bits_per_sample), (1, 16));
@@ -39,11 +39,11 @@ impl Wav {
         }
     }
 
-    fn seconds(&self) -> f64 {
+    pub(crate) fn seconds(&self) -> f64 {
         self.samples.len() as f64 / f64::from(self.rate)
     }
 
-    fn rms(&self, from_s: f64, to_s: f64) -> f64 {
+    pub(crate) fn rms(&self, from_s: f64, to_s: f64) -> f64 {
         let part = &self.samples[(from_s * f64::from(self.rate)) as usize
             ..((to_s * f64::from(self.rate)) as usize).min(self.samples.len())];
         (part
@@ -54,7 +54,7 @@ impl Wav {
             .sqrt()
     }
 
-    fn peak(&self) -> i32 {
+    pub(crate) fn peak(&self) -> i32 {
         self.samples
             .iter()
             .map(|s| i32::from(s.unsigned_abs()))
@@ -63,7 +63,7 @@ impl Wav {
     }
 }
 
-fn db(x: f64) -> f64 {
+pub(crate) fn db(x: f64) -> f64 {
     20.0 * x.max(1e-9).log10()
 }
 

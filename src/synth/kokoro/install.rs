@@ -180,7 +180,11 @@ pub fn voice_traits(name: &str) -> Result<(Accent, Gender), String> {
     let accent = match chars.next() {
         Some('a') => Accent::American,
         Some('b') => Accent::British,
-        _ => return Err(format!("{name:?} is not an English Kokoro voice (a*_ or b*_)")),
+        _ => {
+            return Err(format!(
+                "{name:?} is not an English Kokoro voice (a*_ or b*_)"
+            ));
+        }
     };
     let gender = match chars.next() {
         Some('f') => Gender::Female,
@@ -238,7 +242,13 @@ pub fn parse_blend(id: &str) -> Result<Vec<BlendPart>, String> {
 pub fn leading(parts: &[BlendPart]) -> &BlendPart {
     parts
         .iter()
-        .reduce(|best, part| if part.weight > best.weight { part } else { best })
+        .reduce(|best, part| {
+            if part.weight > best.weight {
+                part
+            } else {
+                best
+            }
+        })
         .expect("a blend has at least one part")
 }
 
@@ -299,7 +309,9 @@ mod tests {
             voice_traits("bm_george"),
             Ok((Accent::British, Gender::Male))
         );
-        for bad in ["jf_alpha", "ax_heart", "af", "af_", "afheart", "af_Heart", "af_../x"] {
+        for bad in [
+            "jf_alpha", "ax_heart", "af", "af_", "afheart", "af_Heart", "af_../x",
+        ] {
             assert!(voice_traits(bad).is_err(), "{bad}");
         }
         assert_eq!(ENGLISH_VOICES.len(), 28);
@@ -322,9 +334,15 @@ mod tests {
             ]
         );
         let even = parse_blend("am_adam+bm_lewis").unwrap();
-        assert_eq!(even.iter().map(|p| p.weight).collect::<Vec<_>>(), [1.0, 1.0]);
+        assert_eq!(
+            even.iter().map(|p| p.weight).collect::<Vec<_>>(),
+            [1.0, 1.0]
+        );
         assert_eq!(leading(&even).name, "am_adam");
-        assert_eq!(leading(&parse_blend("am_adam+bm_lewis*2").unwrap()).name, "bm_lewis");
+        assert_eq!(
+            leading(&parse_blend("am_adam+bm_lewis*2").unwrap()).name,
+            "bm_lewis"
+        );
         let err = parse_blend("af_bella*x").unwrap_err();
         assert!(err.contains("not a weight"), "{err}");
         assert!(parse_blend("af_bella*0").unwrap_err().contains("positive"));
@@ -364,13 +382,20 @@ mod tests {
         let vocab = parse_vocab(&json).unwrap();
         assert_eq!(vocab[&'ˈ'], 156);
         assert!(parse_vocab("{\"vocab\": {\"ab\": 1}}").is_err());
-        assert!(parse_vocab("{\"vocab\": {\"a\": 1}}").unwrap_err().contains("only 1"));
+        assert!(
+            parse_vocab("{\"vocab\": {\"a\": 1}}")
+                .unwrap_err()
+                .contains("only 1")
+        );
     }
 
     #[test]
     fn a_missing_install_names_the_command() {
         let err = Install::open(Path::new("/nonexistent/kokoro")).unwrap_err();
-        assert!(err.contains("/nonexistent/kokoro/kokoro-v1.0.int8.onnx"), "{err}");
+        assert!(
+            err.contains("/nonexistent/kokoro/kokoro-v1.0.int8.onnx"),
+            "{err}"
+        );
         assert!(err.contains("scripts/setup --kokoro"), "{err}");
     }
 }

@@ -122,7 +122,8 @@ impl Kokoro {
         }
         let path = install.voice_path(name);
         let bytes = std::fs::read(&path).map_err(|err| format!("{}: {err}", path.display()))?;
-        let table = StyleTable::from_bytes(&bytes).map_err(|err| format!("{}: {err}", path.display()))?;
+        let table =
+            StyleTable::from_bytes(&bytes).map_err(|err| format!("{}: {err}", path.display()))?;
         let found = (Arc::new(table), blake3::hash(&bytes).to_hex().to_string());
         self.voice_files.insert(name.to_owned(), found.clone());
         Ok(found)
@@ -168,7 +169,8 @@ impl Kokoro {
                 tables.iter().map(|(t, w)| (t.as_ref(), *w)).collect();
             Arc::new(StyleTable::blend(&weighted))
         };
-        let (accent, _) = voice_traits(&leading(&parts).name).map_err(|r| unknown(format!(" ({r})")))?;
+        let (accent, _) =
+            voice_traits(&leading(&parts).name).map_err(|r| unknown(format!(" ({r})")))?;
         let resolved = Arc::new(Resolved {
             accent,
             styles,
@@ -258,7 +260,10 @@ impl Engine for Kokoro {
     fn voice_identity(&mut self, id: &str) -> Result<String, SynthError> {
         let (_, model) = self.install()?;
         let voice = self.voice(id)?;
-        Ok(format!("model {} voices {}", model.fingerprint, voice.fingerprint))
+        Ok(format!(
+            "model {} voices {}",
+            model.fingerprint, voice.fingerprint
+        ))
     }
 
     fn takes_pitch(&self) -> bool {

@@ -283,7 +283,10 @@ mod tests {
         );
         // `ɒ` is British only.
         assert_eq!(
-            translate("wɒz", Accent::American).unusual.keys().collect::<Vec<_>>(),
+            translate("wɒz", Accent::American)
+                .unusual
+                .keys()
+                .collect::<Vec<_>>(),
             [&'ɒ']
         );
         assert!(translate("wɒz", Accent::British).unusual.is_empty());

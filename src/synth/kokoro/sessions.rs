@@ -23,7 +23,8 @@ pub(super) struct Model {
 
 impl Model {
     pub(super) fn open(path: PathBuf) -> Result<Model, String> {
-        let file = std::fs::File::open(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+        let file =
+            std::fs::File::open(&path).map_err(|err| format!("{}: {err}", path.display()))?;
         let fingerprint = blake3::Hasher::new()
             .update_reader(file)
             .map_err(|err| format!("{}: {err}", path.display()))?
@@ -70,7 +71,10 @@ impl Inference for Prepared {
     type Sessions = Option<(PathBuf, Session)>;
 
     fn infer(&self, sessions: &mut Self::Sessions) -> Result<Vec<f32>, String> {
-        if sessions.as_ref().is_none_or(|(path, _)| *path != self.model.path) {
+        if sessions
+            .as_ref()
+            .is_none_or(|(path, _)| *path != self.model.path)
+        {
             *sessions = Some((self.model.path.clone(), self.model.session()?));
         }
         let (_, session) = sessions.as_mut().expect("set above");

@@ -76,9 +76,16 @@ fn renders_real_speech() {
     // 15 words at 120–250 words per minute.
     assert!((3.6..7.5).contains(&seconds), "{seconds} s");
     assert!(clip.samples.iter().all(|s| s.is_finite() && s.abs() < 1.0));
-    assert!(rms(&clip.samples) > 0.01, "too quiet: {}", rms(&clip.samples));
+    assert!(
+        rms(&clip.samples) > 0.01,
+        "too quiet: {}",
+        rms(&clip.samples)
+    );
     let (lead, tail) = edge_silence(&clip);
-    assert!(lead < 0.5 && tail < 0.8, "silence: {lead} s before, {tail} s after");
+    assert!(
+        lead < 0.5 && tail < 0.8,
+        "silence: {lead} s before, {tail} s after"
+    );
     // Speech throughout: no stretch of silence longer than a pause.
     let frame = 2400;
     let longest_gap = clip
@@ -90,7 +97,10 @@ fn renders_real_speech() {
             (run, best.max(run))
         })
         .1;
-    assert!(longest_gap <= 8, "{longest_gap} silent 100 ms frames in a row");
+    assert!(
+        longest_gap <= 8,
+        "{longest_gap} silent 100 ms frames in a row"
+    );
 
     // rate 1.25 shortens it by about 1/1.25; a batch keeps its order.
     let mut fast = heart.clone();
@@ -155,7 +165,10 @@ fn no_phoneme_of_a_pangram_paragraph_is_lost() {
             .iter()
             .filter(|t| **t != space && !punctuation.contains(t))
             .count();
-        assert_eq!(spoken, phonemes, "{name}: phonemes lost on the way to tokens");
+        assert_eq!(
+            spoken, phonemes,
+            "{name}: phonemes lost on the way to tokens"
+        );
         // Every sentence and clause mark reached the model.
         let marks = |c| tokens.iter().filter(|t| **t == install.vocab[&c]).count();
         for mark in ['.', '!', ';', ':', ','] {
@@ -187,13 +200,23 @@ fn long_sentences_split_under_the_token_limit() {
     for run in &prepared.runs[..prepared.runs.len() - 1] {
         assert!(run.tokens.len() - 2 <= MAX_RUN_TOKENS.max(60));
         // Each run but the last ends at a comma: `… , 0`.
-        assert_eq!(run.tokens[run.tokens.len() - 2], install.vocab[&','], "{:?}", run.tokens);
+        assert_eq!(
+            run.tokens[run.tokens.len() - 2],
+            install.vocab[&','],
+            "{:?}",
+            run.tokens
+        );
     }
     // One clause longer than the model's limit is cut between words.
     let endless = format!("{}.", ["and the rabbit ran"; 80].join(" "));
     let prepared = engine.prepare(&endless, &voice("af_heart")).unwrap();
     assert!(prepared.runs.len() >= 2);
-    assert!(prepared.runs.iter().all(|r| r.tokens.len() <= MAX_TOKENS + 2));
+    assert!(
+        prepared
+            .runs
+            .iter()
+            .all(|r| r.tokens.len() <= MAX_TOKENS + 2)
+    );
 }
 
 #[test]
@@ -202,7 +225,10 @@ fn voices_differ_and_blends_lie_between() {
     let text = "I have never seen anything like it in all my life, and I hope I never will again.";
     let mut pitch = |id: &str| median_pitch(&engine.synthesize(text, &voice(id)).unwrap());
     let (heart, michael) = (pitch("af_heart"), pitch("am_michael"));
-    assert!(heart > michael * 1.3, "af_heart {heart} Hz, am_michael {michael} Hz");
+    assert!(
+        heart > michael * 1.3,
+        "af_heart {heart} Hz, am_michael {michael} Hz"
+    );
     let blend = pitch("af_heart*0.5+am_michael*0.5");
     assert!(
         blend > michael * 1.05 && blend < heart * 0.95,
@@ -213,7 +239,8 @@ fn voices_differ_and_blends_lie_between() {
 #[test]
 fn british_voices_speak_british_phonemes() {
     let mut engine = engine();
-    let prepared = |engine: &mut Kokoro, id| engine.prepare("Go and hold the boat.", &voice(id)).unwrap();
+    let prepared =
+        |engine: &mut Kokoro, id| engine.prepare("Go and hold the boat.", &voice(id)).unwrap();
     let (install, _) = engine.install().unwrap();
     let has = |p: &Prepared, c| p.runs[0].tokens.contains(&install.vocab[&c]);
     let american = prepared(&mut engine, "af_heart");
@@ -226,7 +253,10 @@ fn british_voices_speak_british_phonemes() {
 fn voice_ids_are_checked() {
     let mut engine = engine();
     let err = engine.check_voice("af_hart").unwrap_err().to_string();
-    assert!(err.contains("kokoro:af_hart is not an installed kokoro voice"), "{err}");
+    assert!(
+        err.contains("kokoro:af_hart is not an installed kokoro voice"),
+        "{err}"
+    );
     assert!(err.contains("did you mean af_heart?"), "{err}");
     assert!(engine.check_voice("af_bella*0.6+af_sky*0.4").is_ok());
     let err = engine.check_voice("af_bella*much").unwrap_err().to_string();
@@ -270,7 +300,9 @@ fn notes_summarise_unusual_phonemes() {
     // espeak-ng's English voices anglicise foreign words, so real text
     // rarely has any (the translation's own test covers finding them).
     let mut engine = engine();
-    engine.prepare("He said bonjour, déjà vu, naïveté.", &voice("af_heart")).unwrap();
+    engine
+        .prepare("He said bonjour, déjà vu, naïveté.", &voice("af_heart"))
+        .unwrap();
     assert!(engine.take_notes().is_empty());
     engine.unusual.entry('ʁ').or_default().kept += 1;
     engine.unusual.entry('ɫ').or_default().left_out += 2;

@@ -289,8 +289,20 @@ mod tests {
         assert_eq!(clip.sample_rate, 8000);
         // 2.0 would clip: scaled to just below full scale.
         assert!(clip.samples.iter().all(|&s| (s - 0.99).abs() < 1e-6));
-        assert!(results[2].as_ref().unwrap_err().to_string().contains("not a number"));
-        assert!(results[3].as_ref().unwrap_err().to_string().contains("nothing to say"));
+        assert!(
+            results[2]
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("not a number")
+        );
+        assert!(
+            results[3]
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("nothing to say")
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::core::is_model_name;
-use crate::synth::{espeak, runs};
 use crate::synth::onnx::{project_venvs, site_packages};
+use crate::synth::{espeak, runs};
 
 /// Longest model input (in phonemes) castbook builds from a sentence's
 /// clauses. VITS inference costs more per second of speech as inputs grow
