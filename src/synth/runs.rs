@@ -127,7 +127,14 @@ mod tests {
             .map(|i| clause("abcdefghij", Some(if i == 5 { '.' } else { ',' })))
             .collect();
         let out = runs(&clauses, 25, str::to_owned);
-        assert_eq!(out, ["abcdefghij, abcdefghij,"; 3]);
+        assert_eq!(
+            out,
+            [
+                "abcdefghij, abcdefghij,",
+                "abcdefghij, abcdefghij,",
+                "abcdefghij, abcdefghij."
+            ]
+        );
         // A clause over the limit stays whole.
         let long = [clause(&"x".repeat(40), Some('.'))];
         assert_eq!(runs(&long, 25, str::to_owned)[0].len(), 41);

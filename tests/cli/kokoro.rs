@@ -115,9 +115,9 @@ fn kokoro_is_the_auto_cast_default_when_installed() {
     let cast = |test: Test| test.args(&["cast", "story.txt"]).succeeds().stdout;
     // No voices.toml, or one that names no engine: Kokoro voices, distinct.
     for (test, genders) in [
-        (Test::new().story(CHARACTERS), false),
+        (Test::new().with_kokoro().story(CHARACTERS), false),
         (
-            Test::new().story(CHARACTERS).voices(
+            Test::new().with_kokoro().story(CHARACTERS).voices(
                 "[characters.Ann]\ngender = \"female\"\n[characters.Bob]\ngender = \"male\"\n",
             ),
             true,
@@ -145,17 +145,14 @@ fn kokoro_is_the_auto_cast_default_when_installed() {
     // A voices.toml that names an engine keeps the built-in espeak defaults.
     let table = cast(
         Test::new()
+            .with_kokoro()
             .story(CHARACTERS)
             .voices("[characters.Ann]\nvoice = \"espeak:en-us+f2\"\n"),
     );
     assert_eq!(cast_voice(&table, "(narrator)"), "espeak:en-us", "{table}");
     assert!(cast_voice(&table, "Bob").starts_with("espeak:"), "{table}");
     // And so does a machine without Kokoro.
-    let table = cast(
-        Test::new()
-            .story(CHARACTERS)
-            .env("CASTBOOK_KOKORO_DIR", "/nonexistent/kokoro"),
-    );
+    let table = cast(Test::new().story(CHARACTERS));
     assert_eq!(cast_voice(&table, "(narrator)"), "espeak:en-us", "{table}");
 }
 
@@ -163,6 +160,7 @@ fn kokoro_is_the_auto_cast_default_when_installed() {
 fn voices_lists_the_28_with_gender() {
     kokoro_dir();
     let outcome = Test::new()
+        .with_kokoro()
         .args(&["voices", "--engine", "kokoro"])
         .succeeds();
     let lines: Vec<&str> = outcome.stdout.lines().collect();
@@ -180,6 +178,7 @@ fn voices_lists_the_28_with_gender() {
 fn say_speaks_a_blend_and_pitch_is_refused() {
     kokoro_dir();
     let outcome = Test::new()
+        .with_kokoro()
         .args(&[
             "say",
             "Has anyone seen the lamp oil?",
@@ -194,6 +193,7 @@ fn say_speaks_a_blend_and_pitch_is_refused() {
     assert!((1.0..4.0).contains(&wav.seconds()), "{} s", wav.seconds());
 
     let outcome = Test::new()
+        .with_kokoro()
         .story("Hello.\n")
         .voices("[narrator]\nvoice = \"kokoro:af_heart\"\npitch = 70\n")
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
@@ -211,6 +211,7 @@ fn a_missing_install_names_the_command() {
         .fails(2);
     insta::assert_snapshot!(outcome.stderr_redacted(), @"castbook: error: voices.toml:2:9: kokoro engine is not available: Kokoro is not installed: /nonexistent/kokoro/kokoro-v1.0.int8.onnx not found; install it with `scripts/setup --kokoro`");
     let outcome = Test::new()
+        .with_kokoro()
         .story("Hello.\n")
         .voices("[narrator]\nvoice = \"kokoro:af_hart\"\n")
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
@@ -221,7 +222,7 @@ fn a_missing_install_names_the_command() {
 #[test]
 fn a_killed_kokoro_render_resumes_to_identical_chapters() {
     kokoro_dir();
-    let test = Test::new().story(&story(2, 12)).voices(
+    let test = Test::new().with_kokoro().story(&story(2, 12)).voices(
         "[narrator]\nvoice = \"kokoro:af_heart\"\n\n[characters.Ann]\nvoice = \"kokoro:bf_emma\"\n\n[characters.Bob]\nvoice = \"kokoro:am_michael\"\n",
     );
     let dir = test.path().to_owned();

@@ -22,6 +22,7 @@ pub struct Test {
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     env: Vec<(String, String)>,
+    kokoro: bool,
 }
 
 pub struct Outcome {
@@ -45,6 +46,7 @@ impl Test {
             args: Vec::new(),
             stdin: None,
             env: Vec::new(),
+            kokoro: false,
         }
     }
 
@@ -68,6 +70,14 @@ impl Test {
 
     pub fn args(mut self, args: &[&str]) -> Test {
         self.args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    /// Lets castbook find the project's Kokoro install. Without it, tests
+    /// run as on a machine without Kokoro, so the auto-cast default (which
+    /// is Kokoro's where it is installed) is espeak's whatever the machine.
+    pub fn with_kokoro(mut self) -> Test {
+        self.kokoro = true;
         self
     }
 
@@ -95,6 +105,9 @@ impl Test {
             // The project's local installs (ONNX Runtime, voices), also
             // when the binary is built elsewhere (CARGO_TARGET_DIR).
             .env("CASTBOOK_VENV", project_venv());
+        if !self.kokoro {
+            command.env("CASTBOOK_KOKORO_DIR", NO_KOKORO);
+        }
         for (key, value) in &self.env {
             command.env(key, value);
         }
@@ -145,6 +158,7 @@ impl Outcome {
             args: Vec::new(),
             stdin: None,
             env: Vec::new(),
+            kokoro: false,
         }
     }
 
@@ -158,6 +172,9 @@ impl Outcome {
         std::fs::read(self.dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 }
+
+/// A Kokoro folder that does not exist: castbook as on a machine without it.
+pub const NO_KOKORO: &str = "/nonexistent/castbook-tests-without-kokoro";
 
 /// The project's `.venv` (where scripts/setup installs ONNX Runtime and
 /// voices; Kokoro's files are beside it).

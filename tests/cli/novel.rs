@@ -41,7 +41,9 @@ pub(crate) fn manifest(dir: &Path) -> serde_json::Value {
 
 fn castbook() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_castbook"));
-    command.env_remove("ORT_DYLIB_PATH");
+    command
+        .env_remove("ORT_DYLIB_PATH")
+        .env("CASTBOOK_KOKORO_DIR", crate::NO_KOKORO);
     command
 }
 

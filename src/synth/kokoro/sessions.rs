@@ -50,7 +50,8 @@ impl Model {
 
     fn session(&self) -> Result<Session, String> {
         let fail = |err: String| format!("{}: cannot load the model: {err}", self.path.display());
-        session_from_bytes(&self.bytes().map_err(fail)?, 1).map_err(fail)
+        // Denormals as zero: the same audio here, about 10% less CPU.
+        session_from_bytes(&self.bytes().map_err(fail)?, 1, true).map_err(fail)
     }
 }
 

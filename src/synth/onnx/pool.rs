@@ -185,19 +185,26 @@ pub fn all_unavailable(
 
 /// A session for the model in `model` (ONNX bytes) with `threads` intra-op
 /// threads, optimised at level `All` (which includes the NCHWc layout that
-/// makes 2-D convolutions fast).
-pub fn session_from_bytes(model: &[u8], threads: usize) -> Result<Session, String> {
+/// makes 2-D convolutions fast); with `flush_to_zero`, denormal floats are
+/// computed as zeros (much faster on x86 where a model produces them).
+pub fn session_from_bytes(
+    model: &[u8],
+    threads: usize,
+    flush_to_zero: bool,
+) -> Result<Session, String> {
     let environment = environment(None)?;
-    Session::builder(environment)
+    let mut builder = Session::builder(environment)
         .map_err(|e| e.to_string())?
         .with_optimization_level(GraphOptimizationLevel::All)
         .map_err(|e| e.to_string())?
         .with_intra_threads(threads.max(1))
         .map_err(|e| e.to_string())?
         .with_inter_threads(1)
-        .map_err(|e| e.to_string())?
-        .commit_from_memory(model)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if flush_to_zero {
+        builder = builder.with_flush_to_zero().map_err(|e| e.to_string())?;
+    }
+    builder.commit_from_memory(model).map_err(|e| e.to_string())
 }
 
 /// Scales a clip down if it would clip when stored as 16-bit.

@@ -58,7 +58,7 @@ fn open_session(path: &Path) -> Result<Session, String> {
     let fail = |err: String| format!("{}: cannot load the model: {err}", path.display());
     let original = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
     let rewritten = graph::convolutions_as_2d(&original).map_err(|e| fail(e.to_string()))?;
-    session_from_bytes(rewritten.as_deref().unwrap_or(&original), 1).map_err(fail)
+    session_from_bytes(rewritten.as_deref().unwrap_or(&original), 1, false).map_err(fail)
 }
 
 fn infer(
@@ -104,7 +104,7 @@ mod tests {
         // No noise, so each model gives one answer.
         let scales = [0.0, 1.0, 0.0];
         let run = |bytes: &[u8]| {
-            let mut session = session_from_bytes(bytes, 1).unwrap();
+            let mut session = session_from_bytes(bytes, 1, false).unwrap();
             infer(&mut session, ids, scales, None).unwrap()
         };
         let (before, after) = (run(&original), run(&rewritten));
