@@ -63,12 +63,15 @@ struct Unusual {
     left_out: usize,
 }
 
+/// The installed files and the model, once read.
+type Loaded = (Arc<Install>, Arc<Model>);
+
 /// The Kokoro engine: its files, resolved voices and a lazily started
 /// session pool.
 pub struct Kokoro {
     onnxruntime: Option<PathBuf>,
     sessions: Option<usize>,
-    install: Option<Result<(Arc<Install>, Arc<Model>), String>>,
+    install: Option<Result<Loaded, String>>,
     voice_files: HashMap<String, (Arc<StyleTable>, String)>,
     voices: HashMap<String, Arc<Resolved>>,
     pool: Option<SessionPool<Prepared>>,
@@ -96,7 +99,7 @@ impl Kokoro {
         }
     }
 
-    fn install(&mut self) -> Result<(Arc<Install>, Arc<Model>), SynthError> {
+    fn install(&mut self) -> Result<Loaded, SynthError> {
         let loaded = self.install.get_or_insert_with(|| {
             let install = Install::open(&install_dir())?;
             let model = Model::open(install.model.clone())?;

@@ -151,6 +151,11 @@ impl Engine for Piper {
         Ok(self.model(split_id(id).0)?.fingerprint.clone())
     }
 
+    /// VITS models have no pitch input.
+    fn takes_pitch(&self) -> bool {
+        false
+    }
+
     fn sample_rate(&mut self, id: &str) -> Result<u32, SynthError> {
         Ok(self.model(split_id(id).0)?.config.audio.sample_rate)
     }
