@@ -44,6 +44,7 @@ rate = 1.1
     );
     let story = sample_story();
     let outcome = Test::new()
+        .with_kokoro()
         .story(&story)
         .voices(&voices)
         .args(&[
