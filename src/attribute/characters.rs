@@ -308,6 +308,10 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         }
     }
     let mut forms: HashMap<String, Form> = HashMap::new();
+    // One-word names at sentence starts, where any word is capitalised:
+    // not evidence of a name by themselves, but a known first name written
+    // there ("Bob came in") is a second mention of it.
+    let mut initial_counts: HashMap<String, usize> = HashMap::new();
     // Names seen in the same sentence are different people ("Diana and
     // Mrs. Barry"): (segment, sentence, form key) for every run.
     let mut runs_at: Vec<(usize, usize, String)> = Vec::new();
@@ -351,6 +355,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             }
             i = j + 1;
             if single_initial {
+                *initial_counts.entry(run[0].lower()).or_default() += 1;
                 continue;
             }
             let display = run.iter().map(|t| t.text()).collect::<Vec<_>>().join(" ");
@@ -438,7 +443,14 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             f.tags > 0
                 || !f.title_only
                     && (f.has_title
-                        || f.core.len() == 1 && lexicon::first_name_gender(&f.core[0]).is_some()
+                        // A first name written more than once is a person's,
+                        // unless the word mostly follows "to"/"in" ("went to
+                        // Rome": places and seasons are given names too).
+                        || f.core.len() == 1 && lexicon::first_name_gender(&f.core[0]).is_some() && {
+                            let mentions =
+                                f.count + initial_counts.get(&f.core[0]).copied().unwrap_or(0);
+                            mentions >= 2 && f.after_preposition * 3 < mentions * 2
+                        }
                         || f.count >= 3
                             && f.after_preposition * 2 < f.count
                             && f.after_article * 2 < f.count)
@@ -909,6 +921,19 @@ mod tests {
         assert_eq!(roster.lookup("Miss Kitty Hamilton"), Some(kitty));
         assert!(roster.lookup("Mrs. Hamilton").is_some());
         assert_ne!(roster.lookup("Mrs. Hamilton"), Some(kitty));
+    }
+
+    #[test]
+    fn a_first_name_written_once_is_not_a_character() {
+        // "Autumn" and "June" are given names, but one capitalised mention
+        // is not a person; two mentions of "Bob" (one opening a sentence) are.
+        let text = "It was a cool Autumn morning in June. Ann met Bob at the gate. \
+                    Bob came in and sat down.";
+        let toks = tokenize(text, 0, true);
+        let roster = discover(&[&toks[..]], &[]);
+        assert!(roster.lookup("Autumn").is_none());
+        assert!(roster.lookup("June").is_none());
+        assert!(roster.lookup("Bob").is_some());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! names) to measure what it contributes.
 
 mod characters;
+mod given_names;
 mod lexicon;
 mod resolve;
 mod tags;
