@@ -64,7 +64,7 @@ fn fold_ascii(word: &str) -> Option<String> {
 }
 
 /// Common English hypocoristics: (formal given name, its familiar forms).
-/// "Jim" in one chapter and "James Vane" in the next are one person.
+/// "Jim" in one chapter and "James Morton" in the next are one person.
 const NICKNAMES: &[(&str, &[&str])] = &[
     ("abraham", &["abe"]),
     ("albert", &["bert", "bertie"]),

@@ -262,10 +262,13 @@ pub fn title(word: &str) -> Option<Option<Gender>> {
     let gender = match lower.as_str() {
         "mr" | "mister" | "sir" | "lord" | "monsieur" | "m" | "herr" | "señor" | "senor"
         | "signor" | "uncle" | "brother" | "father" | "king" | "prince" | "duke" | "count"
-        | "baron" | "marquis" | "master" => Some(Gender::Male),
+        | "baron" | "marquis" | "master" | "grandfather" | "grandpa" | "granddad" | "emperor"
+        | "tsar" | "czar" | "earl" | "viscount" | "archduke" | "friar" => Some(Gender::Male),
         "mrs" | "miss" | "ms" | "lady" | "madame" | "mme" | "mlle" | "mademoiselle" | "dame"
         | "aunt" | "sister" | "mother" | "queen" | "princess" | "duchess" | "countess"
-        | "baroness" | "frau" | "fräulein" | "señora" | "signora" | "mistress" => {
+        | "baroness" | "frau" | "fräulein" | "señora" | "signora" | "mistress" | "grandmother"
+        | "grandma" | "granny" | "auntie" | "aunty" | "empress" | "tsarina" | "czarina"
+        | "marchioness" | "viscountess" | "archduchess" | "señorita" | "signorina" => {
             Some(Gender::Female)
         }
         "dr" | "doctor" | "professor" | "prof" | "captain" | "capt" | "colonel" | "major"
@@ -274,6 +277,56 @@ pub fn title(word: &str) -> Option<Option<Gender>> {
         _ => return None,
     };
     Some(gender)
+}
+
+/// Nouns that end the names of places, not people ("Fifth Avenue",
+/// "Rhode Island").
+pub fn is_place_noun(word_lower: &str) -> bool {
+    matches!(
+        word_lower,
+        "avenue"
+            | "street"
+            | "road"
+            | "square"
+            | "island"
+            | "isle"
+            | "islands"
+            | "river"
+            | "lake"
+            | "bay"
+            | "bridge"
+            | "station"
+            | "terrace"
+            | "gardens"
+            | "palace"
+            | "castle"
+            | "church"
+            | "cathedral"
+            | "abbey"
+            | "chapel"
+            | "college"
+            | "university"
+            | "hotel"
+            | "county"
+            | "ocean"
+            | "sea"
+            | "mountains"
+            | "valley"
+            | "canal"
+            | "harbour"
+            | "harbor"
+            | "park"
+            | "place"
+            | "hospital"
+            | "museum"
+            | "theatre"
+            | "theater"
+            | "club"
+            | "company"
+            | "society"
+            | "railway"
+            | "railroad"
+    )
 }
 
 /// Abbreviated titles whose period does not end a sentence.
@@ -437,8 +490,8 @@ pub fn is_never_name(word_lower: &str) -> bool {
     WORDS.contains(&word_lower)
 }
 
-/// Words that can sit between a subject and its speech verb ("Alice said
-/// softly", "he then asked") or after the verb ("said softly Alice" is rare,
+/// Words that can sit between a subject and its speech verb ("Hetty said
+/// softly", "he then asked") or after the verb ("said softly Hetty" is rare,
 /// but "said, laughing" is not).
 pub fn is_adverb(word_lower: &str) -> bool {
     word_lower.ends_with("ly")
@@ -485,13 +538,17 @@ pub fn person_noun(word_lower: &str) -> Option<Option<Gender>> {
         "man" | "gentleman" | "boy" | "lad" | "fellow" | "father" | "son" | "brother"
         | "husband" | "king" | "prince" | "lord" | "uncle" | "grandfather" | "nephew" | "sir"
         | "master" | "waiter" | "butler" | "footman" | "landlord" | "priest" | "monk" | "duke"
-        | "count" | "chap" | "youth" | "policeman" | "gentlemen" | "men" | "grandson" => {
-            Some(Gender::Male)
-        }
+        | "count" | "chap" | "youth" | "policeman" | "gentlemen" | "men" | "grandson"
+        | "bridegroom" | "boys" | "brothers" | "sons" | "fathers" | "husbands" | "lads"
+        | "fellows" | "hero" | "emperor" | "bishop" | "coachman" | "groom" | "postman"
+        | "fisherman" | "workman" | "nobleman" | "alderman" | "chairman" => Some(Gender::Male),
         "woman" | "lady" | "girl" | "lass" | "mother" | "daughter" | "sister" | "wife"
         | "queen" | "princess" | "aunt" | "grandmother" | "niece" | "madam" | "maid"
         | "landlady" | "mistress" | "nun" | "duchess" | "countess" | "widow" | "women"
-        | "ladies" | "granddaughter" => Some(Gender::Female),
+        | "ladies" | "granddaughter" | "matron" | "governess" | "housekeeper" | "actress"
+        | "waitress" | "heroine" | "spinster" | "bride" | "laundress" | "washerwoman" | "dame"
+        | "girls" | "sisters" | "daughters" | "mothers" | "wives" | "nurserymaid" | "nursemaid"
+        | "dairymaid" | "housemaid" | "chambermaid" | "maidservant" => Some(Gender::Female),
         "doctor" | "stranger" | "child" | "visitor" | "voice" | "servant" | "driver"
         | "officer" | "inspector" | "captain" | "colonel" | "professor" | "secretary" | "clerk"
         | "guard" | "soldier" | "sailor" | "porter" | "cook" | "nurse" | "host" | "hostess"
