@@ -24,7 +24,7 @@ use super::gender;
 use super::lexicon;
 use super::tags::Subject;
 use super::tokens::Tok;
-use crate::synth::Gender;
+use crate::core::Gender;
 
 #[derive(Debug, Clone)]
 pub struct CharInfo {

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use crate::synth::Gender;
+use crate::core::Gender;
 
 pub use super::given_names::{first_name_gender, same_given_name};
 
