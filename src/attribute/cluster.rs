@@ -28,7 +28,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::gender;
 use super::lexicon;
-use crate::synth::Gender;
+use crate::core::Gender;
 
 /// One written form of a candidate name and what the text says about it.
 #[derive(Debug, Default, Clone)]

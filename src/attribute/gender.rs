@@ -27,7 +27,7 @@ use super::tags::{self, Subject};
 use super::tokens::{self, Tok};
 use crate::ingest::Book;
 use crate::segment::{Segment, SegmentKind};
-use crate::synth::Gender;
+use crate::core::Gender;
 
 /// What the text says about one character's gender.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

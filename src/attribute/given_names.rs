@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::synth::Gender;
+use crate::core::Gender;
 
 static FIRST_NAMES_DATA: &str = include_str!("data/first_names.txt");
 
