@@ -531,7 +531,13 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 .iter()
                 .filter(|f| !f.has_title || f.core.len() > 1)
                 .filter(|f| f.title_gender.is_none())
-                .find_map(|f| lexicon::first_name_gender(&f.core[0])),
+                .find_map(|f| given_gender.get(&f.core[0]).copied())
+                .or_else(|| {
+                    c.forms
+                        .iter()
+                        .flat_map(|f| &f.core)
+                        .find_map(|w| gender::patronymic_gender(w))
+                }),
             pronouns: c
                 .forms
                 .iter()
@@ -578,7 +584,22 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
 /// The gender each word used as a given name suggests: the first-name
 /// list, unless the pronouns after its untitled mentions clearly say
 /// otherwise ("Jean" is a man in a French novel).
+///
+/// A word this book uses as a surname ("Mr. Marvel", "Thomas Marvel") and
+/// never as a given name is not looked up in the list: many surnames are
+/// also given names, of either sex.
 fn given_name_genders(forms: &[Form]) -> HashMap<String, Gender> {
+    let given: HashSet<&str> = forms
+        .iter()
+        .filter(|f| f.core.len() > 1 && !f.title_only)
+        .map(|f| f.core[0].as_str())
+        .collect();
+    let surnames: HashSet<&str> = forms
+        .iter()
+        .filter(|f| !f.title_only && (f.core.len() > 1 || f.has_title))
+        .filter_map(|f| f.core.last().map(String::as_str))
+        .filter(|w| !given.contains(w))
+        .collect();
     let mut pronouns: HashMap<&str, [usize; 2]> = HashMap::new();
     for f in forms.iter().filter(|f| !f.has_title && !f.title_only) {
         let v = pronouns.entry(f.core[0].as_str()).or_default();
@@ -589,7 +610,7 @@ fn given_name_genders(forms: &[Form]) -> HashMap<String, Gender> {
         .into_iter()
         .filter_map(|(w, votes)| {
             let g = gender::confident(&gender::Evidence {
-                first_name: lexicon::first_name_gender(w),
+                first_name: lexicon::first_name_gender(w).filter(|_| !surnames.contains(w)),
                 pronouns: votes,
                 ..gender::Evidence::default()
             })?;
@@ -871,6 +892,20 @@ mod tests {
         assert_eq!(roster.lookup("Miss Nelly Lomax"), Some(nelly));
         assert!(roster.lookup("Mrs. Lomax").is_some());
         assert_ne!(roster.lookup("Mrs. Lomax"), Some(nelly));
+    }
+
+    #[test]
+    fn a_surname_is_not_looked_up_as_a_first_name() {
+        // "Marvel" is a woman's first name in the list, but here it is a
+        // man's surname.
+        assert_eq!(lexicon::first_name_gender("marvel"), Some(Gender::Female));
+        let text = "Then Mr. Thomas Marvel came in. Later Marvel sat down. Then Marvel \
+                    laughed. Then Mr. Marvel left.";
+        let toks = tokenize(text, 0, true);
+        let roster = discover(&[&toks[..]], &[]);
+        let marvel = roster.lookup("Marvel").unwrap();
+        assert_eq!(roster.lookup("Mr. Thomas Marvel"), Some(marvel));
+        assert_eq!(roster.chars[marvel].gender, Some(Gender::Male));
     }
 
     #[test]

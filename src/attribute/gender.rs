@@ -25,9 +25,9 @@ use super::characters::{Roster, fold, key};
 use super::lexicon;
 use super::tags::{self, Subject};
 use super::tokens::{self, Tok};
+use crate::core::Gender;
 use crate::ingest::Book;
 use crate::segment::{Segment, SegmentKind};
-use crate::core::Gender;
 
 /// What the text says about one character's gender.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,10 @@ pub struct Evidence {
     pub pronouns: [usize; 2],
     /// Pronoun speech tags ("she said") on quotes attributed to it: [she, he].
     pub speech_tags: [usize; 2],
+    /// How others address it in the quotes around its own ("sir", "young
+    /// lady"), and the spouse it names ("my wife"): [as a woman, as a man].
+    /// What tells a first-person narrator's gender.
+    pub addressed: [usize; 2],
 }
 
 /// The gender the evidence supports, if any.
@@ -90,8 +94,8 @@ fn decide_by(e: &Evidence, by_pronouns: impl Fn(usize, usize) -> Option<Gender>)
     if let Some(g) = e.title.or(e.noun) {
         return Some(g);
     }
-    let she = e.pronouns[0] + 2 * e.speech_tags[0];
-    let he = e.pronouns[1] + 2 * e.speech_tags[1];
+    let she = e.pronouns[0] + 2 * (e.speech_tags[0] + e.addressed[0]);
+    let he = e.pronouns[1] + 2 * (e.speech_tags[1] + e.addressed[1]);
     if let Some(g) = e.first_name {
         let (same, other) = match g {
             Gender::Female => (she, he),
@@ -133,11 +137,13 @@ pub fn sentences(toks: &[Tok<'_>]) -> Vec<usize> {
         .collect()
 }
 
-/// The gender of a pronoun that refers back to a name ending at `from`:
-/// the first "he"/"she" (or "himself"/"herself") later in its sentence
-/// before any other capitalised name; or, when the name was its sentence's
-/// subject, a "He"/"She" opening the next sentence ("Hugo sat down. He
-/// ..."). `is_name` says which capitalised words are names.
+/// The gender of a pronoun that refers back to a name ending at `from`,
+/// when that name is its sentence's subject (`subject`: the first name in
+/// it): the first "he"/"she" (or "himself"/"herself") later in the sentence
+/// before any other capitalised name, or a "He"/"She" opening the next
+/// sentence ("Hugo sat down. He ..."). A pronoun after a name that is not
+/// the subject more often means the subject ("Nora looked at the Rabbit,
+/// and she ..."). `is_name` says which capitalised words are names.
 pub fn pronoun_after(
     toks: &[Tok<'_>],
     sentence_of: &[usize],
@@ -145,10 +151,13 @@ pub fn pronoun_after(
     subject: bool,
     is_name: impl Fn(&Tok<'_>) -> bool,
 ) -> Option<Gender> {
+    if !subject {
+        return None;
+    }
     let sentence = *sentence_of.get(from.checked_sub(1)?)?;
     for (k, t) in toks.iter().enumerate().skip(from).take(20) {
         if sentence_of[k] != sentence {
-            if !subject || !t.word {
+            if !t.word {
                 return None;
             }
             return subject_pronoun(&t.lower());
@@ -252,7 +261,6 @@ pub fn refine(book: &Book, segments: &[Segment], characters: &mut [Character]) {
         }
         let toks = tokens::tokenize(segment.text(text), segment.range.start, true);
         let sentence_of = sentences(&toks);
-        let mut last_sentence = None;
         let mut k = 0;
         while k < toks.len() {
             let found = names.iter().find(|(words, _)| {
@@ -266,13 +274,25 @@ pub fn refine(book: &Book, segments: &[Segment], characters: &mut [Character]) {
                 k += 1;
                 continue;
             };
-            let subject = last_sentence != Some(sentence_of[k]);
-            last_sentence = Some(sentence_of[k]);
+            let subject = opens_sentence(&toks, &sentence_of, k);
             k += words.len();
             let is_name = |t: &Tok<'_>| !lexicon::is_never_name(&t.lower());
             if let Some(g) = pronoun_after(&toks, &sentence_of, k, subject, is_name) {
                 evidence[*who].pronouns[usize::from(g == Gender::Male)] += 1;
             }
+        }
+    }
+    for (i, c) in characters.iter().enumerate() {
+        if c.gender.is_some() {
+            continue;
+        }
+        // The gender its own name shows, if resolve named it late (a
+        // narrator called "Alexis Ivanovitch" by the others).
+        evidence[i].first_name = std::iter::once(&c.name)
+            .chain(&c.aliases)
+            .find_map(|form| name_gender(form));
+        if is_narrator(c) {
+            evidence[i].addressed = narrator_addressed(book, segments, &c.name);
         }
     }
     for (i, c) in characters.iter_mut().enumerate() {
@@ -282,9 +302,254 @@ pub fn refine(book: &Book, segments: &[Segment], characters: &mut [Character]) {
     }
 }
 
+/// Whether the words from `k` start their sentence's subject: at most two
+/// words before ("Then the doctor", "The keeper") and no capitalised name.
+fn opens_sentence(toks: &[Tok<'_>], sentence_of: &[usize], k: usize) -> bool {
+    let before: Vec<&Tok<'_>> = toks[..k]
+        .iter()
+        .enumerate()
+        .rev()
+        .take_while(|(j, _)| sentence_of[*j] == sentence_of[k])
+        .map(|(_, t)| t)
+        .filter(|t| t.word)
+        .collect();
+    before.len() <= 2 && before.iter().all(|t| !t.is_cap() || t.sent_start)
+}
+
+/// The gender a written name shows by itself: a title ("Mrs. Hale"), its
+/// first name ("Hugo Hale"), or a Russian patronymic ("Ivanovitch",
+/// "Petrovna").
+pub fn name_gender(name: &str) -> Option<Gender> {
+    let k = key(name);
+    if k == "narrator" {
+        return None;
+    }
+    let words: Vec<&str> = k.split(' ').collect();
+    if let Some(g) = lexicon::title(words[0]) {
+        return g;
+    }
+    lexicon::first_name_gender(words[0]).or_else(|| words.iter().find_map(|w| patronymic_gender(w)))
+}
+
+/// Russian patronymics as translations spell them: "-ovitch", "-evich"
+/// are a man's, "-ovna", "-evna" a woman's.
+pub fn patronymic_gender(word: &str) -> Option<Gender> {
+    const MALE: [&str; 5] = ["ovitch", "evitch", "ovich", "evich", "ovitsch"];
+    const FEMALE: [&str; 3] = ["ovna", "evna", "ichna"];
+    if word.len() < 6 {
+        None
+    } else if MALE.iter().any(|s| word.ends_with(s)) {
+        Some(Gender::Male)
+    } else if FEMALE.iter().any(|s| word.ends_with(s)) {
+        Some(Gender::Female)
+    } else {
+        None
+    }
+}
+
+/// A first-person narrator: resolve gives it the alias "Narrator".
+fn is_narrator(c: &Character) -> bool {
+    std::iter::once(&c.name)
+        .chain(&c.aliases)
+        .any(|a| key(a) == "narrator")
+}
+
+/// How the others address the narrator, from the quotes said right
+/// before or after one of the narrator's: forms of address ("sir",
+/// "madam", "young lady"), and the name they call out most ("Alexis
+/// Ivanovitch"), when one clearly leads, counted twice; and the spouse the
+/// narrator names in their own quotes ("my wife"): [as a woman, as a man].
+/// Others' quotes also address third persons, so a lone "madame" says
+/// little; the name called again and again is the narrator's.
+fn narrator_addressed(book: &Book, segments: &[Segment], narrator: &str) -> [usize; 2] {
+    let text = &book.text;
+    let lines: Vec<&Segment> = segments
+        .iter()
+        .filter(|s| s.kind == SegmentKind::Dialogue)
+        .collect();
+    let said_by_narrator = |l: &Segment| l.speaker.as_deref() == Some(narrator);
+    let mut votes = [0usize; 2];
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for (k, line) in lines.iter().enumerate() {
+        let own = said_by_narrator(line);
+        let beside_narrator = [k.checked_sub(1), Some(k + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|j| lines.get(j))
+            .any(|l| said_by_narrator(l) && l.chapter == line.chapter);
+        if !own && !beside_narrator {
+            continue;
+        }
+        let toks = tokens::tokenize(line.text(text), line.range.start, true);
+        let words: Vec<String> = toks.iter().map(Tok::lower).collect();
+        for i in 0..toks.len() {
+            if own {
+                if let Some(g) = spouse_at(&words, i) {
+                    votes[usize::from(g == Gender::Male)] += 1;
+                }
+                continue;
+            }
+            match address_at(&toks, &words, i) {
+                Some(Address::Phrase(g)) => votes[usize::from(g == Gender::Male)] += 1,
+                Some(Address::Name(name)) => *names.entry(name).or_default() += 1,
+                None => {}
+            }
+        }
+    }
+    let mut ranked: Vec<(usize, String)> = names.into_iter().map(|(n, c)| (c, n)).collect();
+    ranked.sort_unstable_by(|a, b| b.cmp(a));
+    let leader = match ranked.as_slice() {
+        [(n, name)] if *n >= 2 => Some((*n, name)),
+        [(n, name), (m, _), ..] if *n >= 2 && *n >= 2 * *m => Some((*n, name)),
+        _ => None,
+    };
+    if let Some((n, name)) = leader
+        && let Some(g) = name_gender(name)
+    {
+        votes[usize::from(g == Gender::Male)] += 2 * n;
+    }
+    votes
+}
+
+/// "my wife" / "my husband" at word `i`: the speaker's own gender.
+fn spouse_at(words: &[String], i: usize) -> Option<Gender> {
+    if words[i] != "my" {
+        return None;
+    }
+    match words.get(i + 1).map(String::as_str)? {
+        "wife" => Some(Gender::Male),
+        "husband" => Some(Gender::Female),
+        _ => None,
+    }
+}
+
+/// What a quote calls the one it speaks to.
+#[derive(Debug, PartialEq, Eq)]
+enum Address {
+    /// "sir", "young lady": the gender of the one addressed.
+    Phrase(Gender),
+    /// A name of two words or more ("Alexis Ivanovitch", "Mrs. Hale").
+    Name(String),
+}
+
+/// A form of address or a name at token `i`, set off by punctuation or the
+/// ends of the quote ("Yes, sir." / "Young lady, sit down").
+fn address_at(toks: &[Tok<'_>], words: &[String], i: usize) -> Option<Address> {
+    const PHRASES: &[(&[&str], Gender)] = &[
+        (&["sir"], Gender::Male),
+        (&["mister"], Gender::Male),
+        (&["monsieur"], Gender::Male),
+        (&["young", "man"], Gender::Male),
+        (&["old", "man"], Gender::Male),
+        (&["old", "fellow"], Gender::Male),
+        (&["old", "chap"], Gender::Male),
+        (&["my", "dear", "fellow"], Gender::Male),
+        (&["my", "boy"], Gender::Male),
+        (&["my", "dear", "boy"], Gender::Male),
+        (&["my", "lad"], Gender::Male),
+        (&["madam"], Gender::Female),
+        (&["ma'am"], Gender::Female),
+        (&["madame"], Gender::Female),
+        (&["mademoiselle"], Gender::Female),
+        (&["miss"], Gender::Female),
+        (&["young", "lady"], Gender::Female),
+        (&["my", "girl"], Gender::Female),
+        (&["my", "dear", "girl"], Gender::Female),
+        (&["my", "lady"], Gender::Female),
+        (&["dear", "lady"], Gender::Female),
+    ];
+    let boundary = |t: Option<&Tok<'_>>| t.is_none_or(|t| !t.word);
+    if !boundary(i.checked_sub(1).map(|p| &toks[p])) {
+        return None;
+    }
+    let phrase = PHRASES.iter().find_map(|(phrase, g)| {
+        let end = i + phrase.len();
+        (end <= words.len()
+            && phrase.iter().zip(&words[i..end]).all(|(p, w)| p == w)
+            && boundary(toks.get(end)))
+        .then_some(Address::Phrase(*g))
+    });
+    phrase.or_else(|| {
+        // Two words or more, so that "Well," or "Hope!" is not one.
+        let end = i + toks[i..].iter().take_while(|t| t.is_cap()).count();
+        let run: Vec<&str> = toks[i..end].iter().map(|t| t.text()).collect();
+        (run.len() >= 2 && boundary(toks.get(end))).then(|| Address::Name(run.join(" ")))
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::ingest::book_from_text;
+    use crate::segment::segment_book;
+
+    /// Attributes `text` end to end and returns each character's gender.
+    fn genders(text: &str) -> HashMap<String, Option<Gender>> {
+        let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+        let segments = segment_book(&book);
+        super::super::attribute(&book, segments, &[])
+            .characters
+            .into_iter()
+            .map(|c| (c.name, c.gender))
+            .collect()
+    }
+
+    #[test]
+    fn a_described_speaker_takes_the_gender_of_its_tags() {
+        let text = "Title\n\nThe keeper came out of the lodge. He looked cross.\n\n\
+                    \"Who goes there?\" asked the keeper.\n\n\"Nobody,\" said Hugo Hale.\n\n\
+                    \"Then go away,\" he said.\n";
+        let g = genders(text);
+        assert_eq!(g.get("the keeper"), Some(&Some(Gender::Male)), "{g:?}");
+    }
+
+    #[test]
+    fn a_first_person_narrator_is_who_the_others_call_out() {
+        let mut text = String::from("Title\n\nI went to the casino with the General.\n\n");
+        for _ in 0..4 {
+            text.push_str(
+                "\"Come here, Alexis Ivanovitch!\" said the General.\n\n\
+                 \"I will not,\" I said.\n\n",
+            );
+        }
+        let g = genders(&text);
+        let narrator = g
+            .iter()
+            .find(|(n, _)| n.contains("Narrator") || n.contains("Alexis"));
+        assert_eq!(narrator.map(|(_, g)| *g), Some(Some(Gender::Male)), "{g:?}");
+    }
+
+    #[test]
+    fn names_show_gender_by_title_first_name_or_patronymic() {
+        assert_eq!(name_gender("Mrs. Hale"), Some(Gender::Female));
+        assert_eq!(name_gender("Hugo Hale"), Some(Gender::Male));
+        assert_eq!(name_gender("Alexis Ivanovitch"), Some(Gender::Male));
+        assert_eq!(name_gender("Anna Petrovna"), Some(Gender::Female));
+        assert_eq!(name_gender("Narrator"), None);
+        assert_eq!(name_gender("Dr. Hale"), None);
+    }
+
+    #[test]
+    fn forms_of_address_need_punctuation_around_them() {
+        let at = |text: &str, i: usize| {
+            let toks = tokens::tokenize(text, 0, true);
+            let words: Vec<String> = toks.iter().map(Tok::lower).collect();
+            address_at(&toks, &words, i)
+        };
+        assert_eq!(at("Yes, sir.", 2), Some(Address::Phrase(Gender::Male)));
+        assert_eq!(
+            at("Young lady, sit down", 0),
+            Some(Address::Phrase(Gender::Female))
+        );
+        assert_eq!(at("We shall not miss them", 3), None);
+        assert_eq!(
+            at("Hello, Mrs. Hale!", 2),
+            Some(Address::Name("Mrs. Hale".to_owned()))
+        );
+        assert_eq!(at("Well, come in", 0), None);
+    }
 
     #[test]
     fn titles_settle_it() {
