@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use castbook::ingest::Reading;
 use castbook::synth::EngineKind;
 
 #[derive(Debug, Parser)]
@@ -22,11 +23,14 @@ struct Cli {
 enum Command {
     /// Render a story to one WAV per chapter plus manifest.json.
     Render {
-        /// The story: a plain-text file in any common encoding, or an edited
-        /// script from `castbook script --format text`.
+        /// The story: an EPUB, an HTML or Markdown file, a plain-text file in
+        /// any common encoding, or an edited script from `castbook script
+        /// --format text`.
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
+        #[command(flatten)]
+        reading: ReadingArgs,
         /// Output folder [default: output/<story-slug>/].
         #[arg(short, long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -69,6 +73,8 @@ enum Command {
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
+        #[command(flatten)]
+        reading: ReadingArgs,
         #[arg(short, long, value_enum, default_value_t = ScriptFormat::Jsonl)]
         format: ScriptFormat,
         /// Write to FILE instead of standard output.
@@ -81,6 +87,8 @@ enum Command {
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
+        #[command(flatten)]
+        reading: ReadingArgs,
         /// Add newly found characters, with their voices, to voices.toml
         /// (created beside the story unless -c names it).
         #[arg(short, long)]
@@ -199,6 +207,40 @@ fn parse_chapters(text: &str) -> Result<ChapterSelection, String> {
     })
 }
 
+/// What of a book is read besides the story.
+#[derive(Debug, clap::Args)]
+struct ReadingArgs {
+    /// Front and back matter: cover, title page, copyright, contents, about
+    /// the author, licences, tags, site footers. The title and author are
+    /// read either way.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = MatterChoice::Skip)]
+    matter: MatterChoice,
+    /// Summaries, author's notes and footnotes.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = NotesChoice::Skip)]
+    notes: NotesChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MatterChoice {
+    Skip,
+    Keep,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum NotesChoice {
+    Skip,
+    Read,
+}
+
+impl ReadingArgs {
+    fn resolve(self) -> Reading {
+        Reading {
+            keep_matter: self.matter == MatterChoice::Keep,
+            read_notes: self.notes == NotesChoice::Read,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct VoicesArg {
     /// Cast file [default: voices.toml beside the story, if there is one].
@@ -222,12 +264,14 @@ pub enum Plan {
     Script {
         story: PathBuf,
         voices: Option<PathBuf>,
+        reading: Reading,
         format: ScriptFormat,
         out: Option<PathBuf>,
     },
     Cast {
         story: PathBuf,
         voices: Option<PathBuf>,
+        reading: Reading,
         /// Where `--write` writes: the cast file in use, or voices.toml beside the story.
         write: Option<PathBuf>,
     },
@@ -258,6 +302,7 @@ pub enum Plan {
 pub struct RenderPlan {
     pub story: PathBuf,
     pub voices: Option<PathBuf>,
+    pub reading: Reading,
     /// None: `output/<story-slug>/`, known once the story is read.
     pub out: Option<PathBuf>,
     pub show_progress: bool,
@@ -275,6 +320,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
         Command::Render {
             story,
             voices,
+            reading,
             out,
             quiet,
             verbose,
@@ -285,6 +331,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
             use std::io::IsTerminal;
             Plan::Render(RenderPlan {
                 voices: voices.resolve(&story),
+                reading: reading.resolve(),
                 story,
                 out,
                 show_progress: !quiet && std::io::stderr().is_terminal(),
@@ -307,10 +354,12 @@ pub fn parse() -> Result<Plan, clap::Error> {
         Command::Script {
             story,
             voices,
+            reading,
             format,
             out,
         } => Plan::Script {
             voices: voices.resolve(&story),
+            reading: reading.resolve(),
             story,
             format,
             out,
@@ -318,12 +367,14 @@ pub fn parse() -> Result<Plan, clap::Error> {
         Command::Cast {
             story,
             voices,
+            reading,
             write,
         } => {
             let beside = story.parent().unwrap_or(Path::new(".")).join("voices.toml");
             let write = write.then(|| voices.voices.clone().unwrap_or(beside));
             Plan::Cast {
                 voices: voices.resolve(&story),
+                reading: reading.resolve(),
                 story,
                 write,
             }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use castbook::attribute::{self, Attributed};
 use castbook::cast::{self, VoicesFile};
-use castbook::ingest::{self, Book};
+use castbook::ingest::{self, Book, Reading};
 use castbook::synth::{EngineKind, Engines};
 use castbook::{cache, mix, script, segment, utter, worker};
 
@@ -23,6 +23,7 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
         Plan::Script {
             story,
             voices,
+            reading,
             format,
             out,
         } => {
@@ -30,9 +31,11 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             let write = |sink: &mut dyn std::io::Write| {
                 match format {
                     ScriptFormat::Jsonl => {
-                        script::write_jsonl(&book, &attributed, &mut &mut *sink)?
+                        script::write_jsonl(&book, &attributed, reading, &mut &mut *sink)?
                     }
-                    ScriptFormat::Text => script::write_text(&book, &attributed, &mut &mut *sink)?,
+                    ScriptFormat::Text => {
+                        script::write_text(&book, &attributed, reading, &mut &mut *sink)?
+                    }
                 }
                 sink.flush()
             };
@@ -48,8 +51,9 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
         Plan::Cast {
             story,
             voices,
+            reading,
             write,
-        } => cast_table(&story, voices, write),
+        } => cast_table(&story, voices, reading, write),
         Plan::Voices { engine, voices } => list_voices(engine, voices.as_deref()),
         Plan::Say {
             text,
@@ -72,7 +76,12 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
 
 /// `castbook cast`: the table on stdout; with `--write`, new characters
 /// added to voices.toml.
-fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> anyhow::Result<()> {
+fn cast_table(
+    story: &Path,
+    voices: Option<PathBuf>,
+    reading: Reading,
+    write: Option<PathBuf>,
+) -> anyhow::Result<()> {
     // A cast file that --write is about to create is not an error.
     let voices = voices.filter(|path| write.as_deref() != Some(path.as_path()) || path.exists());
     let is_script = matches!(script::read_if_script(story), Ok(Some(_)));
@@ -95,6 +104,9 @@ fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> 
         "{}",
         cast::write::table(&characters, &cast, file.narrator.is_some(), &new)
     );
+    for line in book.skipped_summary(reading) {
+        println!("# skipped: {line}");
+    }
     let Some(target) = write else {
         return Ok(());
     };
@@ -218,7 +230,11 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             eprintln!("castbook: {name}: {}", member.voice.label());
         }
     }
-    let mut chapters = utter::utterances(&book, &attributed, &cast, &utter::Pauses::default());
+    let (mut chapters, attributed) = read_aloud(&book, attributed, &cast, plan.reading);
+    for line in book.skipped_summary(plan.reading) {
+        eprintln!("castbook: skipped {line}");
+    }
+    let read_chapters = chapters.len();
     if let Some(selection) = &plan.chapters {
         chapters.retain(|c| selection.contains(c.index));
         if chapters.is_empty() {
@@ -226,7 +242,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
                 "--chapters {}: no such chapter; {} has chapters 1-{}",
                 selection.text,
                 plan.story.display(),
-                book.chapters.len()
+                read_chapters
             ))
             .into());
         }
@@ -242,7 +258,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             program: std::env::current_exe().context("finding the castbook binary for workers")?,
             args: worker_args(),
         }),
-        chapters_in_book: book.chapters.len(),
+        chapters_in_book: read_chapters,
     };
     drop((attributed, book));
     let total: usize = chapters.iter().map(|c| c.utterances.len()).sum();
@@ -286,6 +302,27 @@ fn worker_args() -> Vec<std::ffi::OsString> {
     args
 }
 
+/// The utterances of what `reading` reads: segments in skipped matter are
+/// left out, and so are chapters that are nothing but skipped matter (a
+/// copyright page); the chapters left are numbered from 1 as read.
+fn read_aloud(
+    book: &Book,
+    mut attributed: Attributed,
+    cast: &cast::Cast,
+    reading: Reading,
+) -> (Vec<utter::ChapterScript>, Attributed) {
+    attributed
+        .segments
+        .retain(|segment| book.skipped_at(segment.range.clone(), reading).is_none());
+    let mut chapters = utter::utterances(book, &attributed, cast, &utter::Pauses::default());
+    // `index` is still the chapter's 1-based position in the book here.
+    chapters.retain(|c| !book.chapter_skipped(c.index - 1, reading));
+    for (n, chapter) in chapters.iter_mut().enumerate() {
+        chapter.index = n + 1;
+    }
+    (chapters, attributed)
+}
+
 /// ingest → segment → attribute, shared by `render`, `script` and `cast`;
 /// an editable script (see `script::HEADER`) stands in for all three.
 fn read_and_tag(
@@ -302,6 +339,9 @@ fn read_and_tag(
         return Ok((book, voices, attributed));
     }
     let book = ingest::read_book(story).map_err(|e| InputError(e.into()))?;
+    for warning in &book.warnings {
+        eprintln!("castbook: warning: {warning}");
+    }
     let segments = segment::segment_book(&book);
     let attributed = attribute::attribute(&book, segments, &cast::known_characters(&voices));
     Ok((book, voices, attributed))

@@ -4,6 +4,7 @@
 //! voices.toml), runs a command in it, and checks the outcome, in the style
 //! of just's test builder. Each area of the CLI has its own module.
 
+mod books;
 mod casting;
 mod errors;
 mod novel;
@@ -149,4 +150,21 @@ pub fn sample_story() -> String {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/the-lighthouse-keepers.txt"),
     )
     .expect("sample story")
+}
+
+/// The eval kit's second-chances text: `CASTBOOK_SHARED` or `../shared`.
+pub fn shared_text() -> Option<PathBuf> {
+    let root = std::env::var_os("CASTBOOK_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let path = root.join("eval/attribution/dev/second-chances/text.txt");
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipped: {} not found (set CASTBOOK_SHARED)",
+            path.display()
+        );
+        None
+    }
 }
