@@ -9,7 +9,7 @@
 //!
 //! Each clip is levelled on its own, from its own loudness: the result must
 //! not depend on which other clips this run happens to render (chapters are
-//! rendered selectively, resumed and cached; see [`crate::mix`]). The price
+//! rendered selectively, resumed and cached; see `render`). The price
 //! is that a voice's line-to-line dynamics are flattened too.
 //!
 //! A clip already at the book's rate needs only its gain ([`level_gain`]),
@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 
-use crate::cache::Segment;
-use crate::synth::Clip;
+use crate::cache::{CachedClip, quantise};
+use crate::core::Clip;
 
 /// Speech loudness every voice is brought to, in LUFS.
 pub const TARGET_LUFS: f64 = -20.0;
@@ -69,16 +69,16 @@ impl Conformer {
     /// process need not); it is used only when no resampling is needed.
     pub fn conform_segment(
         &mut self,
-        mut segment: Segment,
+        mut segment: CachedClip,
         gain: Option<f32>,
-    ) -> Result<Segment, AudioError> {
+    ) -> Result<CachedClip, AudioError> {
         if segment.sample_rate != self.rate && !segment.samples.is_empty() {
             let clip = Clip {
                 samples: segment.samples.iter().map(|&s| to_float(s)).collect(),
                 sample_rate: segment.sample_rate,
             };
             let clip = self.conform(clip)?;
-            return Ok(Segment {
+            return Ok(CachedClip {
                 sample_rate: clip.sample_rate,
                 samples: clip.samples.iter().map(|&s| to_int(s)).collect(),
             });
@@ -177,7 +177,7 @@ fn to_float(sample: i16) -> f32 {
 
 #[inline]
 fn to_int(sample: f32) -> i16 {
-    crate::cache::quantise(sample)
+    quantise(sample)
 }
 
 /// `gain`, lowered if it would push `peak` past [`PEAK_LIMIT`].
@@ -286,11 +286,11 @@ mod tests {
     fn segments_round_trip_and_short_clips_are_levelled() {
         let mut conformer = Conformer::new(22050);
         let clip = speechy(22050, 0.2, 0.01);
-        let segment = Segment::from_clip(&clip);
+        let segment = CachedClip::from_clip(&clip);
         let out = conformer.conform_segment(segment.clone(), None).unwrap();
         assert_eq!(out.sample_rate, 22050);
         assert_eq!(out.samples.len(), segment.samples.len());
-        let peak = |s: &Segment| s.samples.iter().map(|x| x.unsigned_abs()).max().unwrap();
+        let peak = |s: &CachedClip| s.samples.iter().map(|x| x.unsigned_abs()).max().unwrap();
         assert!(
             peak(&out) > 5 * peak(&segment),
             "a quiet short clip is raised"
@@ -306,7 +306,7 @@ mod tests {
     fn segments_at_the_output_rate_are_levelled_as_float_clips_are() {
         // The in-place path must give the bytes the float path gives.
         for (seconds, amplitude) in [(2.0, 0.3), (0.2, 0.01), (1.0, 0.99), (0.0, 0.5)] {
-            let segment = Segment::from_clip(&speechy(22050, seconds, amplitude));
+            let segment = CachedClip::from_clip(&speechy(22050, seconds, amplitude));
             let mut conformer = Conformer::new(22050);
             let via_float = conformer
                 .conform(Clip {

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use castbook::core::EngineKind;
 use castbook::ingest::Reading;
-use castbook::synth::EngineKind;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -156,7 +156,7 @@ impl CacheDirArg {
     fn resolve(self) -> PathBuf {
         match (self.dir, self.out) {
             (Some(dir), _) => dir,
-            (None, Some(out)) => castbook::mix::default_cache_dir(&out),
+            (None, Some(out)) => castbook::render::default_cache_dir(&out),
             (None, None) => unreachable!("clap requires one of them"),
         }
     }

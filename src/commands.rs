@@ -1,15 +1,16 @@
 //! The commands behind the `castbook` binary: each takes the resolved plan
 //! from `cli` and runs the library's pipeline stages in order
-//! (ingest → segment → attribute → cast → utter → synth/mix).
+//! (ingest → segment → attribute → cast → utter → synth → render).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use castbook::attribute::{self, Attributed};
 use castbook::cast::{self, VoicesFile};
+use castbook::core::{EngineKind, Gender};
 use castbook::ingest::{self, Book, Reading};
-use castbook::synth::{EngineKind, Engines};
-use castbook::{cache, mix, script, segment, utter, worker};
+use castbook::synth::Engines;
+use castbook::{cache, fsio, render, script, segment, utter};
 
 use crate::cli::{Plan, RenderPlan, ScriptFormat};
 
@@ -41,7 +42,7 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             };
             match out {
                 Some(path) => {
-                    mix::write_atomically(&path, |file| write(&mut std::io::BufWriter::new(file)))?
+                    fsio::write_atomically(&path, |file| write(&mut std::io::BufWriter::new(file)))?
                 }
                 None => write(&mut std::io::stdout().lock()).context("writing the script")?,
             }
@@ -70,7 +71,9 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             println!("removed {} from {}", removed.summary(), dir.display());
             Ok(())
         }
-        Plan::Worker { cache, onnxruntime } => Ok(worker::run_on_stdio(&cache, onnxruntime)?),
+        Plan::Worker { cache, onnxruntime } => {
+            Ok(render::worker::run_on_stdio(&cache, onnxruntime)?)
+        }
     }
 }
 
@@ -87,7 +90,8 @@ fn cast_table(
     let is_script = matches!(script::read_if_script(story), Ok(Some(_)));
     let (book, file, attributed) = read_and_tag(story, voices.as_deref())?;
     let input = |e: cast::ConfigError| InputError(e.into());
-    file.check_voices(&mut Engines::new().with_piper(file.piper_settings()))
+    let mut engines = Engines::new().with_settings(file.engine_settings());
+    file.check_voices(|voice| engines.check_voice(voice))
         .map_err(input)?;
     // With a cast file, attribution only uses its names: look again
     // without it for characters the file doesn't list yet.
@@ -118,7 +122,7 @@ fn cast_table(
     let (text, added) = cast::write::add_characters(existing.as_deref(), &file, &characters, &cast)
         .map_err(|e| InputError(anyhow::anyhow!("{}: {e}", target.display())))?;
     if existing.as_deref() != Some(text.as_str()) {
-        mix::write_atomically(&target, |f| std::io::Write::write_all(f, text.as_bytes()))?;
+        fsio::write_atomically(&target, |f| std::io::Write::write_all(f, text.as_bytes()))?;
     }
     eprintln!(
         "castbook: {}: {}",
@@ -138,7 +142,7 @@ fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Resul
         Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
         None => VoicesFile::default(),
     };
-    let mut engines = Engines::new().with_piper(file.piper_settings());
+    let mut engines = Engines::new().with_settings(file.engine_settings());
     let mut rows = Vec::new();
     for kind in EngineKind::ALL {
         if only.is_some_and(|o| o != kind) {
@@ -148,8 +152,8 @@ fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Resul
         match listed {
             Ok(voices) => rows.extend(voices.into_iter().map(|v| {
                 let gender = match v.gender {
-                    Some(castbook::synth::Gender::Female) => "female",
-                    Some(castbook::synth::Gender::Male) => "male",
+                    Some(Gender::Female) => "female",
+                    Some(Gender::Male) => "male",
                     _ => "-",
                 };
                 (format!("{kind}:{}", v.id), gender, v.description)
@@ -189,7 +193,7 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
         None => VoicesFile::default(),
     };
     let voice = file.voice_for_say(reference).map_err(input)?;
-    let mut engines = Engines::new().with_piper(file.piper_settings());
+    let mut engines = Engines::new().with_settings(file.engine_settings());
     engines
         .check_voice(&voice)
         .map_err(|e| InputError(e.into()))?;
@@ -198,7 +202,7 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
-    mix::write_clip(out, &clip, voice.volume)?;
+    render::output::wav::write_clip(out, &clip, voice.volume)?;
     eprintln!(
         "castbook: wrote {:.1} s of {} to {}",
         clip.duration_s(),
@@ -219,9 +223,9 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             book.encoding
         );
     }
-    let mut engines = Engines::new().with_piper(voices.piper_settings());
+    let mut engines = Engines::new().with_settings(voices.engine_settings());
     voices
-        .check_voices(&mut engines)
+        .check_voices(|voice| engines.check_voice(voice))
         .map_err(|e| InputError(e.into()))?;
     let cast = cast::cast(&attributed.characters, &voices).map_err(|e| InputError(e.into()))?;
     if plan.verbose {
@@ -250,11 +254,13 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     let out = plan
         .out
         .unwrap_or_else(|| PathBuf::from("output").join(ingest::slug(&book.title)));
-    let options = mix::RenderOptions {
-        cache_dir: plan.cache.unwrap_or_else(|| mix::default_cache_dir(&out)),
+    let options = render::RenderOptions {
+        cache_dir: plan
+            .cache
+            .unwrap_or_else(|| render::default_cache_dir(&out)),
         out_dir: out,
         jobs: plan.jobs,
-        worker: Some(worker::WorkerSpec {
+        worker: Some(render::worker::WorkerSpec {
             program: std::env::current_exe().context("finding the castbook binary for workers")?,
             args: worker_args(),
         }),
@@ -263,7 +269,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     drop((attributed, book));
     let total: usize = chapters.iter().map(|c| c.utterances.len()).sum();
     let progress = progress_bar(total as u64, plan.show_progress);
-    let manifest = mix::render_book(&title, &chapters, &mut engines, &options, &progress)?;
+    let manifest = render::render_book(&title, &chapters, &mut engines, &options, &progress)?;
     drop(chapters);
     progress.finish_and_clear();
     let seconds: f64 = manifest.chapters.iter().map(|c| c.duration_s).sum();
@@ -296,7 +302,7 @@ fn hms(seconds: f64) -> String {
 /// this process found (if a Piper voice made it look).
 fn worker_args() -> Vec<std::ffi::OsString> {
     let mut args = vec!["__worker".into()];
-    if let Some(library) = castbook::synth::piper::loaded_onnxruntime() {
+    if let Some(library) = castbook::synth::onnx::loaded_onnxruntime() {
         args.extend(["--onnxruntime".into(), library.into_os_string()]);
     }
     args

@@ -19,9 +19,9 @@ mod tokens;
 
 use std::collections::HashMap;
 
+use crate::core::Gender;
 use crate::ingest::Book;
 use crate::segment::{Segment, SegmentKind};
-use crate::synth::Gender;
 
 /// A character the user named in voices.toml: attribution uses only these
 /// names when any are given.

@@ -45,9 +45,9 @@ use super::lexicon;
 use super::tags::{self, Subject, Tag};
 use super::tokens::{self, Tok};
 use super::{Evidence, KnownCharacter};
+use crate::core::Gender;
 use crate::ingest::Book;
 use crate::segment::{Segment, SegmentKind};
-use crate::synth::Gender;
 
 /// How many recent mentions salience looks back over.
 const WINDOW: usize = 60;

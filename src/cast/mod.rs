@@ -35,7 +35,7 @@ pub use config::{
 pub use pronounce::Lexicon;
 
 use crate::attribute::{Character, KnownCharacter};
-use crate::synth::{EngineKind, Gender, Voice};
+use crate::core::{EngineKind, Gender, Voice};
 
 /// Where a character's voice came from, for `castbook cast`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

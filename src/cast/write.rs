@@ -11,7 +11,7 @@ use toml_edit::{Array, DocumentMut, Item, Table, value};
 
 use super::{Cast, Source, VoicesFile};
 use crate::attribute::Character;
-use crate::synth::Gender;
+use crate::core::Gender;
 
 /// The characters and their voices as an aligned text table, narrator first.
 /// `new` names characters found in the text that voices.toml doesn't list

@@ -13,7 +13,8 @@ use std::ffi::{CStr, CString, c_char, c_int, c_short, c_uint, c_void};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use super::{Clip, Engine, EngineKind, Gender, SynthError, Voice, VoiceInfo, nearest};
+use super::{Engine, SynthError, VoiceInfo};
+use crate::core::{Clip, EngineKind, Gender, Voice, nearest};
 
 #[allow(non_camel_case_types)]
 mod ffi {
@@ -449,25 +450,9 @@ impl Engine for Espeak {
         Ok(self.sample_rate)
     }
 
+    /// espeak's own samples are 16-bit: as floats (`s / 32768`) they
+    /// quantise back to exactly the same values when stored.
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
-        let segment = self.synthesize_pcm16(text, voice)?;
-        Ok(Clip {
-            samples: segment
-                .samples
-                .into_iter()
-                .map(|s| f32::from(s) / 32768.0)
-                .collect(),
-            sample_rate: segment.sample_rate,
-        })
-    }
-
-    /// espeak's own samples: quantising them as floats would give them
-    /// back unchanged (`quantise(s / 32768) == s` for every 16-bit `s`).
-    fn synthesize_pcm16(
-        &mut self,
-        text: &str,
-        voice: &Voice,
-    ) -> Result<crate::cache::Segment, SynthError> {
         let library = lock()?;
         let samples = library
             .speak(text, voice)
@@ -476,8 +461,11 @@ impl Engine for Espeak {
                 text: text.chars().take(60).collect(),
                 reason,
             })?;
-        Ok(crate::cache::Segment {
-            samples,
+        Ok(Clip {
+            samples: samples
+                .into_iter()
+                .map(|s| f32::from(s) / 32768.0)
+                .collect(),
             sample_rate: self.sample_rate,
         })
     }
