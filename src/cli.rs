@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use castbook::core::EngineKind;
 use castbook::ingest::Reading;
+use castbook::render::output::encode::AudioFormat;
+use castbook::render::output::subtitles::SubtitleFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,7 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Render a story to one WAV per chapter plus manifest.json.
+    /// Render a story to one WAV per chapter plus manifest.json, and to
+    /// M4B, MP3, Opus or FLAC with --format.
     Render {
         /// The story: an EPUB, an HTML or Markdown file, a plain-text file in
         /// any common encoding, or an edited script from `castbook script
@@ -51,6 +54,30 @@ enum Command {
         /// Segment cache folder [default: <out>/.cache].
         #[arg(long, value_name = "DIR")]
         cache: Option<PathBuf>,
+        /// What to make besides the chapter WAVs and manifest.json (which
+        /// are always written, and the others are made from): one M4B with
+        /// chapter marks, or an MP3, Opus or FLAC file per chapter. Needs
+        /// ffmpeg for anything but wav.
+        #[arg(long, value_enum, default_value_t = FormatChoice::Wav)]
+        format: FormatChoice,
+        /// Master the chapters to the ACX audiobook standard: true peak at
+        /// most -3 dBFS (by a limiter), RMS -23..-18 dB [default: acx for
+        /// m4b and mp3, none otherwise].
+        #[arg(long, value_enum, value_name = "STANDARD")]
+        master: Option<MasterChoice>,
+        /// Also write subtitles from the manifest's timings: one file per
+        /// chapter, and one for the book with --format m4b.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        subtitles: Option<SubtitleChoice>,
+        /// Put each line's speaker in the subtitles (`Faith: ...`).
+        #[arg(long, requires = "subtitles")]
+        subtitles_speakers: bool,
+    },
+    /// Report each rendered chapter's loudness figures against ACX's
+    /// limits (true peak, RMS, head and tail silence).
+    Check {
+        /// A render's output folder (with manifest.json).
+        dir: PathBuf,
     },
     /// Show or delete the segment cache of an output folder.
     Cache {
@@ -207,6 +234,27 @@ fn parse_chapters(text: &str) -> Result<ChapterSelection, String> {
     })
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatChoice {
+    Wav,
+    M4b,
+    Mp3,
+    Opus,
+    Flac,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MasterChoice {
+    None,
+    Acx,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SubtitleChoice {
+    Srt,
+    Vtt,
+}
+
 /// What of a book is read besides the story.
 #[derive(Debug, clap::Args)]
 struct ReadingArgs {
@@ -286,6 +334,9 @@ pub enum Plan {
         voices: Option<PathBuf>,
         out: PathBuf,
     },
+    Check {
+        dir: PathBuf,
+    },
     CacheStats {
         dir: PathBuf,
     },
@@ -303,6 +354,11 @@ pub struct RenderPlan {
     pub story: PathBuf,
     pub voices: Option<PathBuf>,
     pub reading: Reading,
+    pub format: AudioFormat,
+    /// Master the chapters to ACX.
+    pub master: bool,
+    pub subtitles: Option<SubtitleFormat>,
+    pub subtitle_speakers: bool,
     /// None: `output/<story-slug>/`, known once the story is read.
     pub out: Option<PathBuf>,
     pub show_progress: bool,
@@ -327,11 +383,33 @@ pub fn parse() -> Result<Plan, clap::Error> {
             jobs,
             chapters,
             cache,
+            format,
+            master,
+            subtitles,
+            subtitles_speakers,
         } => {
+            let format = match format {
+                FormatChoice::Wav => AudioFormat::Wav,
+                FormatChoice::M4b => AudioFormat::M4b,
+                FormatChoice::Mp3 => AudioFormat::Mp3,
+                FormatChoice::Opus => AudioFormat::Opus,
+                FormatChoice::Flac => AudioFormat::Flac,
+            };
+            let master = match master {
+                Some(choice) => choice == MasterChoice::Acx,
+                None => matches!(format, AudioFormat::M4b | AudioFormat::Mp3),
+            };
             use std::io::IsTerminal;
             Plan::Render(RenderPlan {
                 voices: voices.resolve(&story),
                 reading: reading.resolve(),
+                format,
+                master,
+                subtitles: subtitles.map(|s| match s {
+                    SubtitleChoice::Srt => SubtitleFormat::Srt,
+                    SubtitleChoice::Vtt => SubtitleFormat::Vtt,
+                }),
+                subtitle_speakers: subtitles_speakers,
                 story,
                 out,
                 show_progress: !quiet && std::io::stderr().is_terminal(),
@@ -350,6 +428,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
         Command::Cache {
             action: CacheCommand::Clear(dir),
         } => Plan::CacheClear { dir: dir.resolve() },
+        Command::Check { dir } => Plan::Check { dir },
         Command::Worker { cache, onnxruntime } => Plan::Worker { cache, onnxruntime },
         Command::Script {
             story,

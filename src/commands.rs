@@ -12,6 +12,10 @@ use castbook::ingest::{self, Book, Reading};
 use castbook::synth::Engines;
 use castbook::{cache, fsio, render, script, segment, utter};
 
+use castbook::render::output::encode::{self, AudioFormat};
+use castbook::render::output::master;
+use castbook::render::output::subtitles::{self, SubtitleFormat};
+
 use crate::cli::{Plan, RenderPlan, ScriptFormat};
 
 /// An error that is the user's input, not the run.
@@ -49,6 +53,7 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             Ok(())
         }
         Plan::Render(plan) => render(plan),
+        Plan::Check { dir } => check(&dir),
         Plan::Cast {
             story,
             voices,
@@ -214,6 +219,9 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
 
 fn render(plan: RenderPlan) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    if plan.format != AudioFormat::Wav {
+        encode::check_ffmpeg(plan.format)?;
+    }
     let (book, voices, attributed) = read_and_tag(&plan.story, plan.voices.as_deref())?;
     let title = book.title.clone();
     if plan.verbose {
@@ -265,13 +273,71 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             args: worker_args(),
         }),
         chapters_in_book: read_chapters,
+        master: plan.master,
+        meta: render::BookMeta {
+            author: book.meta.author.clone(),
+            language: book.meta.language.clone(),
+            cover: None,
+        },
     };
+    let mut options = options;
+    if let Some(cover) = &book.meta.cover {
+        options.meta.cover = Some(write_cover(&options.out_dir, cover)?);
+    }
     drop((attributed, book));
     let total: usize = chapters.iter().map(|c| c.utterances.len()).sum();
     let progress = progress_bar(total as u64, plan.show_progress);
-    let manifest = render::render_book(&title, &chapters, &mut engines, &options, &progress)?;
+    let mut encoder = (plan.format != AudioFormat::Wav).then(|| {
+        encode::Encoder::new(
+            plan.format,
+            &options.out_dir,
+            encode::Tags {
+                title: title.clone(),
+                author: options.meta.author.clone(),
+                cover: options.meta.cover.as_ref().map(|c| options.out_dir.join(c)),
+                chapters_in_book: read_chapters,
+            },
+        )
+    });
+    let manifest = render::render_book_with(
+        &title,
+        &chapters,
+        &mut engines,
+        &options,
+        &progress,
+        &mut |entry| match &mut encoder {
+            Some(encoder) => Ok(encoder.chapter(entry)?),
+            None => Ok(()),
+        },
+    )?;
     drop(chapters);
     progress.finish_and_clear();
+    if let Some(encoder) = encoder {
+        let made = encoder.finish()?;
+        let fresh = made.iter().filter(|e| !e.kept).count();
+        eprintln!(
+            "castbook: {}: {} file(s) encoded, {} already up to date",
+            plan.format.extension(),
+            fresh,
+            made.len() - fresh
+        );
+    }
+    if let Some(format) = plan.subtitles {
+        let written = write_subtitles(
+            &options.out_dir,
+            format,
+            plan.subtitle_speakers,
+            plan.format,
+        )?;
+        eprintln!("castbook: wrote {written} subtitle file(s)");
+    }
+    if plan.master {
+        for chapter in &manifest.chapters {
+            let wav = options.out_dir.join(&chapter.file);
+            let figures = master::measure(&wav).with_context(|| wav.display().to_string())?;
+            eprintln!("castbook: {}", acx_line(&chapter.file, &figures));
+        }
+    }
     let seconds: f64 = manifest.chapters.iter().map(|c| c.duration_s).sum();
     let wall = started.elapsed().as_secs_f64();
     let stats = manifest.stats;
@@ -291,6 +357,99 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
         if seconds > 0.0 { wall / seconds } else { 0.0 }
     );
     Ok(())
+}
+
+/// `01-the-letter.wav  peak -4.6 dB  RMS -20.1 dB  head 0.61 s  tail 1.21 s  ACX ok`
+fn acx_line(file: &str, figures: &master::Figures) -> String {
+    let problems = figures.acx_problems();
+    let verdict = if problems.is_empty() {
+        "ACX ok".to_owned()
+    } else {
+        format!("outside ACX: {}", problems.join(", "))
+    };
+    format!("{file}  {}  {verdict}", figures.describe())
+}
+
+/// `castbook check DIR`: each chapter WAV's figures against ACX's limits.
+fn check(dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        InputError(anyhow::anyhow!(
+            "{}: {e}; expected a render's output folder",
+            path.display()
+        ))
+    })?;
+    let manifest: render::output::manifest::Manifest =
+        serde_json::from_str(&text).map_err(|e| {
+            InputError(anyhow::anyhow!(
+                "{}: {e}; expected castbook's manifest",
+                path.display()
+            ))
+        })?;
+    let mut failing = 0;
+    for chapter in &manifest.chapters {
+        let wav = dir.join(&chapter.file);
+        let figures = master::measure(&wav).with_context(|| wav.display().to_string())?;
+        if !figures.acx_problems().is_empty() {
+            failing += 1;
+        }
+        println!("{}", acx_line(&chapter.file, &figures));
+    }
+    if failing > 0 {
+        anyhow::bail!(
+            "{failing} of {} chapter(s) outside ACX's limits; render with --master acx",
+            manifest.chapters.len()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the cover beside the chapters (unless it is already there);
+/// returns its file name.
+fn write_cover(out_dir: &Path, cover: &ingest::Cover) -> anyhow::Result<String> {
+    let name = format!("cover.{}", cover.extension());
+    let path = out_dir.join(&name);
+    std::fs::create_dir_all(out_dir).with_context(|| out_dir.display().to_string())?;
+    if std::fs::read(&path).ok().as_deref() != Some(cover.data.as_slice()) {
+        fsio::write_atomically(&path, |f| std::io::Write::write_all(f, &cover.data))?;
+    }
+    Ok(name)
+}
+
+/// Subtitles for each chapter in the manifest, and for the book when it
+/// is one M4B. Returns how many files were written.
+fn write_subtitles(
+    out_dir: &Path,
+    format: SubtitleFormat,
+    speakers: bool,
+    audio: AudioFormat,
+) -> anyhow::Result<usize> {
+    let path = out_dir.join("manifest.json");
+    let manifest: render::output::manifest::Manifest =
+        serde_json::from_slice(&std::fs::read(&path).with_context(|| path.display().to_string())?)
+            .with_context(|| path.display().to_string())?;
+    let mut written = 0;
+    let mut book = Vec::new();
+    let mut offset = 0.0;
+    for chapter in &manifest.chapters {
+        let text = subtitles::subtitles(&[(0.0, chapter)], format, speakers);
+        let name = Path::new(&chapter.file).with_extension(format.extension());
+        fsio::write_atomically(&out_dir.join(&name), |f| {
+            std::io::Write::write_all(f, text.as_bytes())
+        })?;
+        written += 1;
+        book.push((offset, chapter));
+        offset += chapter.duration_s;
+    }
+    if audio == AudioFormat::M4b {
+        let text = subtitles::subtitles(&book, format, speakers);
+        let name = format!("{}.{}", ingest::slug(&manifest.title), format.extension());
+        fsio::write_atomically(&out_dir.join(name), |f| {
+            std::io::Write::write_all(f, text.as_bytes())
+        })?;
+        written += 1;
+    }
+    Ok(written)
 }
 
 fn hms(seconds: f64) -> String {

@@ -7,6 +7,7 @@
 mod books;
 mod casting;
 mod errors;
+mod formats;
 mod novel;
 mod piper;
 mod render;
@@ -21,6 +22,7 @@ pub struct Test {
     dir: TempDir,
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
+    env: Vec<(String, String)>,
 }
 
 pub struct Outcome {
@@ -43,7 +45,14 @@ impl Test {
             dir: tempfile::tempdir().expect("temp dir"),
             args: Vec::new(),
             stdin: None,
+            env: Vec::new(),
         }
+    }
+
+    /// Sets an environment variable for the command.
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// Writes `contents` to `name` inside the scratch folder.
@@ -83,7 +92,8 @@ impl Test {
         command
             .current_dir(self.dir.path())
             .args(&self.args)
-            .env_remove("ORT_DYLIB_PATH");
+            .env_remove("ORT_DYLIB_PATH")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(input) = &self.stdin {
             command.write_stdin(input.clone());
         }
@@ -130,6 +140,7 @@ impl Outcome {
             dir: self._keep,
             args: Vec::new(),
             stdin: None,
+            env: Vec::new(),
         }
     }
 
