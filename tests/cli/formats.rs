@@ -254,7 +254,7 @@ fn rerendering_reencodes_only_changed_chapters_and_leaves_no_partials() {
         first.stderr
     );
     let srt = String::from_utf8(first.read("out/01-chapter-1.srt")).unwrap();
-    assert!(srt.contains("Ann: \"Hello,\""), "{srt}");
+    assert!(srt.contains("\nAnn: Hello,\n"), "{srt}");
     let again = render(first.then(), &story("The end."));
     assert!(
         again
