@@ -89,6 +89,8 @@ pub struct ParsedScript {
     pub text: String,
     /// Byte range in `text`, kind, and speaker (dialogue only).
     pub segments: Vec<(Range<usize>, SegmentKind, Option<String>)>,
+    /// Skipped matter, from `# [LABEL] ` lines: its range in `text` and label.
+    pub matter: Vec<(Range<usize>, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -309,6 +311,7 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
         author: None,
         language: None,
         chapters: Vec::new(),
+        matter: Vec::new(),
         genders: BTreeMap::new(),
         text: String::new(),
         segments: Vec::new(),
@@ -359,6 +362,18 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
             script.genders.insert(name.trim().to_owned(), gender);
             continue;
         }
+        // `# [summary] | text`: a segment that is kept but not read.
+        let mut line = line;
+        let mut label_column = 0;
+        let mut matter_label = None;
+        if let Some(rest) = line.strip_prefix("# [")
+            && let Some((label, body)) = rest.split_once("] ")
+            && body.starts_with(['@', '|', '='])
+        {
+            matter_label = Some(label.to_owned());
+            label_column = line.len() - body.len();
+            line = body;
+        }
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
@@ -400,6 +415,7 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
             Some(rest) => (rest, body_column + 1),
             None => (body, body_column),
         };
+        let body_column = body_column + label_column;
         let text = unescape(body).map_err(|(c, m)| at(number, body_column + c, m))?;
         if text.is_empty() {
             return Err(at(
@@ -414,6 +430,9 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
         script
             .segments
             .push((start..script.text.len(), kind, speaker));
+        if let Some(label) = matter_label {
+            script.matter.push((start..script.text.len(), label));
+        }
     }
     if script.segments.is_empty() {
         return Err(at(
@@ -448,6 +467,7 @@ impl ParsedScript {
         }
         book.meta.author = self.author;
         book.meta.language = self.language;
+        book.matter = crate::ingest::matter_from_labels(&self.matter);
         let mut segments = Vec::new();
         for (range, kind, speaker) in self.segments {
             let chapter = book

@@ -120,6 +120,14 @@ fn head_cue(label: &str) -> Cue {
     }
 }
 
+/// The kind of matter a label names (as `script` writes it back).
+pub fn kind_of_label(label: &str) -> MatterKind {
+    match label {
+        "summary" | "author's note" | "notes" | "chapter notes" | "end notes" => NOTES,
+        _ => MATTER,
+    }
+}
+
 /// Turns per-paragraph cues into matter ranges: each covers its paragraphs
 /// and the blank lines after them; neighbours with the same cue merge.
 pub fn to_matter(text: &str, paragraphs: &[Range<usize>], cues: &[Option<Cue>]) -> Vec<Matter> {

@@ -292,6 +292,25 @@ pub fn book_with_chapters(
     book
 }
 
+/// Matter from an edited script's `# [LABEL]` lines: ranges in `text`
+/// with their labels; the kind follows from the label.
+pub fn matter_from_labels(labelled: &[(Range<usize>, String)]) -> Vec<Matter> {
+    let mut out: Vec<Matter> = Vec::new();
+    for (range, label) in labelled {
+        match out.last_mut() {
+            Some(last) if last.label == *label && last.range.end == range.start => {
+                last.range.end = range.end;
+            }
+            _ => out.push(Matter {
+                range: range.clone(),
+                kind: matter::kind_of_label(label),
+                label: label.clone(),
+            }),
+        }
+    }
+    out
+}
+
 fn file_stem(path: &Path) -> String {
     path.file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
