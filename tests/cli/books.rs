@@ -164,6 +164,20 @@ fn ao3_style_html_shows_skipped_matter_as_comments() {
     assert!(notes.contains("| This one is short"), "{notes}");
     assert_never_read(&notes, &["Rating", "Posted originally"]);
 
+    let cast = Test::new()
+        .file("ao3-style.html", fixture("ao3-style.html"))
+        .args(&["cast", "ao3-style.html"])
+        .succeeds()
+        .stdout;
+    assert!(
+        cast.contains("\n# skipped: tags (read with --matter keep)\n"),
+        "{cast}"
+    );
+    assert!(
+        cast.contains("\n# skipped: summary (read with --notes read)\n"),
+        "{cast}"
+    );
+
     let everything = read_lines(&script_text(
         "ao3-style.html",
         &["--matter", "keep", "--notes", "read"],
