@@ -113,8 +113,13 @@ fn cast_table(
         "{}",
         cast::write::table(&characters, &cast, file.narrator.is_some(), &new)
     );
-    for line in book.skipped_summary(reading) {
-        println!("# skipped: {line}");
+    {
+        // What was left out, as comments after the table.
+        let mut out = std::io::stdout().lock();
+        for line in book.skipped_summary(reading) {
+            std::io::Write::write_fmt(&mut out, format_args!("# skipped: {line}\n"))?;
+        }
+        std::io::Write::flush(&mut out)?;
     }
     let Some(target) = write else {
         return Ok(());
@@ -387,14 +392,19 @@ fn check(dir: &Path) -> anyhow::Result<()> {
             ))
         })?;
     let mut failing = 0;
+    let mut out = std::io::stdout().lock();
     for chapter in &manifest.chapters {
         let wav = dir.join(&chapter.file);
         let figures = master::measure(&wav).with_context(|| wav.display().to_string())?;
         if !figures.acx_problems().is_empty() {
             failing += 1;
         }
-        println!("{}", acx_line(&chapter.file, &figures));
+        std::io::Write::write_fmt(
+            &mut out,
+            format_args!("{}\n", acx_line(&chapter.file, &figures)),
+        )?;
     }
+    std::io::Write::flush(&mut out)?;
     if failing > 0 {
         anyhow::bail!(
             "{failing} of {} chapter(s) outside ACX's limits; render with --master acx",

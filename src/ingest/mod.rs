@@ -151,7 +151,8 @@ pub enum IngestError {
         offset: usize,
         byte: u8,
     },
-    #[error("{path}: {source}")]
+    /// Shown as `PATH: CAUSE` by error chains (the cause is `source`).
+    #[error("{path}")]
     Epub {
         path: PathBuf,
         #[source]

@@ -578,7 +578,10 @@ fn a_one_gigabyte_zip_bomb_is_refused_in_bounded_memory() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     // wait4 gives this child's own peak memory, whatever else runs.
     let mut status = 0;
+    // SAFETY: rusage is plain old data, for which all zero bytes are valid.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own unreaped child, and both pointers are to
+    // live locals of the types wait4 writes.
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as libc::pid_t);
     assert_eq!(libc::WEXITSTATUS(status), 2, "{stderr}");

@@ -76,7 +76,8 @@ pub enum EncodeError {
         "ffmpeg not found; --format {0} needs it: install the Debian package ffmpeg (scripts/setup does)"
     )]
     NoFfmpeg(&'static str),
-    #[error("{path}: {source}")]
+    /// Shown as `PATH: CAUSE` by error chains (the cause is `source`).
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
