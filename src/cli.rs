@@ -1,10 +1,13 @@
 //! Command line: clap types live here and stop here. `parse` turns them
 //! into a [`Plan`] of plain paths and options that the pipeline runs.
+//! The environment is read here too, at the edge, and nowhere in the
+//! library: `CASTBOOK_ATTR_DISABLE` becomes the plan's [`Evidence`].
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use castbook::attribute::Evidence;
 use castbook::core::EngineKind;
 use castbook::ingest::Reading;
 use castbook::render::output::encode::AudioFormat;
@@ -315,6 +318,7 @@ pub enum Plan {
         reading: Reading,
         format: ScriptFormat,
         out: Option<PathBuf>,
+        evidence: Evidence,
     },
     Cast {
         story: PathBuf,
@@ -322,6 +326,7 @@ pub enum Plan {
         reading: Reading,
         /// Where `--write` writes: the cast file in use, or voices.toml beside the story.
         write: Option<PathBuf>,
+        evidence: Evidence,
     },
     Voices {
         engine: Option<EngineKind>,
@@ -368,6 +373,31 @@ pub struct RenderPlan {
     pub chapters: Option<ChapterSelection>,
     /// None: `<out>/.cache`.
     pub cache: Option<PathBuf>,
+    pub evidence: Evidence,
+}
+
+/// The evidence attribution may use: all but the comma list in
+/// `CASTBOOK_ATTR_DISABLE` (for ablation runs), whose names must be known.
+fn evidence_from_env() -> Result<Evidence, clap::Error> {
+    let disabled = std::env::var("CASTBOOK_ATTR_DISABLE").unwrap_or_default();
+    evidence_without(&disabled).map_err(|message| {
+        clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            format!("CASTBOOK_ATTR_DISABLE: {message}\n"),
+        )
+    })
+}
+
+fn evidence_without(disabled: &str) -> Result<Evidence, String> {
+    for name in disabled.split(',').map(str::trim) {
+        if !name.is_empty() && !Evidence::NAMES.contains(&name) {
+            return Err(format!(
+                "unknown evidence {name:?}; expected a comma list of: {}",
+                Evidence::NAMES.join(", ")
+            ));
+        }
+    }
+    Ok(Evidence::without(disabled))
 }
 
 pub fn parse() -> Result<Plan, clap::Error> {
@@ -420,6 +450,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 ),
                 chapters,
                 cache,
+                evidence: evidence_from_env()?,
             })
         }
         Command::Cache {
@@ -442,6 +473,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
             story,
             format,
             out,
+            evidence: evidence_from_env()?,
         },
         Command::Cast {
             story,
@@ -456,6 +488,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 reading: reading.resolve(),
                 story,
                 write,
+                evidence: evidence_from_env()?,
             }
         }
         Command::Voices { engine, voices } => Plan::Voices {
@@ -494,6 +527,18 @@ mod tests {
         for bad in ["", "0", "5-3", "a-b", "3-x", "-2"] {
             assert!(parse_chapters(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn unknown_evidence_names_are_rejected() {
+        assert_eq!(evidence_without(""), Ok(Evidence::default()));
+        let some = evidence_without("beats, turns").unwrap();
+        assert!(!some.beats && !some.turns && some.named_tags);
+        let err = evidence_without("beats,turnz").unwrap_err();
+        assert!(
+            err.contains("\"turnz\"") && err.contains("vocatives"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,11 +1,16 @@
 //! The commands behind the `castbook` binary: each takes the resolved plan
 //! from `cli` and runs the library's pipeline stages in order
 //! (ingest → segment → attribute → cast → utter → synth → render).
+//!
+//! Command output goes through [`stdout`] and its errors are returned, never
+//! printed with `print!` (which panics when the reader has gone); `main`
+//! decides what an error means. Progress and summaries go to stderr.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use castbook::attribute::{self, Attributed};
+use castbook::attribute::{self, Attributed, Evidence};
 use castbook::cast::{self, VoicesFile};
 use castbook::core::{EngineKind, Gender};
 use castbook::ingest::{self, Book, Reading};
@@ -18,10 +23,17 @@ use castbook::render::output::subtitles::{self, SubtitleFormat};
 
 use crate::cli::{Plan, RenderPlan, ScriptFormat};
 
-/// An error that is the user's input, not the run.
+/// A mistake on the command line itself that no library stage reports
+/// (`--chapters` past the end, `say` with no words): exit status 2.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct InputError(anyhow::Error);
+#[error("{0}")]
+pub struct InputError(String);
+
+/// Standard output, locked and buffered; callers flush it, so that a write
+/// error (such as the reader having gone) is theirs to return.
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
+}
 
 pub fn run(plan: Plan) -> anyhow::Result<()> {
     match plan {
@@ -31,8 +43,9 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             reading,
             format,
             out,
+            evidence,
         } => {
-            let (book, _, attributed) = read_and_tag(&story, voices.as_deref())?;
+            let (book, _, attributed) = read_and_tag(&story, voices.as_deref(), evidence)?;
             let write = |sink: &mut dyn std::io::Write| {
                 match format {
                     ScriptFormat::Jsonl => {
@@ -48,7 +61,7 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
                 Some(path) => {
                     fsio::write_atomically(&path, |file| write(&mut std::io::BufWriter::new(file)))?
                 }
-                None => write(&mut std::io::stdout().lock()).context("writing the script")?,
+                None => write(&mut stdout()).context("writing the script")?,
             }
             Ok(())
         }
@@ -59,7 +72,8 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             voices,
             reading,
             write,
-        } => cast_table(&story, voices, reading, write),
+            evidence,
+        } => cast_table(&story, voices, reading, write, evidence),
         Plan::Voices { engine, voices } => list_voices(engine, voices.as_deref()),
         Plan::Say {
             text,
@@ -68,13 +82,15 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             out,
         } => say(&text, &voice, voices.as_deref(), &out),
         Plan::CacheStats { dir } => {
-            print!("{}", cache::stats(&dir)?.describe(&dir));
-            Ok(())
+            let mut out = stdout();
+            out.write_all(cache::stats(&dir)?.describe(&dir).as_bytes())?;
+            Ok(out.flush()?)
         }
         Plan::CacheClear { dir } => {
             let removed = cache::clear(&dir)?;
-            println!("removed {} from {}", removed.summary(), dir.display());
-            Ok(())
+            let mut out = stdout();
+            writeln!(out, "removed {} from {}", removed.summary(), dir.display())?;
+            Ok(out.flush()?)
         }
         Plan::Worker { cache, onnxruntime } => {
             Ok(render::worker::run_on_stdio(&cache, onnxruntime)?)
@@ -89,38 +105,33 @@ fn cast_table(
     voices: Option<PathBuf>,
     reading: Reading,
     write: Option<PathBuf>,
+    evidence: Evidence,
 ) -> anyhow::Result<()> {
     // A cast file that --write is about to create is not an error.
     let voices = voices.filter(|path| write.as_deref() != Some(path.as_path()) || path.exists());
     let is_script = matches!(script::read_if_script(story), Ok(Some(_)));
-    let (book, file, attributed) = read_and_tag(story, voices.as_deref())?;
-    let input = |e: cast::ConfigError| InputError(e.into());
+    let (book, file, attributed) = read_and_tag(story, voices.as_deref(), evidence)?;
     let mut engines = Engines::new().with_settings(file.engine_settings());
-    file.check_voices(|voice| engines.check_voice(voice))
-        .map_err(input)?;
+    file.check_voices(|voice| engines.check_voice(voice))?;
     // With a cast file, attribution only uses its names: look again
     // without it for characters the file doesn't list yet.
     let mut characters = attributed.characters;
     let mut new = Vec::new();
     if !is_script && !file.characters.is_empty() {
-        let found = attribute::attribute(&book, segment::segment_book(&book), &[]);
+        let found = attribute::attribute_with(&book, segment::segment_book(&book), &[], evidence);
         let newcomers = cast::write::newcomers(&found.characters, &file, &characters);
         new = newcomers.iter().map(|c| c.name.clone()).collect();
         characters.extend(newcomers);
     }
-    let cast = cast::cast(&characters, &file).map_err(input)?;
-    print!(
-        "{}",
-        cast::write::table(&characters, &cast, file.narrator.is_some(), &new)
-    );
-    {
-        // What was left out, as comments after the table.
-        let mut out = std::io::stdout().lock();
-        for line in book.skipped_summary(reading) {
-            std::io::Write::write_fmt(&mut out, format_args!("# skipped: {line}\n"))?;
-        }
-        std::io::Write::flush(&mut out)?;
+    let cast = cast::cast(&characters, &file)?;
+    let table = cast::write::table(&characters, &cast, file.narrator.is_some(), &new);
+    let mut out = stdout();
+    out.write_all(table.as_bytes())?;
+    // What was left out, as comments after the table.
+    for line in book.skipped_summary(reading) {
+        writeln!(out, "# skipped: {line}")?;
     }
+    out.flush()?;
     let Some(target) = write else {
         return Ok(());
     };
@@ -130,7 +141,7 @@ fn cast_table(
         Err(err) => return Err(anyhow::Error::new(err).context(target.display().to_string())),
     };
     let (text, added) = cast::write::add_characters(existing.as_deref(), &file, &characters, &cast)
-        .map_err(|e| InputError(anyhow::anyhow!("{}: {e}", target.display())))?;
+        .with_context(|| target.display().to_string())?;
     if existing.as_deref() != Some(text.as_str()) {
         fsio::write_atomically(&target, |f| std::io::Write::write_all(f, text.as_bytes()))?;
     }
@@ -149,7 +160,7 @@ fn cast_table(
 /// `castbook voices`: `ENGINE:ID  GENDER  DESCRIPTION`, one per line.
 fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Result<()> {
     let file = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
     let mut engines = Engines::new().with_settings(file.engine_settings());
@@ -174,48 +185,35 @@ fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Resul
         }
     }
     let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
-    let mut stdout = std::io::stdout().lock();
+    let mut out = stdout();
     for (id, gender, description) in rows {
-        let written = std::io::Write::write_fmt(
-            &mut stdout,
-            format_args!("{id:<width$}  {gender:<6}  {description}\n"),
-        );
-        match written {
-            // `castbook voices | head` is a normal way to look.
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            other => other?,
-        }
+        writeln!(out, "{id:<width$}  {gender:<6}  {description}")?;
     }
-    Ok(())
+    Ok(out.flush()?)
 }
 
 /// `castbook say`: one voice, one WAV, no playback.
 fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow::Result<()> {
     if !text.chars().any(char::is_alphanumeric) {
-        return Err(InputError(anyhow::anyhow!(
-            "nothing to say in {text:?}; expected some words"
-        ))
-        .into());
+        return Err(InputError(format!("nothing to say in {text:?}; expected some words")).into());
     }
-    let input = |e: cast::ConfigError| InputError(e.into());
     let file = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(input)?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
-    let voice = file.voice_for_say(reference).map_err(input)?;
+    let voice = file.voice_for_say(reference)?;
     let mut engines = Engines::new().with_settings(file.engine_settings());
-    engines
-        .check_voice(&voice)
-        .map_err(|e| InputError(e.into()))?;
-    let lexicon = cast::Lexicon::new(&file.lexicon().map_err(input)?);
+    engines.check_voice(&voice)?;
+    let lexicon = cast::Lexicon::new(&file.lexicon()?);
     let clip = engines.synthesize(&lexicon.apply(text, voice.engine), &voice)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
-    render::output::wav::write_clip(out, &clip, voice.volume)?;
+    let seconds = clip.duration_s();
+    render::output::wav::write_clip(out, clip, voice.volume)?;
     eprintln!(
         "castbook: wrote {:.1} s of {} to {}",
-        clip.duration_s(),
+        seconds,
         voice.label(),
         out.display()
     );
@@ -227,7 +225,8 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     if plan.format != AudioFormat::Wav {
         encode::check_ffmpeg(plan.format)?;
     }
-    let (book, voices, attributed) = read_and_tag(&plan.story, plan.voices.as_deref())?;
+    let (book, voices, attributed) =
+        read_and_tag(&plan.story, plan.voices.as_deref(), plan.evidence)?;
     let title = book.title.clone();
     if plan.verbose {
         eprintln!(
@@ -237,10 +236,8 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
         );
     }
     let mut engines = Engines::new().with_settings(voices.engine_settings());
-    voices
-        .check_voices(|voice| engines.check_voice(voice))
-        .map_err(|e| InputError(e.into()))?;
-    let cast = cast::cast(&attributed.characters, &voices).map_err(|e| InputError(e.into()))?;
+    voices.check_voices(|voice| engines.check_voice(voice))?;
+    let cast = cast::cast(&attributed.characters, &voices)?;
     if plan.verbose {
         eprintln!("castbook: narrator: {}", cast.narrator.label());
         for (name, member) in &cast.characters {
@@ -255,7 +252,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     if let Some(selection) = &plan.chapters {
         chapters.retain(|c| selection.contains(c.index));
         if chapters.is_empty() {
-            return Err(InputError(anyhow::anyhow!(
+            return Err(InputError(format!(
                 "--chapters {}: no such chapter; {} has chapters 1-{}",
                 selection.text,
                 plan.story.display(),
@@ -379,20 +376,20 @@ fn acx_line(file: &str, figures: &master::Figures) -> String {
 fn check(dir: &Path) -> anyhow::Result<()> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        InputError(anyhow::anyhow!(
+        InputError(format!(
             "{}: {e}; expected a render's output folder",
             path.display()
         ))
     })?;
     let manifest: render::output::manifest::Manifest =
         serde_json::from_str(&text).map_err(|e| {
-            InputError(anyhow::anyhow!(
+            InputError(format!(
                 "{}: {e}; expected castbook's manifest",
                 path.display()
             ))
         })?;
     let mut failing = 0;
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     for chapter in &manifest.chapters {
         let wav = dir.join(&chapter.file);
         let figures = master::measure(&wav).with_context(|| wav.display().to_string())?;
@@ -503,22 +500,24 @@ fn read_aloud(
 fn read_and_tag(
     story: &Path,
     voices: Option<&Path>,
+    evidence: Evidence,
 ) -> anyhow::Result<(Book, VoicesFile, Attributed)> {
     let voices = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
     // An edited script carries its own speakers: no attribution.
-    if let Some(parsed) = script::read_if_script(story).map_err(|e| InputError(e.into()))? {
+    if let Some(parsed) = script::read_if_script(story)? {
         let (book, attributed) = parsed.into_book(story, &cast::known_characters(&voices));
         return Ok((book, voices, attributed));
     }
-    let book = ingest::read_book(story).map_err(|e| InputError(e.into()))?;
+    let book = ingest::read_book(story)?;
     for warning in &book.warnings {
         eprintln!("castbook: warning: {warning}");
     }
     let segments = segment::segment_book(&book);
-    let attributed = attribute::attribute(&book, segments, &cast::known_characters(&voices));
+    let known = cast::known_characters(&voices);
+    let attributed = attribute::attribute_with(&book, segments, &known, evidence);
     Ok((book, voices, attributed))
 }
 

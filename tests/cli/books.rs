@@ -567,7 +567,7 @@ fn a_one_gigabyte_zip_bomb_is_refused_in_bounded_memory() {
     assert!(bomb.len() < 8 << 20, "{} bytes", bomb.len());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bomb.epub"), &bomb).unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("castbook"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_castbook"))
         .current_dir(dir.path())
         .args(["script", "bomb.epub"])
         .stdout(std::process::Stdio::null())
