@@ -1,6 +1,6 @@
 //! EPUB 2 and 3: the zip, the package (metadata, manifest, spine), the
 //! table of contents (EPUB 3 nav document, else the EPUB 2 NCX), then each
-//! spine page through [`super::html`].
+//! spine page through the HTML reader (`ingest/html.rs`).
 //!
 //! An EPUB is untrusted input, so every read is bounded: each file inflates
 //! to at most [`MAX_FILE_BYTES`] and the whole book to [`MAX_BOOK_BYTES`]
