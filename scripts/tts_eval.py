@@ -27,12 +27,12 @@ PY = VENV / "bin" / "python"
 
 
 def castbook_bin() -> Path:
-    """The release binary: $CASTBOOK_BIN, else built by scripts/release-bin
+    """The release binary: $CASTBOOK_BIN, else built by scripts/release-binary
     (which honours CARGO_TARGET_DIR)."""
     env = os.environ.get("CASTBOOK_BIN")
     if env:
         return Path(env)
-    out = subprocess.run([str(ROOT / "scripts" / "release-bin")], check=True, capture_output=True, text=True)
+    out = subprocess.run([str(ROOT / "scripts" / "release-binary")], check=True, capture_output=True, text=True)
     return Path(out.stdout.strip())
 
 

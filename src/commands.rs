@@ -1,39 +1,59 @@
 //! The commands behind the `castbook` binary: each takes the resolved plan
 //! from `cli` and runs the library's pipeline stages in order
 //! (ingest → segment → attribute → cast → utter → synth → render).
+//!
+//! Command output goes through [`stdout`] and its errors are returned, never
+//! printed with `print!` (which panics when the reader has gone); `main`
+//! decides what an error means. Progress and summaries go to stderr.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use castbook::attribute::{self, Attributed};
+use castbook::attribute::{self, Attributed, Evidence};
 use castbook::cast::{self, VoicesFile};
 use castbook::core::{EngineKind, Gender};
-use castbook::ingest::{self, Book};
+use castbook::ingest::{self, Book, Reading};
 use castbook::synth::Engines;
 use castbook::{cache, fsio, render, script, segment, utter};
 
+use castbook::render::output::encode::{self, AudioFormat};
+use castbook::render::output::master;
+use castbook::render::output::subtitles::{self, SubtitleFormat};
+
 use crate::cli::{Plan, RenderPlan, ScriptFormat};
 
-/// An error that is the user's input, not the run.
+/// A mistake on the command line itself that no library stage reports
+/// (`--chapters` past the end, `say` with no words): exit status 2.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct InputError(anyhow::Error);
+#[error("{0}")]
+pub struct InputError(String);
+
+/// Standard output, locked and buffered; callers flush it, so that a write
+/// error (such as the reader having gone) is theirs to return.
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
+}
 
 pub fn run(plan: Plan) -> anyhow::Result<()> {
     match plan {
         Plan::Script {
             story,
             voices,
+            reading,
             format,
             out,
+            evidence,
         } => {
-            let (book, _, attributed) = read_and_tag(&story, voices.as_deref())?;
+            let (book, _, attributed) = read_and_tag(&story, voices.as_deref(), evidence)?;
             let write = |sink: &mut dyn std::io::Write| {
                 match format {
                     ScriptFormat::Jsonl => {
-                        script::write_jsonl(&book, &attributed, &mut &mut *sink)?
+                        script::write_jsonl(&book, &attributed, reading, &mut &mut *sink)?
                     }
-                    ScriptFormat::Text => script::write_text(&book, &attributed, &mut &mut *sink)?,
+                    ScriptFormat::Text => {
+                        script::write_text(&book, &attributed, reading, &mut &mut *sink)?
+                    }
                 }
                 sink.flush()
             };
@@ -41,16 +61,19 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
                 Some(path) => {
                     fsio::write_atomically(&path, |file| write(&mut std::io::BufWriter::new(file)))?
                 }
-                None => write(&mut std::io::stdout().lock()).context("writing the script")?,
+                None => write(&mut stdout()).context("writing the script")?,
             }
             Ok(())
         }
         Plan::Render(plan) => render(plan),
+        Plan::Check { dir } => check(&dir),
         Plan::Cast {
             story,
             voices,
+            reading,
             write,
-        } => cast_table(&story, voices, write),
+            evidence,
+        } => cast_table(&story, voices, reading, write, evidence),
         Plan::Voices { engine, voices } => list_voices(engine, voices.as_deref()),
         Plan::Say {
             text,
@@ -59,13 +82,15 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             out,
         } => say(&text, &voice, voices.as_deref(), &out),
         Plan::CacheStats { dir } => {
-            print!("{}", cache::stats(&dir)?.describe(&dir));
-            Ok(())
+            let mut out = stdout();
+            out.write_all(cache::stats(&dir)?.describe(&dir).as_bytes())?;
+            Ok(out.flush()?)
         }
         Plan::CacheClear { dir } => {
             let removed = cache::clear(&dir)?;
-            println!("removed {} from {}", removed.summary(), dir.display());
-            Ok(())
+            let mut out = stdout();
+            writeln!(out, "removed {} from {}", removed.summary(), dir.display())?;
+            Ok(out.flush()?)
         }
         Plan::Worker { cache, onnxruntime } => {
             Ok(render::worker::run_on_stdio(&cache, onnxruntime)?)
@@ -75,30 +100,38 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
 
 /// `castbook cast`: the table on stdout; with `--write`, new characters
 /// added to voices.toml.
-fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> anyhow::Result<()> {
+fn cast_table(
+    story: &Path,
+    voices: Option<PathBuf>,
+    reading: Reading,
+    write: Option<PathBuf>,
+    evidence: Evidence,
+) -> anyhow::Result<()> {
     // A cast file that --write is about to create is not an error.
     let voices = voices.filter(|path| write.as_deref() != Some(path.as_path()) || path.exists());
     let is_script = matches!(script::read_if_script(story), Ok(Some(_)));
-    let (book, file, attributed) = read_and_tag(story, voices.as_deref())?;
-    let input = |e: cast::ConfigError| InputError(e.into());
+    let (book, file, attributed) = read_and_tag(story, voices.as_deref(), evidence)?;
     let mut engines = Engines::new().with_settings(file.engine_settings());
-    file.check_voices(|voice| engines.check_voice(voice))
-        .map_err(input)?;
+    file.check_voices(|voice| engines.check_voice(voice))?;
     // With a cast file, attribution only uses its names: look again
     // without it for characters the file doesn't list yet.
     let mut characters = attributed.characters;
     let mut new = Vec::new();
     if !is_script && !file.characters.is_empty() {
-        let found = attribute::attribute(&book, segment::segment_book(&book), &[]);
+        let found = attribute::attribute_with(&book, segment::segment_book(&book), &[], evidence);
         let newcomers = cast::write::newcomers(&found.characters, &file, &characters);
         new = newcomers.iter().map(|c| c.name.clone()).collect();
         characters.extend(newcomers);
     }
-    let cast = cast::cast(&characters, &file).map_err(input)?;
-    print!(
-        "{}",
-        cast::write::table(&characters, &cast, file.narrator.is_some(), &new)
-    );
+    let cast = cast::cast(&characters, &file)?;
+    let table = cast::write::table(&characters, &cast, file.narrator.is_some(), &new);
+    let mut out = stdout();
+    out.write_all(table.as_bytes())?;
+    // What was left out, as comments after the table.
+    for line in book.skipped_summary(reading) {
+        writeln!(out, "# skipped: {line}")?;
+    }
+    out.flush()?;
     let Some(target) = write else {
         return Ok(());
     };
@@ -108,7 +141,7 @@ fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> 
         Err(err) => return Err(anyhow::Error::new(err).context(target.display().to_string())),
     };
     let (text, added) = cast::write::add_characters(existing.as_deref(), &file, &characters, &cast)
-        .map_err(|e| InputError(anyhow::anyhow!("{}: {e}", target.display())))?;
+        .with_context(|| target.display().to_string())?;
     if existing.as_deref() != Some(text.as_str()) {
         fsio::write_atomically(&target, |f| std::io::Write::write_all(f, text.as_bytes()))?;
     }
@@ -127,7 +160,7 @@ fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> 
 /// `castbook voices`: `ENGINE:ID  GENDER  DESCRIPTION`, one per line.
 fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Result<()> {
     let file = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
     let mut engines = Engines::new().with_settings(file.engine_settings());
@@ -152,51 +185,38 @@ fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Resul
         }
     }
     let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
-    let mut stdout = std::io::stdout().lock();
+    let mut out = stdout();
     for (id, gender, description) in rows {
-        let written = std::io::Write::write_fmt(
-            &mut stdout,
-            format_args!("{id:<width$}  {gender:<6}  {description}\n"),
-        );
-        match written {
-            // `castbook voices | head` is a normal way to look.
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            other => other?,
-        }
+        writeln!(out, "{id:<width$}  {gender:<6}  {description}")?;
     }
-    Ok(())
+    Ok(out.flush()?)
 }
 
 /// `castbook say`: one voice, one WAV, no playback.
 fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow::Result<()> {
     if !text.chars().any(char::is_alphanumeric) {
-        return Err(InputError(anyhow::anyhow!(
-            "nothing to say in {text:?}; expected some words"
-        ))
-        .into());
+        return Err(InputError(format!("nothing to say in {text:?}; expected some words")).into());
     }
-    let input = |e: cast::ConfigError| InputError(e.into());
     let file = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(input)?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
-    let voice = file.voice_for_say(reference).map_err(input)?;
+    let voice = file.voice_for_say(reference)?;
     let mut engines = Engines::new().with_settings(file.engine_settings());
-    engines
-        .check_voice(&voice)
-        .map_err(|e| InputError(e.into()))?;
-    let lexicon = cast::Lexicon::new(&file.lexicon().map_err(input)?);
+    engines.check_voice(&voice)?;
+    let lexicon = cast::Lexicon::new(&file.lexicon()?);
     let clip = engines.synthesize(&lexicon.apply(text, voice.engine), &voice)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
-    render::output::wav::write_clip(out, &clip, voice.volume)?;
+    let seconds = clip.duration_s();
+    render::output::wav::write_clip(out, clip, voice.volume)?;
     for note in engines.take_notes() {
         eprintln!("castbook: {note}");
     }
     eprintln!(
         "castbook: wrote {:.1} s of {} to {}",
-        clip.duration_s(),
+        seconds,
         voice.label(),
         out.display()
     );
@@ -205,7 +225,11 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
 
 fn render(plan: RenderPlan) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let (book, voices, attributed) = read_and_tag(&plan.story, plan.voices.as_deref())?;
+    if plan.format != AudioFormat::Wav {
+        encode::check_ffmpeg(plan.format)?;
+    }
+    let (book, voices, attributed) =
+        read_and_tag(&plan.story, plan.voices.as_deref(), plan.evidence)?;
     let title = book.title.clone();
     if plan.verbose {
         eprintln!(
@@ -215,25 +239,27 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
         );
     }
     let mut engines = Engines::new().with_settings(voices.engine_settings());
-    voices
-        .check_voices(|voice| engines.check_voice(voice))
-        .map_err(|e| InputError(e.into()))?;
-    let cast = cast::cast(&attributed.characters, &voices).map_err(|e| InputError(e.into()))?;
+    voices.check_voices(|voice| engines.check_voice(voice))?;
+    let cast = cast::cast(&attributed.characters, &voices)?;
     if plan.verbose {
         eprintln!("castbook: narrator: {}", cast.narrator.label());
         for (name, member) in &cast.characters {
             eprintln!("castbook: {name}: {}", member.voice.label());
         }
     }
-    let mut chapters = utter::utterances(&book, &attributed, &cast, &utter::Pauses::default());
+    let (mut chapters, attributed) = read_aloud(&book, attributed, &cast, plan.reading);
+    for line in book.skipped_summary(plan.reading) {
+        eprintln!("castbook: skipped {line}");
+    }
+    let read_chapters = chapters.len();
     if let Some(selection) = &plan.chapters {
         chapters.retain(|c| selection.contains(c.index));
         if chapters.is_empty() {
-            return Err(InputError(anyhow::anyhow!(
+            return Err(InputError(format!(
                 "--chapters {}: no such chapter; {} has chapters 1-{}",
                 selection.text,
                 plan.story.display(),
-                book.chapters.len()
+                read_chapters
             ))
             .into());
         }
@@ -251,17 +277,75 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             program: std::env::current_exe().context("finding the castbook binary for workers")?,
             args: worker_args(),
         }),
-        chapters_in_book: book.chapters.len(),
+        chapters_in_book: read_chapters,
+        master: plan.master,
+        meta: render::BookMeta {
+            author: book.meta.author.clone(),
+            language: book.meta.language.clone(),
+            cover: None,
+        },
     };
+    let mut options = options;
+    if let Some(cover) = &book.meta.cover {
+        options.meta.cover = Some(write_cover(&options.out_dir, cover)?);
+    }
     drop((attributed, book));
     let total: usize = chapters.iter().map(|c| c.utterances.len()).sum();
     let progress = progress_bar(total as u64, plan.show_progress);
-    let manifest = render::render_book(&title, &chapters, &mut engines, &options, &progress)?;
+    let mut encoder = (plan.format != AudioFormat::Wav).then(|| {
+        encode::Encoder::new(
+            plan.format,
+            &options.out_dir,
+            encode::Tags {
+                title: title.clone(),
+                author: options.meta.author.clone(),
+                cover: options.meta.cover.as_ref().map(|c| options.out_dir.join(c)),
+                chapters_in_book: read_chapters,
+            },
+        )
+    });
+    let manifest = render::render_book_with(
+        &title,
+        &chapters,
+        &mut engines,
+        &options,
+        &progress,
+        &mut |entry| match &mut encoder {
+            Some(encoder) => Ok(encoder.chapter(entry)?),
+            None => Ok(()),
+        },
+    )?;
     drop(chapters);
     progress.finish_and_clear();
     // Workers report their own notes as they finish.
     for note in engines.take_notes() {
         eprintln!("castbook: {note}");
+    }
+    if let Some(encoder) = encoder {
+        let made = encoder.finish()?;
+        let fresh = made.iter().filter(|e| !e.kept).count();
+        eprintln!(
+            "castbook: {}: {} file(s) encoded, {} already up to date",
+            plan.format.extension(),
+            fresh,
+            made.len() - fresh
+        );
+    }
+    if let Some(format) = plan.subtitles {
+        let written = write_subtitles(
+            &options.out_dir,
+            format,
+            plan.subtitle_speakers,
+            plan.format,
+        )?;
+        eprintln!("castbook: wrote {written} subtitle file(s)");
+    }
+    if plan.master {
+        for chapter in &manifest.chapters {
+            let wav = options.out_dir.join(&chapter.file);
+            let figures = master::measure(&wav).with_context(|| wav.display().to_string())?;
+            eprintln!("castbook: {}", acx_line(&chapter.file, &figures));
+        }
     }
     let seconds: f64 = manifest.chapters.iter().map(|c| c.duration_s).sum();
     let wall = started.elapsed().as_secs_f64();
@@ -284,6 +368,104 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `01-the-letter.wav  peak -4.6 dB  RMS -20.1 dB  head 0.61 s  tail 1.21 s  ACX ok`
+fn acx_line(file: &str, figures: &master::Figures) -> String {
+    let problems = figures.acx_problems();
+    let verdict = if problems.is_empty() {
+        "ACX ok".to_owned()
+    } else {
+        format!("outside ACX: {}", problems.join(", "))
+    };
+    format!("{file}  {}  {verdict}", figures.describe())
+}
+
+/// `castbook check DIR`: each chapter WAV's figures against ACX's limits.
+fn check(dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        InputError(format!(
+            "{}: {e}; expected a render's output folder",
+            path.display()
+        ))
+    })?;
+    let manifest: render::output::manifest::Manifest =
+        serde_json::from_str(&text).map_err(|e| {
+            InputError(format!(
+                "{}: {e}; expected castbook's manifest",
+                path.display()
+            ))
+        })?;
+    let mut failing = 0;
+    let mut out = stdout();
+    for chapter in &manifest.chapters {
+        let wav = dir.join(&chapter.file);
+        let figures = master::measure(&wav).with_context(|| wav.display().to_string())?;
+        if !figures.acx_problems().is_empty() {
+            failing += 1;
+        }
+        std::io::Write::write_fmt(
+            &mut out,
+            format_args!("{}\n", acx_line(&chapter.file, &figures)),
+        )?;
+    }
+    std::io::Write::flush(&mut out)?;
+    if failing > 0 {
+        anyhow::bail!(
+            "{failing} of {} chapter(s) outside ACX's limits; render with --master acx",
+            manifest.chapters.len()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the cover beside the chapters (unless it is already there);
+/// returns its file name.
+fn write_cover(out_dir: &Path, cover: &ingest::Cover) -> anyhow::Result<String> {
+    let name = format!("cover.{}", cover.extension());
+    let path = out_dir.join(&name);
+    std::fs::create_dir_all(out_dir).with_context(|| out_dir.display().to_string())?;
+    if std::fs::read(&path).ok().as_deref() != Some(cover.data.as_slice()) {
+        fsio::write_atomically(&path, |f| std::io::Write::write_all(f, &cover.data))?;
+    }
+    Ok(name)
+}
+
+/// Subtitles for each chapter in the manifest, and for the book when it
+/// is one M4B. Returns how many files were written.
+fn write_subtitles(
+    out_dir: &Path,
+    format: SubtitleFormat,
+    speakers: bool,
+    audio: AudioFormat,
+) -> anyhow::Result<usize> {
+    let path = out_dir.join("manifest.json");
+    let manifest: render::output::manifest::Manifest =
+        serde_json::from_slice(&std::fs::read(&path).with_context(|| path.display().to_string())?)
+            .with_context(|| path.display().to_string())?;
+    let mut written = 0;
+    let mut book = Vec::new();
+    let mut offset = 0.0;
+    for chapter in &manifest.chapters {
+        let text = subtitles::subtitles(&[(0.0, chapter)], format, speakers);
+        let name = Path::new(&chapter.file).with_extension(format.extension());
+        fsio::write_atomically(&out_dir.join(&name), |f| {
+            std::io::Write::write_all(f, text.as_bytes())
+        })?;
+        written += 1;
+        book.push((offset, chapter));
+        offset += chapter.duration_s;
+    }
+    if audio == AudioFormat::M4b {
+        let text = subtitles::subtitles(&book, format, speakers);
+        let name = format!("{}.{}", ingest::slug(&manifest.title), format.extension());
+        fsio::write_atomically(&out_dir.join(name), |f| {
+            std::io::Write::write_all(f, text.as_bytes())
+        })?;
+        written += 1;
+    }
+    Ok(written)
+}
+
 fn hms(seconds: f64) -> String {
     let s = seconds.round() as u64;
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
@@ -299,30 +481,57 @@ fn worker_args() -> Vec<std::ffi::OsString> {
     args
 }
 
+/// The utterances of what `reading` reads: segments in skipped matter are
+/// left out, and so are chapters that are nothing but skipped matter (a
+/// copyright page); the chapters left are numbered from 1 as read.
+fn read_aloud(
+    book: &Book,
+    mut attributed: Attributed,
+    cast: &cast::Cast,
+    reading: Reading,
+) -> (Vec<utter::ChapterScript>, Attributed) {
+    attributed
+        .segments
+        .retain(|segment| book.skipped_at(segment.range.clone(), reading).is_none());
+    let mut chapters = utter::utterances(book, &attributed, cast, &utter::Pauses::default());
+    // `index` is still the chapter's 1-based position in the book here.
+    chapters.retain(|c| !book.chapter_skipped(c.index - 1, reading));
+    for (n, chapter) in chapters.iter_mut().enumerate() {
+        chapter.index = n + 1;
+    }
+    (chapters, attributed)
+}
+
 /// ingest → segment → attribute, shared by `render`, `script` and `cast`;
 /// an editable script (see `script::HEADER`) stands in for all three.
 fn read_and_tag(
     story: &Path,
     voices: Option<&Path>,
+    evidence: Evidence,
 ) -> anyhow::Result<(Book, VoicesFile, Attributed)> {
     let mut voices = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
-    // Kokoro's voices are the better default cast, where it is installed
-    // and the cast file leaves the choice open.
-    if !voices.names_an_engine() && castbook::synth::kokoro::is_installed() {
-        let (narrator, pool) = castbook::synth::kokoro::auto_cast_voices();
+    // A neural engine's voices are the better default cast, where one is
+    // installed and the cast file leaves the choice open.
+    if !voices.names_an_engine()
+        && let Some((narrator, pool)) = castbook::synth::preferred_auto_cast()
+    {
         voices.defaults = cast::Defaults { narrator, pool };
     }
     // An edited script carries its own speakers: no attribution.
-    if let Some(parsed) = script::read_if_script(story).map_err(|e| InputError(e.into()))? {
+    if let Some(parsed) = script::read_if_script(story)? {
         let (book, attributed) = parsed.into_book(story, &cast::known_characters(&voices));
         return Ok((book, voices, attributed));
     }
-    let book = ingest::read_book(story).map_err(|e| InputError(e.into()))?;
+    let book = ingest::read_book(story)?;
+    for warning in &book.warnings {
+        eprintln!("castbook: warning: {warning}");
+    }
     let segments = segment::segment_book(&book);
-    let attributed = attribute::attribute(&book, segments, &cast::known_characters(&voices));
+    let known = cast::known_characters(&voices);
+    let attributed = attribute::attribute_with(&book, segments, &known, evidence);
     Ok((book, voices, attributed))
 }
 

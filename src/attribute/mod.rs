@@ -2,16 +2,21 @@
 //!
 //! Design: one linear pass to tokenise narration and find speech tags
 //! (`tags`), one to build the roster of characters (`characters`: the
-//! user's cast, or names discovered in the text), then a single ordered
+//! user's cast, or names discovered in the text and grouped into people by
+//! `cluster`, with genders from `gender` and `given_names`), then a single ordered
 //! walk over the paragraphs (`resolve`) that weighs the evidence for each
 //! quote: explicit tags, pronoun tags resolved by salience, first-person
 //! narration, action beats, vocatives and turn-taking.
 //!
-//! Each kind of evidence can be switched off through [`Evidence`] (or the
-//! `CASTBOOK_ATTR_DISABLE` environment variable, a comma list of evidence
-//! names) to measure what it contributes.
+//! Each kind of evidence can be switched off through [`Evidence`] to
+//! measure what it contributes (the binary reads a comma list of evidence
+//! names from the `CASTBOOK_ATTR_DISABLE` environment variable; the library
+//! reads no environment).
 
 mod characters;
+mod cluster;
+mod gender;
+mod given_names;
 mod lexicon;
 mod resolve;
 mod tags;
@@ -119,16 +124,10 @@ impl Evidence {
         }
         e
     }
-
-    /// Reads `CASTBOOK_ATTR_DISABLE` (for ablation runs).
-    pub fn from_env() -> Evidence {
-        std::env::var("CASTBOOK_ATTR_DISABLE")
-            .map_or_else(|_| Evidence::default(), |v| Evidence::without(&v))
-    }
 }
 
 pub fn attribute(book: &Book, segments: Vec<Segment>, known: &[KnownCharacter]) -> Attributed {
-    attribute_with(book, segments, known, Evidence::from_env())
+    attribute_with(book, segments, known, Evidence::default())
 }
 
 /// [`attribute`] with explicit evidence switches.
@@ -177,6 +176,9 @@ pub fn attribute_with(
         characters[i].lines += 1;
         characters[i].words += words;
         segment.speaker = Some(info.name);
+    }
+    if evidence.gender_votes {
+        gender::refine(book, &segments, &mut characters);
     }
     Attributed {
         segments,

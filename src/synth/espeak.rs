@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use super::{Engine, SynthError, VoiceInfo};
-use crate::core::{Clip, EngineKind, Gender, Voice, nearest};
+use crate::core::{Clip, EngineKind, Gender, Samples, Voice, nearest};
 
 #[allow(non_camel_case_types)]
 mod ffi {
@@ -126,6 +126,8 @@ pub fn lock() -> Result<MutexGuard<'static, Library>, SynthError> {
             if p.is_null() {
                 String::new()
             } else {
+                // SAFETY: `p` is one of espeak_Info's non-null results: a
+                // NUL-terminated static string that the library never frees.
                 unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
             }
         };
@@ -374,10 +376,15 @@ impl Library {
                 (pointer as usize - start).clamp(before, bytes.len())
             };
             let consumed = String::from_utf8_lossy(&bytes[before..after]);
+            // SAFETY: `phonemes` is non-null (checked above) and points to
+            // espeak's NUL-terminated buffer, valid until the next call into
+            // the library, which can't happen while we hold its lock; it is
+            // copied out before the loop calls again.
+            let phonemes = unsafe { CStr::from_ptr(phonemes) }
+                .to_string_lossy()
+                .into_owned();
             clauses.push(PhonemeClause {
-                phonemes: unsafe { CStr::from_ptr(phonemes) }
-                    .to_string_lossy()
-                    .into_owned(),
+                phonemes,
                 terminator: clause_terminator(&consumed, !pointer.is_null()),
             });
         }
@@ -466,8 +473,7 @@ impl Engine for Espeak {
         Ok(self.sample_rate)
     }
 
-    /// espeak's own samples are 16-bit: as floats (`s / 32768`) they
-    /// quantise back to exactly the same values when stored.
+    /// espeak's own samples are 16-bit, and the clip keeps them so.
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         let library = lock()?;
         let samples = library
@@ -478,10 +484,7 @@ impl Engine for Espeak {
                 reason,
             })?;
         Ok(Clip {
-            samples: samples
-                .into_iter()
-                .map(|s| f32::from(s) / 32768.0)
-                .collect(),
+            samples: Samples::I16(samples),
             sample_rate: self.sample_rate,
         })
     }
@@ -555,10 +558,11 @@ mod tests {
         let seconds = clip.duration_s();
         assert!((1.5..6.0).contains(&seconds), "{seconds} s");
         assert!(
-            rms(&clip.samples) > 0.02,
-            "too quiet: {}",
-            rms(&clip.samples)
+            matches!(clip.samples, Samples::I16(_)),
+            "espeak's own 16-bit samples"
         );
+        let level = rms(&clip.to_f32());
+        assert!(level > 0.02, "too quiet: {level}");
     }
 
     #[test]

@@ -238,6 +238,13 @@ impl Engines {
     }
 }
 
+/// The auto-cast voices of the best engine installed, where that is not
+/// the built-in espeak-ng: the narrator's `ENGINE:ID`, and the pool
+/// (`ENGINE:ID`, gender). Kokoro's, when it is installed; None otherwise.
+pub fn preferred_auto_cast() -> Option<(String, Vec<(String, Gender)>)> {
+    kokoro::is_installed().then(kokoro::auto_cast_voices)
+}
+
 /// The engine registry: how each [`EngineKind`] is created.
 fn create_engine(
     kind: EngineKind,

@@ -8,7 +8,8 @@
 //! second of speech grows with the input (tensors outgrow the CPU caches),
 //! so runs near the cheap size are both natural and fast. Each clause's
 //! phonemes are followed by the punctuation that ended it, which espeak
-//! 1.51 drops and [`espeak::Library::text_to_phonemes`] recovers.
+//! 1.51 drops and [`crate::synth::espeak::Library::text_to_phonemes`]
+//! recovers.
 
 use crate::synth::espeak::PhonemeClause;
 

@@ -4,12 +4,9 @@
 use std::path::PathBuf;
 
 use crate::Test;
+use crate::shared_text;
 
 const STORY: &str = "The Library\n\nChapter 1\n\n\"We should go,\" said Faith. She grabbed her coat.\n\n\"Not yet,\" Giles replied. He cleaned his glasses.\n\n\"Xander is late,\" said Faith.\n";
-
-fn manifest(outcome: &crate::Outcome, dir: &str) -> serde_json::Value {
-    serde_json::from_slice(&outcome.read(&format!("{dir}/manifest.json"))).unwrap()
-}
 
 /// (speaker, voice, text) of every manifest segment.
 fn segments(manifest: &serde_json::Value) -> Vec<(Option<String>, String, String)> {
@@ -38,7 +35,7 @@ fn cast_prints_who_speaks_and_with_which_voice() {
     insta::assert_snapshot!(outcome.stdout, @r"
     CHARACTER   ALIASES  GENDER  LINES  WORDS  VOICE                     FROM
     (narrator)                                 espeak:en-us              auto
-    Giles       Rupert   ?           1      2  espeak:en-gb-x-rp+m3      voices.toml
+    Giles       Rupert   male        1      2  espeak:en-gb-x-rp+m3      voices.toml
     Faith                female      2      6  espeak:en-gb-scotland+f1  new
     ");
 }
@@ -78,7 +75,7 @@ fn cast_write_adds_a_newcomer_and_render_then_uses_it() {
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
         .succeeds();
     let speakers = |o: &crate::Outcome| -> Vec<Option<String>> {
-        segments(&manifest(o, "out"))
+        segments(&o.manifest("out"))
             .into_iter()
             .filter(|s| s.2.contains("We should go"))
             .map(|s| s.0)
@@ -148,11 +145,6 @@ fn voices_rejects_an_unknown_engine() {
     );
 }
 
-fn wav_seconds(bytes: &[u8]) -> f64 {
-    let reader = hound::WavReader::new(bytes).unwrap();
-    reader.duration() as f64 / f64::from(reader.spec().sample_rate)
-}
-
 #[test]
 fn say_writes_a_preview_wav() {
     let outcome = Test::new()
@@ -165,7 +157,7 @@ fn say_writes_a_preview_wav() {
             "hi.wav",
         ])
         .succeeds();
-    let seconds = wav_seconds(&outcome.read("hi.wav"));
+    let seconds = outcome.wav("hi.wav").seconds();
     assert!((0.8..5.0).contains(&seconds), "{seconds} s");
 }
 
@@ -175,7 +167,7 @@ fn say_defaults_to_output_say_wav_and_knows_named_voices() {
         .voices("[voices.deep]\nengine = \"espeak\"\nid = \"en-us+m3\"\npitch = 20\n[characters.Giles]\nvoice = \"deep\"\n")
         .args(&["say", "Good evening.", "--voice", "Giles"])
         .succeeds();
-    assert!(wav_seconds(&outcome.read("output/say.wav")) > 0.3);
+    assert!(outcome.wav("output/say.wav").seconds() > 0.3);
     assert!(
         outcome.stderr.contains("espeak:en-us+m3"),
         "{}",
@@ -205,7 +197,7 @@ fn pronunciations_change_the_audio_not_the_manifest() {
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
         .succeeds();
     let texts = |o: &crate::Outcome| -> Vec<String> {
-        segments(&manifest(o, "out"))
+        segments(&o.manifest("out"))
             .into_iter()
             .map(|s| s.2)
             .collect()
@@ -264,7 +256,7 @@ fn editing_a_speaker_in_the_script_recasts_that_line() {
         .file("story.script", edited)
         .args(&["render", "story.script", "-o", "out", "--quiet"])
         .succeeds();
-    let segs = segments(&manifest(&outcome, "out"));
+    let segs = segments(&outcome.manifest("out"));
     let we_should_go = segs.iter().find(|s| s.2.contains("We should go")).unwrap();
     assert_eq!(we_should_go.0.as_deref(), Some("Giles"));
     let giles_voice = &segs.iter().find(|s| s.2.contains("Not yet")).unwrap().1;
@@ -284,7 +276,7 @@ fn a_name_typed_into_the_script_is_auto_cast() {
         .file("story.script", edited)
         .args(&["render", "story.script", "-o", "out", "--quiet"])
         .succeeds();
-    let segs = segments(&manifest(&outcome, "out"));
+    let segs = segments(&outcome.manifest("out"));
     let willow = segs
         .iter()
         .find(|s| s.0.as_deref() == Some("Willow"))
@@ -377,23 +369,6 @@ fn config_prosody_out_of_range() {
     insta::assert_snapshot!(config_error("[voices.x]\nengine = \"espeak\"\nid = \"en-us\"\nvolume = -1\n"), @"castbook: error: voices.toml:4:10: volume = -1 is out of range; expected 0 to 4");
 }
 
-/// The eval kit's second-chances text: `CASTBOOK_SHARED` or `../shared`.
-fn shared_text() -> Option<PathBuf> {
-    let root = std::env::var_os("CASTBOOK_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let path = root.join("eval/attribution/dev/second-chances/text.txt");
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipped: {} not found (set CASTBOOK_SHARED)",
-            path.display()
-        );
-        None
-    }
-}
-
 #[test]
 fn second_chances_casts_and_round_trips_through_a_script() {
     let Some(path) = shared_text() else { return };
@@ -474,9 +449,9 @@ fn the_sample_cast_file_survives_cast_write_and_a_script_fixes_a_speaker() {
         .file("story.script", fixed)
         .args(&["render", "story.script", "-o", "out", "--quiet"])
         .succeeds();
-    let segs = segments(&manifest(&rendered, "out"));
+    let segs = segments(&rendered.manifest("out"));
     assert_eq!(
-        manifest(&rendered, "out")["chapters"]
+        rendered.manifest("out")["chapters"]
             .as_array()
             .unwrap()
             .len(),

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::novel::{cached_segments, leftovers, manifest, story, wavs};
-use crate::piper::{Wav, db, joe};
-use crate::{Test, project_venv, sample_story};
+use crate::novel::{cached_segments, leftovers, story};
+use crate::piper::{db, joe};
+use crate::{Test, sample_story};
 
 fn kokoro_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".models/kokoro");
@@ -57,14 +57,13 @@ rate = 1.1
             "1",
         ])
         .succeeds();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&outcome.read("out/manifest.json")).unwrap();
+    let manifest = outcome.manifest("out");
     // Kokoro's 24 kHz is the highest rate: Piper's and espeak's 22.05 kHz
     // clips are resampled up to it.
     assert_eq!(manifest["sample_rate"], 24000);
     let mut loudness: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     let chapter = &manifest["chapters"][0];
-    let wav = Wav::read(&outcome.read(&format!("out/{}", chapter["file"].as_str().unwrap())));
+    let wav = outcome.wav(&format!("out/{}", chapter["file"].as_str().unwrap()));
     assert_eq!(wav.rate, 24000);
     assert!(wav.peak() < 32767, "clipped");
     for seg in chapter["segments"].as_array().unwrap() {
@@ -189,7 +188,7 @@ fn say_speaks_a_blend_and_pitch_is_refused() {
             "say.wav",
         ])
         .succeeds();
-    let wav = Wav::read(&outcome.read("say.wav"));
+    let wav = outcome.wav("say.wav");
     assert_eq!(wav.rate, 24000);
     assert!((1.0..4.0).contains(&wav.seconds()), "{} s", wav.seconds());
 
@@ -223,65 +222,48 @@ fn a_missing_install_names_the_command() {
 #[test]
 fn a_killed_kokoro_render_resumes_to_identical_chapters() {
     kokoro_dir();
-    let test = Test::new().with_kokoro().story(&story(2, 12)).voices(
-        "[narrator]\nvoice = \"kokoro:af_heart\"\n\n[characters.Ann]\nvoice = \"kokoro:bf_emma\"\n\n[characters.Bob]\nvoice = \"kokoro:am_michael\"\n",
+    let render = |test: Test, out: &str, jobs: &str| {
+        test.args(&["render", "story.txt", "-o", out, "--quiet", "--jobs", jobs])
+            .succeeds()
+    };
+    let clean = render(
+        Test::new().with_kokoro().story(&story(2, 12)).voices(
+            "[narrator]\nvoice = \"kokoro:af_heart\"\n\n[characters.Ann]\nvoice = \"kokoro:bf_emma\"\n\n[characters.Bob]\nvoice = \"kokoro:am_michael\"\n",
+        ),
+        "clean",
+        "2",
     );
-    let dir = test.path().to_owned();
-    let castbook = || {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_castbook"));
-        command
-            .current_dir(&dir)
-            .env_remove("ORT_DYLIB_PATH")
-            .env("CASTBOOK_VENV", project_venv());
-        command
-    };
-    let render = |out: &str, jobs: &str| {
-        let output = castbook()
-            .args(["render", "story.txt", "-o", out, "--quiet", "--jobs", jobs])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    render("clean", "2");
-    let total = manifest(&dir.join("clean"))["stats"]["segments"]
+    let total = clean.manifest("clean")["stats"]["segments"]
         .as_u64()
         .unwrap() as usize;
 
-    let mut child = castbook()
-        .args([
-            "render",
-            "story.txt",
-            "-o",
-            "killed",
-            "--quiet",
-            "--jobs",
-            "1",
-        ])
+    let test = clean.then();
+    let out = test.path().join("killed");
+    let mut child = test
+        .command()
+        .args(["render", "story.txt", "-o", "killed", "--quiet"])
+        .args(["--jobs", "1"])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    while cached_segments(&dir.join("killed")) < 6 && std::time::Instant::now() < deadline {
+    while cached_segments(&out) < 6 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let done = cached_segments(&dir.join("killed"));
+    let done = cached_segments(&out);
     assert!(done >= 6 && done < total, "killed after {done} of {total}");
 
-    render("killed", "2");
-    let resumed = manifest(&dir.join("killed"));
-    let reused = resumed["stats"]["reused"].as_u64().unwrap() as usize;
+    let resumed = render(test, "killed", "2");
+    let reused = resumed.manifest("killed")["stats"]["reused"]
+        .as_u64()
+        .unwrap() as usize;
     assert!(
         reused >= done && reused < total,
         "{reused} reused, {done} cached"
     );
     // Byte-identical chapters, whichever process spoke which sentence.
-    assert_eq!(wavs(&dir.join("killed")), wavs(&dir.join("clean")));
-    assert!(leftovers(&dir.join("killed")).is_empty());
-    let _keep = test;
+    assert_eq!(resumed.wavs("killed"), resumed.wavs("clean"));
+    assert!(leftovers(&resumed.dir.join("killed")).is_empty());
 }

@@ -2,7 +2,7 @@
 //! model, and blends of them.
 //!
 //! A voice id is a voice name (`af_heart`) or a blend
-//! (`af_bella*0.6+af_sky*0.4`); see [`install`] for the files, names and
+//! (`af_bella*0.6+af_sky*0.4`); see `install` for the files, names and
 //! style vectors. castbook's `rate` is the model's `speed` input; Kokoro
 //! has no pitch control, so a voice with a pitch is refused when the cast
 //! is checked (see [`Engine::takes_pitch`]).

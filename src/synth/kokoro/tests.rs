@@ -22,9 +22,10 @@ fn rms(samples: &[f32]) -> f32 {
 fn median_pitch(clip: &Clip) -> f32 {
     let rate = clip.sample_rate as usize;
     let frame = rate / 25;
-    let loud = rms(&clip.samples) * 0.5;
+    let samples = clip.to_f32();
+    let loud = rms(&samples) * 0.5;
     let mut pitches = Vec::new();
-    for window in clip.samples.chunks_exact(frame) {
+    for window in samples.chunks_exact(frame) {
         if rms(window) < loud {
             continue;
         }
@@ -53,9 +54,9 @@ fn median_pitch(clip: &Clip) -> f32 {
 /// start and end of a clip.
 fn edge_silence(clip: &Clip) -> (f64, f64) {
     let frame = clip.sample_rate as usize / 100;
-    let peak = clip.samples.iter().fold(0f32, |m, s| m.max(s.abs()));
-    let quiet: Vec<bool> = clip
-        .samples
+    let samples = clip.to_f32();
+    let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+    let quiet: Vec<bool> = samples
         .chunks(frame)
         .map(|w| w.iter().all(|s| s.abs() < 0.01 * peak))
         .collect();
@@ -75,12 +76,9 @@ fn renders_real_speech() {
     let seconds = clip.duration_s();
     // 15 words at 120–250 words per minute.
     assert!((3.6..7.5).contains(&seconds), "{seconds} s");
-    assert!(clip.samples.iter().all(|s| s.is_finite() && s.abs() < 1.0));
-    assert!(
-        rms(&clip.samples) > 0.01,
-        "too quiet: {}",
-        rms(&clip.samples)
-    );
+    let samples = clip.to_f32();
+    assert!(samples.iter().all(|s| s.is_finite() && s.abs() < 1.0));
+    assert!(rms(&samples) > 0.01, "too quiet: {}", rms(&samples));
     let (lead, tail) = edge_silence(&clip);
     assert!(
         lead < 0.5 && tail < 0.8,
@@ -88,8 +86,7 @@ fn renders_real_speech() {
     );
     // Speech throughout: no stretch of silence longer than a pause.
     let frame = 2400;
-    let longest_gap = clip
-        .samples
+    let longest_gap = samples
         .chunks(frame)
         .map(|w| rms(w) < 0.005)
         .fold((0, 0), |(run, best), quiet| {

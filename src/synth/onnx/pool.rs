@@ -120,10 +120,7 @@ impl<I: Inference> SessionPool<I> {
         for (index, result) in replies.iter().take(pending) {
             results[index] = Some(
                 result
-                    .map(|samples| Clip {
-                        samples: below_full_scale(samples),
-                        sample_rate: rates[index],
-                    })
+                    .map(|samples| Clip::from_f32(below_full_scale(samples), rates[index]))
                     .map_err(|reason| failed(index, reason)),
             );
         }
@@ -289,13 +286,13 @@ mod tests {
         });
         let lengths: Vec<Option<usize>> = results
             .iter()
-            .map(|r| r.as_ref().ok().map(|c| c.samples.len()))
+            .map(|r| r.as_ref().ok().map(Clip::len))
             .collect();
         assert_eq!(lengths, [Some(3), Some(1), None, None, Some(7)]);
         let clip = results[4].as_ref().unwrap();
         assert_eq!(clip.sample_rate, 8000);
         // 2.0 would clip: scaled to just below full scale.
-        assert!(clip.samples.iter().all(|&s| (s - 0.99).abs() < 1e-6));
+        assert!(clip.to_f32().iter().all(|&s| (s - 0.99).abs() < 1e-6));
         assert!(
             results[2]
                 .as_ref()

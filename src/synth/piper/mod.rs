@@ -271,12 +271,12 @@ mod tests {
     use super::*;
 
     fn stats(clip: &Clip) -> (f64, f32, bool) {
-        let rms =
-            (clip.samples.iter().map(|s| s * s).sum::<f32>() / clip.samples.len() as f32).sqrt();
+        let samples = clip.to_f32();
+        let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt();
         (
             clip.duration_s(),
             rms,
-            clip.samples.iter().all(|s| s.is_finite()),
+            samples.iter().all(|s| s.is_finite()),
         )
     }
 
@@ -294,7 +294,7 @@ mod tests {
         // 15 words at 120–250 words per minute.
         assert!((3.6..7.5).contains(&seconds), "{seconds} s");
         assert!(finite, "NaN or infinity in the output");
-        assert!(clip.samples.iter().all(|s| s.abs() < 1.0), "clipped");
+        assert!(clip.to_f32().iter().all(|s| s.abs() < 1.0), "clipped");
         assert!(rms > 0.01, "too quiet: {rms}");
 
         // rate 1.25 shortens it by about 1/1.25; a batch keeps its order.

@@ -10,6 +10,7 @@ use ort::value::Tensor;
 
 use super::graph;
 use super::model::Model;
+use crate::core::error_chain;
 use crate::synth::onnx::pool::{Inference, session_from_bytes};
 
 /// Memory one session of a medium model needs, for bounding the pool.
@@ -57,7 +58,7 @@ impl Inference for Prepared {
 fn open_session(path: &Path) -> Result<Session, String> {
     let fail = |err: String| format!("{}: cannot load the model: {err}", path.display());
     let original = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let rewritten = graph::convolutions_as_2d(&original).map_err(|e| fail(e.to_string()))?;
+    let rewritten = graph::convolutions_as_2d(&original).map_err(|e| fail(error_chain(&e)))?;
     session_from_bytes(rewritten.as_deref().unwrap_or(&original), 1, false).map_err(fail)
 }
 
