@@ -67,6 +67,14 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             println!("removed {} from {}", removed.summary(), dir.display());
             Ok(())
         }
+        Plan::Studio(mut options) => {
+            options.program =
+                std::env::current_exe().context("finding the castbook binary for workers")?;
+            castbook::studio::run(options).map_err(|err| match err {
+                castbook::studio::StudioError::Server(_) => anyhow::Error::new(err),
+                err => InputError(err.into()).into(),
+            })
+        }
         Plan::Worker { cache, onnxruntime } => {
             Ok(render::worker::run_on_stdio(&cache, onnxruntime)?)
         }

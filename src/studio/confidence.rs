@@ -1,0 +1,142 @@
+//! How sure castbook is of each dialogue line's speaker: the one place the
+//! studio's "needs review" marks come from.
+//!
+//! Attribution does not report scores yet, so [`line_confidence`] reads
+//! what the text itself says about each line, which works the same for a
+//! story just attributed and for a script edited by hand:
+//!
+//! - the speaker is named (by a word of their name or an alias) in the
+//!   narration of the line's own paragraph ("…," said Maren): 0.9;
+//! - the paragraph has narration, but not the name (a pronoun tag or an
+//!   action beat: "he said", "She set down her cup."): 0.6;
+//! - the paragraph is only quotes, so the speaker came from turn-taking:
+//!   0.3 (the lines attribution gets wrong most often).
+//!
+//! A line without a speaker (`@?`) is 0. When attribution learns to score
+//! its choices, this function is the hook: return those scores here and
+//! every mark, count and filter on the page follows.
+
+use crate::attribute::Attributed;
+use crate::ingest::Book;
+use crate::segment::SegmentKind;
+
+/// Lines scoring below this are marked for review.
+pub const LOW: f32 = 0.5;
+
+/// Titles that are part of names but don't identify anyone.
+const TITLES: [&str; 12] = [
+    "mr", "mrs", "ms", "miss", "dr", "sir", "lady", "lord", "old", "young", "the", "captain",
+];
+
+/// One confidence per segment in `attributed`: Some for dialogue, in 0..=1.
+pub fn line_confidence(book: &Book, attributed: &Attributed) -> Vec<Option<f32>> {
+    let text = &book.text;
+    let segments = &attributed.segments;
+    let mut out = vec![None; segments.len()];
+    let mut start = 0;
+    while start < segments.len() {
+        // One paragraph (or one segment outside paragraphs) at a time.
+        let key = (segments[start].chapter, segments[start].paragraph);
+        let mut end = start + 1;
+        while key.1.is_some() && end < segments.len() && (segments[end].chapter, segments[end].paragraph) == key {
+            end += 1;
+        }
+        let paragraph = &segments[start..end];
+        let narration: Vec<&str> = paragraph
+            .iter()
+            .filter(|s| s.kind == SegmentKind::Narration)
+            .map(|s| s.text(text))
+            .collect();
+        let narrated = narration
+            .iter()
+            .any(|n| n.chars().any(char::is_alphabetic));
+        for (offset, segment) in paragraph.iter().enumerate() {
+            if segment.kind != SegmentKind::Dialogue {
+                continue;
+            }
+            out[start + offset] = Some(match &segment.speaker {
+                None => 0.0,
+                Some(name) => {
+                    let aliases = attributed
+                        .characters
+                        .iter()
+                        .find(|c| &c.name == name)
+                        .map(|c| c.aliases.as_slice())
+                        .unwrap_or_default();
+                    let words = name_words(std::iter::once(name).chain(aliases));
+                    if narration.iter().any(|n| mentions(n, &words)) {
+                        0.9
+                    } else if narrated {
+                        0.6
+                    } else {
+                        0.3
+                    }
+                }
+            });
+        }
+        start = end;
+    }
+    out
+}
+
+/// The words that identify someone: capitalised words of their names,
+/// titles left out.
+fn name_words<'a>(names: impl Iterator<Item = &'a String>) -> Vec<&'a str> {
+    let mut words: Vec<&str> = names
+        .flat_map(|n| n.split(|c: char| !c.is_alphanumeric() && c != '\''))
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .filter(|w| !TITLES.contains(&w.to_lowercase().as_str()))
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// Whether `text` has one of `words` as a whole word.
+fn mentions(text: &str, words: &[&str]) -> bool {
+    text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .map(|w| w.trim_end_matches("'s").trim_end_matches('\''))
+        .any(|w| words.contains(&w))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::attribute::Character;
+    use crate::ingest::book_from_text;
+    use crate::segment::segment_book;
+
+    #[test]
+    fn named_tags_beats_and_bare_quotes_score_in_order() {
+        let text = "Chapter 1\n\n\"Come in,\" said Maren Holt.\n\n\"Thank you.\" He sat.\n\n\"Tea?\"\n\n\"Who?\"\n";
+        let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+        let mut segments = segment_book(&book);
+        let speakers = [Some("Maren Holt"), Some("Tobias"), Some("Maren Holt"), None];
+        let mut n = 0;
+        for segment in &mut segments {
+            if segment.kind == SegmentKind::Dialogue {
+                segment.speaker = speakers[n].map(str::to_owned);
+                n += 1;
+            }
+        }
+        let character = |name: &str| Character {
+            name: name.to_owned(),
+            aliases: vec![],
+            gender: None,
+            lines: 1,
+            words: 1,
+        };
+        let attributed = Attributed {
+            segments,
+            characters: vec![character("Maren Holt"), character("Tobias")],
+        };
+        let scores: Vec<f32> = line_confidence(&book, &attributed)
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(scores, [0.9, 0.6, 0.3, 0.0]);
+        assert!(scores[2] < LOW && scores[1] >= LOW);
+    }
+}
