@@ -4,6 +4,7 @@
 "use strict";
 
 const $ = (selector) => document.querySelector(selector);
+const tools = document.querySelector("#line-tools"); // moves between paragraphs
 const PAGE_PARAGRAPHS = 150; // paragraphs added to the page at a time
 
 const S = {
@@ -276,6 +277,7 @@ function refreshParagraph(i) {
   const span = spanOf(i);
   if (index < 0 || !span) return;
   const old = span.closest(".para");
+  if (old.contains(tools)) hideTools();
   old.replaceWith(paragraphNode(S.paras[index]));
   if (S.sel === i) selectSegment(i, false);
 }
@@ -297,7 +299,6 @@ function selectSegment(i, scroll) {
 }
 
 function showTools(span) {
-  const tools = $("#line-tools");
   const seg = segment(S.sel);
   tools.querySelector('[data-act="speaker"]').hidden = !seg || seg.k !== "d";
   const para = span.closest(".para");
@@ -308,7 +309,6 @@ function showTools(span) {
 }
 
 function hideTools() {
-  const tools = $("#line-tools");
   tools.hidden = true;
   document.body.append(tools);
 }
@@ -394,8 +394,9 @@ function fillPicker() {
   const lower = typed.toLowerCase();
   const matching = names.filter((n) => n.toLowerCase().includes(lower));
   pickerItems = matching.slice(0, 30).map((name) => ({ name, label: name }));
+  // A typed name that is nobody's yet comes after those it partly matches.
   if (typed && !names.some((n) => n.toLowerCase() === lower)) {
-    pickerItems.unshift({ name: typed, label: `New speaker “${typed}”`, fresh: true });
+    pickerItems.push({ name: typed, label: `New speaker “${typed}”`, fresh: true });
   }
   if (!typed) pickerItems.push({ name: null, label: "No speaker (@?)" });
   pickerIndex = 0;
@@ -820,7 +821,7 @@ $("#text").addEventListener("click", (event) => {
   if (S.sel === i && span.classList.contains("d")) openPicker();
   else selectSegment(i, false);
 });
-$("#line-tools").addEventListener("click", (event) => {
+tools.addEventListener("click", (event) => {
   const button = event.target.closest("button");
   if (!button) return;
   const act = button.dataset.act;
