@@ -338,9 +338,8 @@ pub fn parse() -> Result<Plan, clap::Error> {
             listen,
             jobs,
         } => Plan::Studio(castbook::studio::Options {
-            voices: voices.unwrap_or_else(|| {
-                story.parent().unwrap_or(Path::new(".")).join("voices.toml")
-            }),
+            voices: voices
+                .unwrap_or_else(|| story.parent().unwrap_or(Path::new(".")).join("voices.toml")),
             story,
             script,
             out,

@@ -584,7 +584,10 @@ mod tests {
             with_speaker(lines[3], Some("Bob Holt")).unwrap(),
             "@Bob Holt: \"Hi: you,\""
         );
-        assert_eq!(with_speaker(lines[6], Some("Ann")).unwrap(), "@Ann: \"No.\"");
+        assert_eq!(
+            with_speaker(lines[6], Some("Ann")).unwrap(),
+            "@Ann: \"No.\""
+        );
         assert_eq!(with_speaker(lines[3], None).unwrap(), "@?: \"Hi: you,\"");
         assert_eq!(with_speaker(lines[4], Some("Ann")), None);
         assert!(check_speaker_name("Mr. Holt").is_ok());

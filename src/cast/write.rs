@@ -366,18 +366,36 @@ mod tests {
     fn one_entry_changes_and_the_rest_is_kept() {
         let source = "# my cast\n[narrator]\nvoice = \"espeak:en-gb-x-rp\"  # calm\n\n[characters.Zoe]\naliases = [\"Zed\"]  # short\nvoice = \"espeak:en-us+f2\"\n";
         let file = parse_voices_file(Path::new("voices.toml"), source).unwrap();
-        let voiced = set_entry(Some(source), &file, Some("zed"), Some(Some("espeak:en-029+f1")), Some(Gender::Female)).unwrap();
+        let voiced = set_entry(
+            Some(source),
+            &file,
+            Some("zed"),
+            Some(Some("espeak:en-029+f1")),
+            Some(Gender::Female),
+        )
+        .unwrap();
         assert_eq!(
             voiced,
-            source.replace("voice = \"espeak:en-us+f2\"\n", "voice = \"espeak:en-029+f1\"\ngender = \"female\"\n")
+            source.replace(
+                "voice = \"espeak:en-us+f2\"\n",
+                "voice = \"espeak:en-029+f1\"\ngender = \"female\"\n"
+            )
         );
-        let narrator = set_entry(Some(source), &file, None, Some(Some("espeak:en-us")), None).unwrap();
+        let narrator =
+            set_entry(Some(source), &file, None, Some(Some("espeak:en-us")), None).unwrap();
         assert!(
             narrator.contains("[narrator]\nvoice = \"espeak:en-us\"  # calm\n"),
             "{narrator}"
         );
         assert!(narrator.contains("# short"), "{narrator}");
-        let added = set_entry(Some(source), &file, Some("Ann Lee"), None, Some(Gender::Male)).unwrap();
+        let added = set_entry(
+            Some(source),
+            &file,
+            Some("Ann Lee"),
+            None,
+            Some(Gender::Male),
+        )
+        .unwrap();
         let parsed = parse_voices_file(Path::new("voices.toml"), &added).unwrap();
         assert_eq!(parsed.characters["Ann Lee"].gender, Some(Gender::Male));
         let unvoiced = set_entry(Some(&added), &parsed, Some("Zoe"), Some(None), None).unwrap();

@@ -43,7 +43,10 @@ pub fn preview(
     }];
     let rate = book_rate(&script, engines)?;
     let mut facts = |voice: &crate::core::Voice| {
-        Ok((engines.identity_of(voice)?, engines.keeps_history(voice.engine)))
+        Ok((
+            engines.identity_of(voice)?,
+            engines.keeps_history(voice.engine),
+        ))
     };
     let ChapterChunks { chunks, slots, .. } = chunk_chapter(utterances, &mut facts)?;
     for chunk in &chunks {
@@ -118,14 +121,18 @@ mod tests {
         let mut worker_engines =
             Engines::new().with(Box::new(ToneEngine::new(EngineKind::Espeak, 8000, &["a"])));
         let line = [utterance("Hello there.", 0), utterance("Who is it?", 280)];
-        let mut asked = Vec::new();
+        let mut asked: Vec<String> = Vec::new();
         let mut synthesize = |job: &Job| {
-            asked.push(job.texts.join("|"));
+            asked.extend(job.texts.iter().map(|t| (*t).to_owned()));
             synthesize_chunk(&mut worker_engines, &cache, &job.key, job.voice, &job.texts)
         };
         let first = preview(&line, &mut engines, &cache, &mut synthesize).unwrap();
         let second = preview(&line, &mut engines, &cache, &mut synthesize).unwrap();
-        assert_eq!(asked, ["Hello there.|Who is it?"], "one chunk, made once");
+        assert_eq!(
+            asked,
+            ["Hello there.", "Who is it?"],
+            "each made once, in order"
+        );
         assert_eq!(first, second);
         let reader = hound::WavReader::new(Cursor::new(first)).unwrap();
         assert_eq!(reader.spec().sample_rate, 8000);

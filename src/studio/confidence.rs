@@ -38,7 +38,10 @@ pub fn line_confidence(book: &Book, attributed: &Attributed) -> Vec<Option<f32>>
         // One paragraph (or one segment outside paragraphs) at a time.
         let key = (segments[start].chapter, segments[start].paragraph);
         let mut end = start + 1;
-        while key.1.is_some() && end < segments.len() && (segments[end].chapter, segments[end].paragraph) == key {
+        while key.1.is_some()
+            && end < segments.len()
+            && (segments[end].chapter, segments[end].paragraph) == key
+        {
             end += 1;
         }
         let paragraph = &segments[start..end];
@@ -47,9 +50,7 @@ pub fn line_confidence(book: &Book, attributed: &Attributed) -> Vec<Option<f32>>
             .filter(|s| s.kind == SegmentKind::Narration)
             .map(|s| s.text(text))
             .collect();
-        let narrated = narration
-            .iter()
-            .any(|n| n.chars().any(char::is_alphabetic));
+        let narrated = narration.iter().any(|n| n.chars().any(char::is_alphabetic));
         for (offset, segment) in paragraph.iter().enumerate() {
             if segment.kind != SegmentKind::Dialogue {
                 continue;

@@ -76,7 +76,10 @@ pub fn version_of(text: &str) -> String {
 fn read_text(path: &Path) -> Result<Option<String>, DocError> {
     match std::fs::read(path) {
         Ok(bytes) => {
-            let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes).to_vec();
+            let bytes = bytes
+                .strip_prefix(b"\xef\xbb\xbf")
+                .unwrap_or(&bytes)
+                .to_vec();
             String::from_utf8(bytes)
                 .map(Some)
                 .map_err(|_| DocError::Refused(format!("{}: not UTF-8 text", path.display())))
@@ -358,7 +361,9 @@ impl Voices {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(fsio::io_error(dir))?;
         }
-        fsio::write_atomically(&self.path, |f| std::io::Write::write_all(f, text.as_bytes()))?;
+        fsio::write_atomically(&self.path, |f| {
+            std::io::Write::write_all(f, text.as_bytes())
+        })?;
         *self = Voices::open(&self.path.clone())?;
         Ok(())
     }
@@ -429,17 +434,26 @@ mod tests {
         let line = last_dialogue(&doc);
         doc.set_speaker(line, Some("Ann"), &version, &[]).unwrap();
         let on_disk = std::fs::read(&doc.path).unwrap();
-        let err = doc.set_speaker(line, Some("Bob"), &version, &[]).unwrap_err();
+        let err = doc
+            .set_speaker(line, Some("Bob"), &version, &[])
+            .unwrap_err();
         assert!(matches!(err, DocError::Stale { .. }), "{err}");
         assert_eq!(std::fs::read(&doc.path).unwrap(), on_disk);
         // An editor changes the file: the page's version is stale too.
         let current = doc.version.clone();
-        let edited = String::from_utf8(on_disk).unwrap().replace("@Ann:", "@Carl:");
+        let edited = String::from_utf8(on_disk)
+            .unwrap()
+            .replace("@Ann:", "@Carl:");
         std::fs::write(&doc.path, &edited).unwrap();
-        let err = doc.set_speaker(line, Some("Bob"), &current, &[]).unwrap_err();
+        let err = doc
+            .set_speaker(line, Some("Bob"), &current, &[])
+            .unwrap_err();
         assert!(matches!(err, DocError::Stale { .. }), "{err}");
         assert_eq!(std::fs::read_to_string(&doc.path).unwrap(), edited);
-        assert_eq!(doc.attributed.segments[line].speaker.as_deref(), Some("Carl"));
+        assert_eq!(
+            doc.attributed.segments[line].speaker.as_deref(),
+            Some("Carl")
+        );
     }
 
     #[test]
@@ -455,7 +469,10 @@ mod tests {
             .iter()
             .position(|s| s.kind != SegmentKind::Dialogue)
             .unwrap();
-        assert!(doc.set_speaker(narration, Some("Ann"), &version, &[]).is_err());
+        assert!(
+            doc.set_speaker(narration, Some("Ann"), &version, &[])
+                .is_err()
+        );
         assert!(doc.set_speaker(99_999, Some("Ann"), &version, &[]).is_err());
         let line = last_dialogue(&doc);
         assert!(doc.set_speaker(line, Some("A: B"), &version, &[]).is_err());

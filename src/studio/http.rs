@@ -34,12 +34,18 @@ type Shared = State<Arc<Studio>>;
 
 pub fn router(studio: Arc<Studio>, port: u16) -> Router {
     Router::new()
-        .route("/", get(|| async { asset(PAGE, "text/html; charset=utf-8") }))
+        .route(
+            "/",
+            get(|| async { asset(PAGE, "text/html; charset=utf-8") }),
+        )
         .route(
             "/app.js",
             get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
         )
-        .route("/app.css", get(|| async { asset(STYLE, "text/css; charset=utf-8") }))
+        .route(
+            "/app.css",
+            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
+        )
         .route("/icon.svg", get(|| async { asset(ICON, "image/svg+xml") }))
         .route("/api/book", get(book))
         .route("/api/status", get(status))
@@ -95,12 +101,20 @@ pub fn origin_allowed(origin: &str, port: u16) -> bool {
 }
 
 fn refuse(why: String) -> Response {
-    (StatusCode::FORBIDDEN, Json(serde_json::json!({ "error": why }))).into_response()
+    (
+        StatusCode::FORBIDDEN,
+        Json(serde_json::json!({ "error": why })),
+    )
+        .into_response()
 }
 
 async fn guard(State(port): State<u16>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     match text(header::HOST) {
         Some(host) if host_allowed(host, port) => {}
         host => {
@@ -120,7 +134,9 @@ async fn guard(State(port): State<u16>, request: Request, next: Next) -> Respons
     if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site"))
         && !matches!(site, "same-origin" | "none")
     {
-        return refuse(format!("castbook studio answers only to its own page, not to a {site} request"));
+        return refuse(format!(
+            "castbook studio answers only to its own page, not to a {site} request"
+        ));
     }
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -149,7 +165,11 @@ impl IntoResponse for Failure {
             Failure::Stale(_) => StatusCode::CONFLICT,
             Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        (status, Json(serde_json::json!({ "error": self.to_string() }))).into_response()
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
     }
 }
 
@@ -253,7 +273,10 @@ async fn sample_audio(
     State(studio): Shared,
     Query(sample): Query<Sample>,
 ) -> Result<Response, Failure> {
-    blocking(studio, move |s| Ok(wav(s.sample_audio(sample.name.as_deref())?))).await
+    blocking(studio, move |s| {
+        Ok(wav(s.sample_audio(sample.name.as_deref())?))
+    })
+    .await
 }
 
 async fn render_status(State(studio): Shared) -> Result<Response, Failure> {
@@ -347,7 +370,10 @@ fn serve_file(path: PathBuf, range: Option<&str>) -> Result<Response, Failure> {
     let mut response = Response::new(Body::from_stream(Pieces(receiver)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&path)));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&path)),
+    );
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
     if status == StatusCode::PARTIAL_CONTENT {
@@ -380,7 +406,13 @@ mod tests {
 
     #[test]
     fn only_this_servers_own_names_are_answered() {
-        for ok in ["127.0.0.1:4870", "localhost:4870", "LOCALHOST:4870", "[::1]:4870", "192.168.1.9:4870"] {
+        for ok in [
+            "127.0.0.1:4870",
+            "localhost:4870",
+            "LOCALHOST:4870",
+            "[::1]:4870",
+            "192.168.1.9:4870",
+        ] {
             assert!(host_allowed(ok, 4870), "{ok}");
         }
         for bad in [

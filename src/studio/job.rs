@@ -169,7 +169,8 @@ impl Studio {
                 let rendered =
                     render::render_book(&book.title, &chapters, &mut engines, &options, &counter)
                         .map_err(|e| e.to_string())?;
-                let minutes: f64 = rendered.chapters.iter().map(|c| c.duration_s).sum::<f64>() / 60.0;
+                let minutes: f64 =
+                    rendered.chapters.iter().map(|c| c.duration_s).sum::<f64>() / 60.0;
                 let stats = rendered.stats;
                 Ok(format!(
                     "{} chapter(s), {minutes:.1} min of audio; {} segments: {} synthesised, {} reused",

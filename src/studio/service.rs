@@ -117,7 +117,9 @@ pub struct Studio {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a lock is a bug, but the files on disk are
     // still whole (every write is atomic): carry on with the state.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Studio {
@@ -162,12 +164,20 @@ impl Studio {
             "castbook: {}: speakers are saved to {}{}",
             self.story.display(),
             script.path.display(),
-            if script.exists() { "" } else { " (created at the first change)" }
+            if script.exists() {
+                ""
+            } else {
+                " (created at the first change)"
+            }
         );
         eprintln!(
             "castbook: voices are saved to {}{}; renders go to {}",
             state.voices.path.display(),
-            if state.voices.exists() { "" } else { " (created at the first change)" },
+            if state.voices.exists() {
+                ""
+            } else {
+                " (created at the first change)"
+            },
             self.out_dir.display()
         );
         if !options.listen.is_loopback() {
@@ -292,7 +302,9 @@ impl Studio {
     ) -> Result<LineChange, Failure> {
         let mut state = self.state();
         let known = state.voices.known();
-        state.script.set_speaker(segment, speaker, version, &known)?;
+        state
+            .script
+            .set_speaker(segment, speaker, version, &known)?;
         state.recast();
         let script = &state.script;
         let chapter = script.attributed.segments[segment].chapter;
@@ -361,7 +373,9 @@ impl Studio {
             (Some(voice), _) => {
                 let voice = voice.trim();
                 if voice.is_empty() {
-                    return Err(Failure::Bad("expected a voice such as espeak:en-us+f2".into()));
+                    return Err(Failure::Bad(
+                        "expected a voice such as espeak:en-us+f2".into(),
+                    ));
                 }
                 cast::write::set_entry(Some(&pinned), &file, name, Some(Some(voice)), gender)
                     .map_err(at)?
@@ -369,9 +383,14 @@ impl Studio {
             (None, Some(gender)) => {
                 let name = name.ok_or_else(|| Failure::Bad("the narrator has no gender".into()))?;
                 // A new gender: cast again from the pool for it, then pin.
-                let unvoiced =
-                    cast::write::set_entry(Some(&pinned), &file, Some(name), Some(None), Some(gender))
-                        .map_err(at)?;
+                let unvoiced = cast::write::set_entry(
+                    Some(&pinned),
+                    &file,
+                    Some(name),
+                    Some(None),
+                    Some(gender),
+                )
+                .map_err(at)?;
                 let file = parse(&unvoiced)?;
                 let mut regendered = characters.clone();
                 for character in &mut regendered {
@@ -379,7 +398,8 @@ impl Studio {
                         character.gender = Some(gender);
                     }
                 }
-                let recast = cast::cast(&regendered, &file).map_err(|e| Failure::Bad(e.to_string()))?;
+                let recast =
+                    cast::cast(&regendered, &file).map_err(|e| Failure::Bad(e.to_string()))?;
                 let reference = recast
                     .characters
                     .get(cast::write::entry_key(&file, name).unwrap_or(name))
@@ -397,7 +417,11 @@ impl Studio {
                     None => unvoiced,
                 }
             }
-            (None, None) => return Err(Failure::Bad("expected a voice or a gender to change".into())),
+            (None, None) => {
+                return Err(Failure::Bad(
+                    "expected a voice or a gender to change".into(),
+                ));
+            }
         };
         // Check the result as a render would before anything is written.
         let file = parse(&text)?;
@@ -486,6 +510,19 @@ impl Studio {
     pub fn sample_audio(&self, name: Option<&str>) -> Result<Vec<u8>, Failure> {
         let index = {
             let state = self.state();
+            if let Some(name) = name
+                && !state
+                    .script
+                    .attributed
+                    .characters
+                    .iter()
+                    .any(|c| c.name == name)
+                && cast::write::entry_key(&state.voices.file, name).is_none()
+            {
+                return Err(Failure::NotFound(format!(
+                    "no character is called {name:?}"
+                )));
+            }
             let segments = &state.script.attributed.segments;
             let text = &state.script.book.text;
             let words = |i: &usize| segments[*i].spoken(text).split_whitespace().count();
@@ -543,7 +580,10 @@ impl Studio {
         let root = cache.root().to_owned();
         let mut synthesize = |job: &render::worker::Job| {
             if client.is_none() {
-                *client = Some(Client::start(&WorkerSpec::castbook(program.clone()), &root)?);
+                *client = Some(Client::start(
+                    &WorkerSpec::castbook(program.clone()),
+                    &root,
+                )?);
             }
             let result = client.as_mut().expect("started").synthesize(job);
             if result.is_err() {

@@ -10,6 +10,7 @@ mod novel;
 mod piper;
 mod render;
 mod script;
+mod studio;
 
 use std::path::{Path, PathBuf};
 
