@@ -277,7 +277,6 @@ function refreshParagraph(i) {
   const span = spanOf(i);
   if (index < 0 || !span) return;
   const old = span.closest(".para");
-  if (old.contains(tools)) hideTools();
   old.replaceWith(paragraphNode(S.paras[index]));
   if (S.sel === i) selectSegment(i, false);
 }
@@ -301,11 +300,13 @@ function selectSegment(i, scroll) {
 function showTools(span) {
   const seg = segment(S.sel);
   tools.querySelector('[data-act="speaker"]').hidden = !seg || seg.k !== "d";
-  const para = span.closest(".para");
-  para.append(tools);
+  // In the page, not the paragraph: paragraphs clip what overflows them.
+  const page = $(".page");
+  page.append(tools);
   tools.hidden = false;
-  tools.style.right = "0";
-  tools.style.top = `${Math.max(-34, span.offsetTop - para.offsetTop - 36)}px`;
+  const top = span.getBoundingClientRect().top - page.getBoundingClientRect().top;
+  tools.style.right = "32px";
+  tools.style.top = `${top - 36}px`;
 }
 
 function hideTools() {
@@ -411,7 +412,7 @@ function fillPicker() {
     else swatch.style.background = "transparent";
     li.append(swatch, el("span", "", item.label));
     if (item.name === seg.s && !item.fresh) li.append(el("span", "current", "current"));
-    const c = S.cast.find((x) => x.name === item.name);
+    const c = item.name === null ? null : S.cast.find((x) => x.name === item.name);
     if (c && !item.fresh) li.append(el("span", "lines", `${c.lines}`));
     li.addEventListener("mousedown", (event) => {
       event.preventDefault();
@@ -461,37 +462,44 @@ async function setSpeaker(i, name) {
 function setCast(cast) {
   S.cast = cast;
   cast.forEach((c) => { if (c.name) hue(c.name); });
-  const body = $("#cast tbody");
-  body.replaceChildren();
+  const list = $("#cast");
+  list.replaceChildren();
   for (const entry of cast) {
-    const tr = el("tr", entry.name === null ? "narrator" : "");
-    const name = el("div", "name");
+    const who = entry.name === null ? "the narrator" : entry.name;
+    const li = el("li", entry.name === null ? "narrator" : "");
+    li.dataset.name = entry.name === null ? "" : entry.name;
     const swatch = el("span", "swatch");
     if (entry.name) swatch.style.setProperty("--hue", hue(entry.name));
-    name.append(swatch, el("span", "", entry.name === null ? "Narrator" : entry.name));
+    const name = el("span", "name", entry.name === null ? "Narrator" : entry.name);
     name.title = entry.name === null ? "Reads everything that is not dialogue" : `${entry.name}: ${entry.lines} lines, ${entry.words} words`;
-    const td = el("td");
-    td.append(name);
-    tr.append(td, el("td", "num", entry.name === null ? "" : String(entry.lines)));
-    const genderCell = el("td");
+    const lines = el("span", "lines", entry.name === null ? "" : `${entry.lines} ${entry.lines === 1 ? "line" : "lines"}`);
+    const play = el("button", "play", "▶");
+    play.type = "button";
+    play.title = `Hear ${who}`;
+    play.setAttribute("aria-label", play.title);
+    play.addEventListener("click", () => {
+      const query = new URLSearchParams({ v: `${S.files.script.version}.${S.files.voices.version}` });
+      if (entry.name !== null) query.set("name", entry.name);
+      playUrl(`/api/audio/sample?${query}`, null);
+    });
+    const controls = el("div", "controls");
     if (entry.name !== null) {
       const select = el("select");
       select.setAttribute("aria-label", `Gender of ${entry.name}`);
-      for (const [value, label] of [["", "?"], ["female", "female"], ["male", "male"]]) {
+      for (const [value, label] of [["", "gender ?"], ["female", "female"], ["male", "male"]]) {
         const option = el("option", "", label);
         option.value = value;
         option.selected = entry.gender === value;
         select.append(option);
       }
       select.addEventListener("change", () => changeCast(entry, { gender: select.value || "unknown" }, select));
-      genderCell.append(select);
+      controls.append(select);
     }
-    tr.append(genderCell);
-    const voiceCell = el("td", "voice");
     const input = el("input");
     input.value = entry.voice;
     input.setAttribute("list", "voice-options");
-    input.setAttribute("aria-label", `Voice of ${entry.name === null ? "the narrator" : entry.name}`);
+    input.setAttribute("aria-label", `Voice of ${who}`);
+    input.title = "A voice as ENGINE:ID (castbook voices lists them); Enter saves";
     input.spellcheck = false;
     input.addEventListener("focus", loadVoices, { once: true });
     input.addEventListener("change", () => {
@@ -501,21 +509,9 @@ function setCast(cast) {
       if (event.key === "Enter") input.blur();
       if (event.key === "Escape") { input.value = entry.voice; input.blur(); }
     });
-    voiceCell.append(input, el("span", "from", entry.from === "auto" ? "auto-cast" : entry.from));
-    tr.append(voiceCell);
-    const play = el("button", "", "▶");
-    play.type = "button";
-    play.title = `Hear ${entry.name === null ? "the narrator" : entry.name}`;
-    play.setAttribute("aria-label", play.title);
-    play.addEventListener("click", () => {
-      const query = new URLSearchParams({ v: `${S.files.script.version}.${S.files.voices.version}` });
-      if (entry.name !== null) query.set("name", entry.name);
-      playUrl(`/api/audio/sample?${query}`, null);
-    });
-    const playCell = el("td");
-    playCell.append(play);
-    tr.append(playCell);
-    body.append(tr);
+    controls.append(input, el("span", "from", entry.from === "auto" ? "auto-cast" : entry.from));
+    li.append(swatch, name, lines, play, controls);
+    list.append(li);
   }
 }
 
