@@ -58,7 +58,7 @@ const KEY_VERSION: &str = "castbook-segment-v2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]

@@ -1,10 +1,13 @@
 //! Command line: clap types live here and stop here. `parse` turns them
 //! into a [`Plan`] of plain paths and options that the pipeline runs.
+//! The environment is read here too, at the edge, and nowhere in the
+//! library: `CASTBOOK_ATTR_DISABLE` becomes the plan's [`Evidence`].
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use castbook::attribute::Evidence;
 use castbook::core::EngineKind;
 
 #[derive(Debug, Parser)]
@@ -251,12 +254,14 @@ pub enum Plan {
         voices: Option<PathBuf>,
         format: ScriptFormat,
         out: Option<PathBuf>,
+        evidence: Evidence,
     },
     Cast {
         story: PathBuf,
         voices: Option<PathBuf>,
         /// Where `--write` writes: the cast file in use, or voices.toml beside the story.
         write: Option<PathBuf>,
+        evidence: Evidence,
     },
     Voices {
         engine: Option<EngineKind>,
@@ -295,6 +300,31 @@ pub struct RenderPlan {
     pub chapters: Option<ChapterSelection>,
     /// None: `<out>/.cache`.
     pub cache: Option<PathBuf>,
+    pub evidence: Evidence,
+}
+
+/// The evidence attribution may use: all but the comma list in
+/// `CASTBOOK_ATTR_DISABLE` (for ablation runs), whose names must be known.
+fn evidence_from_env() -> Result<Evidence, clap::Error> {
+    let disabled = std::env::var("CASTBOOK_ATTR_DISABLE").unwrap_or_default();
+    evidence_without(&disabled).map_err(|message| {
+        clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            format!("CASTBOOK_ATTR_DISABLE: {message}\n"),
+        )
+    })
+}
+
+fn evidence_without(disabled: &str) -> Result<Evidence, String> {
+    for name in disabled.split(',').map(str::trim) {
+        if !name.is_empty() && !Evidence::NAMES.contains(&name) {
+            return Err(format!(
+                "unknown evidence {name:?}; expected a comma list of: {}",
+                Evidence::NAMES.join(", ")
+            ));
+        }
+    }
+    Ok(Evidence::without(disabled))
 }
 
 pub fn parse() -> Result<Plan, clap::Error> {
@@ -320,6 +350,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 jobs: jobs.map_or_else(default_jobs, |n| n as usize),
                 chapters,
                 cache,
+                evidence: evidence_from_env()?,
             })
         }
         Command::Cache {
@@ -359,6 +390,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
             story,
             format,
             out,
+            evidence: evidence_from_env()?,
         },
         Command::Cast {
             story,
@@ -371,6 +403,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 voices: voices.resolve(&story),
                 story,
                 write,
+                evidence: evidence_from_env()?,
             }
         }
         Command::Voices { engine, voices } => Plan::Voices {
@@ -414,6 +447,18 @@ mod tests {
         for bad in ["", "0", "5-3", "a-b", "3-x", "-2"] {
             assert!(parse_chapters(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn unknown_evidence_names_are_rejected() {
+        assert_eq!(evidence_without(""), Ok(Evidence::default()));
+        let some = evidence_without("beats, turns").unwrap();
+        assert!(!some.beats && !some.turns && some.named_tags);
+        let err = evidence_without("beats,turnz").unwrap_err();
+        assert!(
+            err.contains("\"turnz\"") && err.contains("vocatives"),
+            "{err}"
+        );
     }
 
     #[test]

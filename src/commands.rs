@@ -1,11 +1,16 @@
 //! The commands behind the `castbook` binary: each takes the resolved plan
 //! from `cli` and runs the library's pipeline stages in order
 //! (ingest → segment → attribute → cast → utter → synth → render).
+//!
+//! Command output goes through [`stdout`] and its errors are returned, never
+//! printed with `print!` (which panics when the reader has gone); `main`
+//! decides what an error means. Progress and summaries go to stderr.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use castbook::attribute::{self, Attributed};
+use castbook::attribute::{self, Attributed, Evidence};
 use castbook::cast::{self, VoicesFile};
 use castbook::core::{EngineKind, Gender};
 use castbook::ingest::{self, Book};
@@ -14,10 +19,17 @@ use castbook::{cache, fsio, render, script, segment, utter};
 
 use crate::cli::{Plan, RenderPlan, ScriptFormat};
 
-/// An error that is the user's input, not the run.
+/// A mistake on the command line itself that no library stage reports
+/// (`--chapters` past the end, `say` with no words): exit status 2.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct InputError(anyhow::Error);
+#[error("{0}")]
+pub struct InputError(String);
+
+/// Standard output, locked and buffered; callers flush it, so that a write
+/// error (such as the reader having gone) is theirs to return.
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
+}
 
 pub fn run(plan: Plan) -> anyhow::Result<()> {
     match plan {
@@ -26,8 +38,9 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             voices,
             format,
             out,
+            evidence,
         } => {
-            let (book, _, attributed) = read_and_tag(&story, voices.as_deref())?;
+            let (book, _, attributed) = read_and_tag(&story, voices.as_deref(), evidence)?;
             let write = |sink: &mut dyn std::io::Write| {
                 match format {
                     ScriptFormat::Jsonl => {
@@ -41,7 +54,7 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
                 Some(path) => {
                     fsio::write_atomically(&path, |file| write(&mut std::io::BufWriter::new(file)))?
                 }
-                None => write(&mut std::io::stdout().lock()).context("writing the script")?,
+                None => write(&mut stdout()).context("writing the script")?,
             }
             Ok(())
         }
@@ -50,7 +63,8 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             story,
             voices,
             write,
-        } => cast_table(&story, voices, write),
+            evidence,
+        } => cast_table(&story, voices, write, evidence),
         Plan::Voices { engine, voices } => list_voices(engine, voices.as_deref()),
         Plan::Say {
             text,
@@ -59,21 +73,20 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             out,
         } => say(&text, &voice, voices.as_deref(), &out),
         Plan::CacheStats { dir } => {
-            print!("{}", cache::stats(&dir)?.describe(&dir));
-            Ok(())
+            let mut out = stdout();
+            out.write_all(cache::stats(&dir)?.describe(&dir).as_bytes())?;
+            Ok(out.flush()?)
         }
         Plan::CacheClear { dir } => {
             let removed = cache::clear(&dir)?;
-            println!("removed {} from {}", removed.summary(), dir.display());
-            Ok(())
+            let mut out = stdout();
+            writeln!(out, "removed {} from {}", removed.summary(), dir.display())?;
+            Ok(out.flush()?)
         }
         Plan::Studio(mut options) => {
             options.program =
                 std::env::current_exe().context("finding the castbook binary for workers")?;
-            castbook::studio::run(options).map_err(|err| match err {
-                castbook::studio::StudioError::Server(_) => anyhow::Error::new(err),
-                err => InputError(err.into()).into(),
-            })
+            castbook::studio::run(options).map_err(studio_error)
         }
         Plan::Worker { cache, onnxruntime } => {
             Ok(render::worker::run_on_stdio(&cache, onnxruntime)?)
@@ -81,32 +94,51 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
     }
 }
 
+/// A studio error as the causes `main` reads the exit status from: the
+/// story, script or voices.toml the user gave (or the port they asked
+/// for) is theirs to fix (2); the server failing while it runs is not (1).
+fn studio_error(err: castbook::studio::StudioError) -> anyhow::Error {
+    use castbook::studio::StudioError;
+    use castbook::studio::doc::DocError;
+    match err {
+        StudioError::Doc(DocError::Script(err)) => err.into(),
+        StudioError::Doc(DocError::Ingest(err)) => err.into(),
+        StudioError::Doc(DocError::Config(err)) => err.into(),
+        StudioError::Doc(DocError::NotAScript { .. } | DocError::Refused(_))
+        | StudioError::Listen { .. } => InputError(err.to_string()).into(),
+        err => err.into(),
+    }
+}
+
 /// `castbook cast`: the table on stdout; with `--write`, new characters
 /// added to voices.toml.
-fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> anyhow::Result<()> {
+fn cast_table(
+    story: &Path,
+    voices: Option<PathBuf>,
+    write: Option<PathBuf>,
+    evidence: Evidence,
+) -> anyhow::Result<()> {
     // A cast file that --write is about to create is not an error.
     let voices = voices.filter(|path| write.as_deref() != Some(path.as_path()) || path.exists());
     let is_script = matches!(script::read_if_script(story), Ok(Some(_)));
-    let (book, file, attributed) = read_and_tag(story, voices.as_deref())?;
-    let input = |e: cast::ConfigError| InputError(e.into());
+    let (book, file, attributed) = read_and_tag(story, voices.as_deref(), evidence)?;
     let mut engines = Engines::new().with_settings(file.engine_settings());
-    file.check_voices(|voice| engines.check_voice(voice))
-        .map_err(input)?;
+    file.check_voices(|voice| engines.check_voice(voice))?;
     // With a cast file, attribution only uses its names: look again
     // without it for characters the file doesn't list yet.
     let mut characters = attributed.characters;
     let mut new = Vec::new();
     if !is_script && !file.characters.is_empty() {
-        let found = attribute::attribute(&book, segment::segment_book(&book), &[]);
+        let found = attribute::attribute_with(&book, segment::segment_book(&book), &[], evidence);
         let newcomers = cast::write::newcomers(&found.characters, &file, &characters);
         new = newcomers.iter().map(|c| c.name.clone()).collect();
         characters.extend(newcomers);
     }
-    let cast = cast::cast(&characters, &file).map_err(input)?;
-    print!(
-        "{}",
-        cast::write::table(&characters, &cast, file.narrator.is_some(), &new)
-    );
+    let cast = cast::cast(&characters, &file)?;
+    let table = cast::write::table(&characters, &cast, file.narrator.is_some(), &new);
+    let mut out = stdout();
+    out.write_all(table.as_bytes())?;
+    out.flush()?;
     let Some(target) = write else {
         return Ok(());
     };
@@ -116,7 +148,7 @@ fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> 
         Err(err) => return Err(anyhow::Error::new(err).context(target.display().to_string())),
     };
     let (text, added) = cast::write::add_characters(existing.as_deref(), &file, &characters, &cast)
-        .map_err(|e| InputError(anyhow::anyhow!("{}: {e}", target.display())))?;
+        .with_context(|| target.display().to_string())?;
     if existing.as_deref() != Some(text.as_str()) {
         fsio::write_atomically(&target, |f| std::io::Write::write_all(f, text.as_bytes()))?;
     }
@@ -135,7 +167,7 @@ fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> 
 /// `castbook voices`: `ENGINE:ID  GENDER  DESCRIPTION`, one per line.
 fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Result<()> {
     let file = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
     let mut engines = Engines::new().with_settings(file.engine_settings());
@@ -160,40 +192,26 @@ fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Resul
         }
     }
     let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
-    let mut stdout = std::io::stdout().lock();
+    let mut out = stdout();
     for (id, gender, description) in rows {
-        let written = std::io::Write::write_fmt(
-            &mut stdout,
-            format_args!("{id:<width$}  {gender:<6}  {description}\n"),
-        );
-        match written {
-            // `castbook voices | head` is a normal way to look.
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            other => other?,
-        }
+        writeln!(out, "{id:<width$}  {gender:<6}  {description}")?;
     }
-    Ok(())
+    Ok(out.flush()?)
 }
 
 /// `castbook say`: one voice, one WAV, no playback.
 fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow::Result<()> {
     if !text.chars().any(char::is_alphanumeric) {
-        return Err(InputError(anyhow::anyhow!(
-            "nothing to say in {text:?}; expected some words"
-        ))
-        .into());
+        return Err(InputError(format!("nothing to say in {text:?}; expected some words")).into());
     }
-    let input = |e: cast::ConfigError| InputError(e.into());
     let file = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(input)?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
-    let voice = file.voice_for_say(reference).map_err(input)?;
+    let voice = file.voice_for_say(reference)?;
     let mut engines = Engines::new().with_settings(file.engine_settings());
-    engines
-        .check_voice(&voice)
-        .map_err(|e| InputError(e.into()))?;
-    let lexicon = cast::Lexicon::new(&file.lexicon().map_err(input)?);
+    engines.check_voice(&voice)?;
+    let lexicon = cast::Lexicon::new(&file.lexicon()?);
     let clip = engines.synthesize(&lexicon.apply(text, voice.engine), &voice)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
@@ -210,7 +228,8 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
 
 fn render(plan: RenderPlan) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let (book, voices, attributed) = read_and_tag(&plan.story, plan.voices.as_deref())?;
+    let (book, voices, attributed) =
+        read_and_tag(&plan.story, plan.voices.as_deref(), plan.evidence)?;
     let title = book.title.clone();
     if plan.verbose {
         eprintln!(
@@ -220,10 +239,8 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
         );
     }
     let mut engines = Engines::new().with_settings(voices.engine_settings());
-    voices
-        .check_voices(|voice| engines.check_voice(voice))
-        .map_err(|e| InputError(e.into()))?;
-    let cast = cast::cast(&attributed.characters, &voices).map_err(|e| InputError(e.into()))?;
+    voices.check_voices(|voice| engines.check_voice(voice))?;
+    let cast = cast::cast(&attributed.characters, &voices)?;
     if plan.verbose {
         eprintln!("castbook: narrator: {}", cast.narrator.label());
         for (name, member) in &cast.characters {
@@ -234,7 +251,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     if let Some(selection) = &plan.chapters {
         chapters.retain(|c| selection.contains(c.index));
         if chapters.is_empty() {
-            return Err(InputError(anyhow::anyhow!(
+            return Err(InputError(format!(
                 "--chapters {}: no such chapter; {} has chapters 1-{}",
                 selection.text,
                 plan.story.display(),
@@ -305,19 +322,21 @@ fn worker_args() -> Vec<std::ffi::OsString> {
 fn read_and_tag(
     story: &Path,
     voices: Option<&Path>,
+    evidence: Evidence,
 ) -> anyhow::Result<(Book, VoicesFile, Attributed)> {
     let voices = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
     // An edited script carries its own speakers: no attribution.
-    if let Some(parsed) = script::read_if_script(story).map_err(|e| InputError(e.into()))? {
+    if let Some(parsed) = script::read_if_script(story)? {
         let (book, attributed) = parsed.into_book(story, &cast::known_characters(&voices));
         return Ok((book, voices, attributed));
     }
-    let book = ingest::read_book(story).map_err(|e| InputError(e.into()))?;
+    let book = ingest::read_book(story)?;
     let segments = segment::segment_book(&book);
-    let attributed = attribute::attribute(&book, segments, &cast::known_characters(&voices));
+    let known = cast::known_characters(&voices);
+    let attributed = attribute::attribute_with(&book, segments, &known, evidence);
     Ok((book, voices, attributed))
 }
 

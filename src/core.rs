@@ -125,6 +125,20 @@ pub struct EngineSettings {
     pub models: Vec<(EngineKind, PathBuf)>,
 }
 
+/// `err` and its causes on one line, `outer: inner: root`, for an error that
+/// travels as text (a worker's reply, an engine's reason). Each layer's
+/// message says only its own part and leaves the cause to `source()`.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
 /// Levenshtein-nearest candidate, for "did you mean" hints.
 pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
@@ -172,6 +186,15 @@ mod tests {
         for kind in EngineKind::ALL {
             assert_eq!(EngineKind::parse(kind.name()), Some(kind));
         }
+    }
+
+    #[test]
+    fn error_chains_say_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("story.txt")]
+        struct Outer(#[source] std::io::Error);
+        let err = Outer(std::io::Error::other("disk on fire"));
+        assert_eq!(error_chain(&err), "story.txt: disk on fire");
     }
 
     #[test]

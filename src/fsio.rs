@@ -16,7 +16,7 @@ pub const PARTIAL_PREFIX: &str = ".partial-";
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]

@@ -7,9 +7,10 @@
 //! quote: explicit tags, pronoun tags resolved by salience, first-person
 //! narration, action beats, vocatives and turn-taking.
 //!
-//! Each kind of evidence can be switched off through [`Evidence`] (or the
-//! `CASTBOOK_ATTR_DISABLE` environment variable, a comma list of evidence
-//! names) to measure what it contributes.
+//! Each kind of evidence can be switched off through [`Evidence`] to
+//! measure what it contributes (the binary reads a comma list of evidence
+//! names from the `CASTBOOK_ATTR_DISABLE` environment variable; the library
+//! reads no environment).
 
 mod characters;
 mod lexicon;
@@ -119,16 +120,10 @@ impl Evidence {
         }
         e
     }
-
-    /// Reads `CASTBOOK_ATTR_DISABLE` (for ablation runs).
-    pub fn from_env() -> Evidence {
-        std::env::var("CASTBOOK_ATTR_DISABLE")
-            .map_or_else(|_| Evidence::default(), |v| Evidence::without(&v))
-    }
 }
 
 pub fn attribute(book: &Book, segments: Vec<Segment>, known: &[KnownCharacter]) -> Attributed {
-    attribute_with(book, segments, known, Evidence::from_env())
+    attribute_with(book, segments, known, Evidence::default())
 }
 
 /// [`attribute`] with explicit evidence switches.

@@ -120,7 +120,7 @@ struct Origin {
 /// A problem in voices.toml, with its position when known.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: cannot read voices file: {source}")]
+    #[error("{path}: cannot read voices file")]
     Unreadable {
         path: PathBuf,
         #[source]

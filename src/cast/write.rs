@@ -135,7 +135,7 @@ pub fn newcomers(found: &[Character], file: &VoicesFile, roster: &[Character]) -
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("{0}")]
+    #[error("not valid TOML")]
     Toml(#[from] toml_edit::TomlError),
     #[error("`characters` is not a table; expected [characters.NAME] tables")]
     NotATable,
@@ -302,18 +302,9 @@ pub fn entry_key<'a>(file: &'a VoicesFile, name: &str) -> Option<&'a str> {
 mod tests {
     use std::path::Path;
 
+    use super::super::tests::character;
     use super::*;
     use crate::cast::{cast, parse_voices_file};
-
-    fn character(name: &str, gender: Option<Gender>) -> Character {
-        Character {
-            name: name.to_owned(),
-            aliases: vec![],
-            gender,
-            lines: 2,
-            words: 9,
-        }
-    }
 
     #[test]
     fn keeps_comments_and_order_and_is_idempotent() {

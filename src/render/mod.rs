@@ -51,13 +51,13 @@ use crate::utter::ChapterScript;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: cannot write WAV: {source}")]
+    #[error("{path}: cannot write WAV")]
     Wav {
         path: PathBuf,
         #[source]

@@ -46,12 +46,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::audio::level_gain;
 use crate::cache::{CacheError, CachedClip, Key, SegmentCache};
-use crate::core::{EngineKind, EngineSettings, Voice};
+use crate::core::{EngineKind, EngineSettings, Voice, error_chain};
 use crate::synth::{Engines, SynthError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("cannot start worker {program}: {source}")]
+    #[error("cannot start worker {program}")]
     Spawn {
         program: PathBuf,
         #[source]
@@ -63,7 +63,7 @@ pub enum WorkerError {
     Cache(#[from] CacheError),
     #[error(transparent)]
     Synth(#[from] SynthError),
-    #[error("talking to the render: {0}")]
+    #[error("talking to the render")]
     Io(#[from] std::io::Error),
 }
 
@@ -136,7 +136,7 @@ fn handle(line: &str, engines: &mut Engines, cache: &SegmentCache) -> Result<(),
     let texts: Vec<&str> = request.texts.iter().map(|t| t.as_ref()).collect();
     let isolate = engines.keeps_history(request.voice.engine);
     let mut synthesize = || {
-        synthesize_chunk(engines, cache, &key, &request.voice, &texts).map_err(|e| e.to_string())
+        synthesize_chunk(engines, cache, &key, &request.voice, &texts).map_err(|e| error_chain(&e))
     };
     if isolate {
         in_pristine_child(synthesize)

@@ -12,7 +12,7 @@
 //! long-lived worker process, so a line heard once plays instantly after,
 //! and a render meets the chunks the studio already made.
 //!
-//! The server ([`http`]) binds 127.0.0.1 unless told otherwise, serves a
+//! The server (`http`) binds 127.0.0.1 unless told otherwise, serves a
 //! page embedded in the binary (no build step, nothing fetched from
 //! elsewhere), and has no route that takes a path: the only files it
 //! writes are the script, voices.toml and the output folder, and the only
@@ -39,9 +39,9 @@ pub struct Options {
     /// voices.toml: read if it exists, written (created if need be) when a
     /// voice or gender changes.
     pub voices: PathBuf,
-    /// Where a plain story's edits go [default: `STORY.script`].
+    /// Where a plain story's edits go (default: `STORY.script`).
     pub script: Option<PathBuf>,
-    /// Output folder of renders [default: `output/<story-slug>/`].
+    /// Output folder of renders (default: `output/<story-slug>/`).
     pub out: Option<PathBuf>,
     /// Address to listen on: 127.0.0.1 unless the user says otherwise.
     pub listen: IpAddr,
@@ -82,7 +82,9 @@ pub fn run(options: Options) -> Result<(), StudioError> {
     runtime.block_on(async move {
         let listener = bind(options.listen, options.port).await?;
         let addr = listener.local_addr().map_err(StudioError::Server)?;
-        studio.announce(addr, &options);
+        studio
+            .announce(addr, &options)
+            .map_err(StudioError::Server)?;
         axum::serve(listener, http::router(studio, addr.port()))
             .await
             .map_err(StudioError::Server)

@@ -155,10 +155,14 @@ impl Studio {
         })
     }
 
-    /// Tells the user where the page is and which files it changes.
-    pub fn announce(&self, addr: SocketAddr, options: &Options) {
+    /// Tells the user where the page is (on stdout: scripts read it) and
+    /// which files it changes.
+    pub fn announce(&self, addr: SocketAddr, options: &Options) -> std::io::Result<()> {
+        use std::io::Write;
         let state = lock(&self.state);
-        println!("castbook studio: http://{addr}/");
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "castbook studio: http://{addr}/")?;
+        out.flush()?;
         let script = &state.script;
         eprintln!(
             "castbook: {}: speakers are saved to {}{}",
@@ -187,6 +191,7 @@ impl Studio {
             );
         }
         eprintln!("castbook: press Ctrl-C to stop");
+        Ok(())
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

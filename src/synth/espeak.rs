@@ -126,6 +126,8 @@ pub fn lock() -> Result<MutexGuard<'static, Library>, SynthError> {
             if p.is_null() {
                 String::new()
             } else {
+                // SAFETY: `p` is one of espeak_Info's non-null results: a
+                // NUL-terminated static string that the library never frees.
                 unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
             }
         };
@@ -367,10 +369,15 @@ impl Library {
                 (pointer as usize - start).clamp(before, bytes.len())
             };
             let consumed = String::from_utf8_lossy(&bytes[before..after]);
+            // SAFETY: `phonemes` is non-null (checked above) and points to
+            // espeak's NUL-terminated buffer, valid until the next call into
+            // the library, which can't happen while we hold its lock; it is
+            // copied out before the loop calls again.
+            let phonemes = unsafe { CStr::from_ptr(phonemes) }
+                .to_string_lossy()
+                .into_owned();
             clauses.push(PhonemeClause {
-                phonemes: unsafe { CStr::from_ptr(phonemes) }
-                    .to_string_lossy()
-                    .into_owned(),
+                phonemes,
                 terminator: clause_terminator(&consumed, !pointer.is_null()),
             });
         }

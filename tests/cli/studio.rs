@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use crate::{Test, sample_story};
 
@@ -24,9 +24,9 @@ struct Reply {
 
 impl Studio {
     fn start(test: Test) -> Studio {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("castbook"))
-            .args(["studio", "story.txt", "-o", "out", "--port", "0"])
-            .current_dir(test.path())
+        let test = test.args(&["studio", "story.txt", "-o", "out", "--port", "0"]);
+        let mut child = test
+            .command()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -16,6 +16,7 @@ use ort::value::Tensor;
 
 use super::graph;
 use super::model::Model;
+use crate::core::error_chain;
 use crate::synth::onnx::environment;
 
 /// Default upper bound on parallel sessions (each about 0.5 GB).
@@ -109,7 +110,7 @@ fn run_job(sessions: &mut HashMap<PathBuf, Session>, job: &InferJob) -> Result<V
 fn open_session(path: &Path) -> Result<Session, String> {
     let fail = |err: String| format!("{}: cannot load the model: {err}", path.display());
     let original = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let rewritten = graph::convolutions_as_2d(&original).map_err(|e| fail(e.to_string()))?;
+    let rewritten = graph::convolutions_as_2d(&original).map_err(|e| fail(error_chain(&e)))?;
     session_from_bytes(rewritten.as_deref().unwrap_or(&original)).map_err(fail)
 }
 
