@@ -97,7 +97,8 @@ struct Synth {
     engines: Engines,
     /// The voices.toml version the engines were set up for.
     settings_of: String,
-    client: Option<Client>,
+    /// The worker, and the arguments it was started with.
+    client: Option<(Client, Vec<std::ffi::OsString>)>,
 }
 
 pub struct Studio {
@@ -584,13 +585,13 @@ impl Studio {
         let program = &self.program;
         let root = cache.root().to_owned();
         let mut synthesize = |job: &render::worker::Job| {
-            if client.is_none() {
-                *client = Some(Client::start(
-                    &WorkerSpec::castbook(program.clone()),
-                    &root,
-                )?);
+            // Started on first use, and again once this process has found
+            // ONNX Runtime (a Piper voice), so the worker loads the same.
+            let spec = WorkerSpec::castbook(program.clone());
+            if client.as_ref().is_none_or(|(_, args)| *args != spec.args) {
+                *client = Some((Client::start(&spec, &root)?, spec.args));
             }
-            let result = client.as_mut().expect("started").synthesize(job);
+            let result = client.as_mut().expect("started").0.synthesize(job);
             if result.is_err() {
                 // Start afresh next time: the worker may have died.
                 *client = None;

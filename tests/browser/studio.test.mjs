@@ -5,7 +5,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { launch, root, scratch, startStudio } from "./harness.mjs";
+import { spawnSync } from "node:child_process";
+import { castbook, launch, root, scratch, startStudio } from "./harness.mjs";
 
 let dir, studio, browser, page;
 const read = (name) => fs.readFileSync(path.join(dir, name), "utf8");
@@ -59,6 +60,28 @@ test("the page shows the story with its speakers and cast", async () => {
   // Only one chapter is in the page.
   assert.equal(await page.locator("#text .para.heading").count(), 1);
   assert.equal(fs.existsSync(path.join(dir, "story.txt.script")), false, "no script before a change");
+});
+
+test("the keyboard moves between lines and to those that need review", async () => {
+  const selected = () => page.locator("#text .seg.selected").getAttribute("data-i");
+  const dialogue = await page.locator("#text .seg.d").evaluateAll((spans) => spans.map((s) => s.dataset.i));
+  await page.keyboard.press("j");
+  assert.equal(await selected(), dialogue[0]);
+  await page.keyboard.press("j");
+  assert.equal(await selected(), dialogue[1]);
+  await page.keyboard.press("k");
+  assert.equal(await selected(), dialogue[0]);
+  await page.keyboard.press("n");
+  const flagged = page.locator("#text .seg.selected");
+  assert.match(await flagged.getAttribute("class"), /\b(low|unknown)\b/);
+  await page.keyboard.press("r");
+  const shown = await page.locator("#text .para:not(.heading)").evaluateAll(
+    (paras) => paras.filter((p) => getComputedStyle(p).display !== "none").length,
+  );
+  assert.equal(shown, await page.locator("#text .para.flag").count());
+  assert.ok(shown > 0);
+  await page.keyboard.press("r");
+  await page.keyboard.press("Escape");
 });
 
 test("changing a speaker writes the script at once", async () => {
@@ -163,4 +186,18 @@ test("render makes every chapter, linked from the page", async () => {
   const late = segments.find((s) => s.text.includes("late"));
   assert.equal(late.speaker, "Fennick");
   assert.ok(segments.some((s) => s.speaker === "Isolde Varga" && s.voice === "espeak:en-gb-scotland+f3"));
+  // The same render as the command line's, byte for byte.
+  const cli = spawnSync(castbook(), ["render", "story.txt.script", "-c", "voices.toml", "-o", "cli", "--quiet"], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  assert.equal(cli.status, 0, cli.stderr);
+  const theirs = JSON.parse(read("cli/manifest.json"));
+  assert.deepEqual(theirs.chapters, manifest.chapters);
+  for (const chapter of manifest.chapters) {
+    assert.ok(
+      fs.readFileSync(path.join(dir, "out", chapter.file)).equals(fs.readFileSync(path.join(dir, "cli", chapter.file))),
+      chapter.file,
+    );
+  }
 });

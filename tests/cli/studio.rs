@@ -394,3 +394,47 @@ fn path_tricks_reach_no_other_file() {
     assert_eq!(changed, ["story.txt.script"]);
     assert_eq!(studio.read("secret.txt"), "TOP-SECRET-7391\n");
 }
+
+#[test]
+fn what_it_cannot_open_stops_it_with_one_line() {
+    let out = Test::new()
+        .args(&["studio", "missing.txt", "--port", "0"])
+        .fails(2);
+    assert!(out.stderr.contains("missing.txt"), "{}", out.stderr);
+    let out = Test::new()
+        .story(&sample_story())
+        .file("notes.txt", "my own notes\n")
+        .args(&[
+            "studio",
+            "story.txt",
+            "--script",
+            "notes.txt",
+            "--port",
+            "0",
+        ])
+        .fails(2);
+    assert!(
+        out.stderr
+            .contains("notes.txt exists and is not a castbook script"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.read("notes.txt"), b"my own notes\n");
+    let out = Test::new()
+        .story(&sample_story())
+        .voices("[narrator]\nvoic = \"espeak:en-us\"\n")
+        .args(&["studio", "story.txt", "--port", "0"])
+        .fails(2);
+    assert!(out.stderr.contains("voices.toml:2:1"), "{}", out.stderr);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = Test::new()
+        .story(&sample_story())
+        .args(&["studio", "story.txt", "--port", &port])
+        .fails(2);
+    assert!(
+        out.stderr.contains("another program uses that port"),
+        "{}",
+        out.stderr
+    );
+}
