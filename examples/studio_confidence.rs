@@ -71,22 +71,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             entry.1 += usize::from(right);
         }
     }
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
     let total: usize = levels.values().map(|v| v.0).sum();
-    println!(
+    writeln!(
+        out,
         "{} stories, {total} dialogue lines matched to gold quotes",
         stories.len()
-    );
+    )?;
     for (level, (lines, right)) in &levels {
         let name = level.map_or("no speaker".to_owned(), |l| {
             format!("{:.2}", f64::from(l) / 100.0)
         });
         let marked = level.is_none_or(|l| (l as f32) / 100.0 < LOW);
-        println!(
+        writeln!(
+            out,
             "{name:>10}{}  {lines:>6} lines ({:>4.1}%), {:.3} right",
             if marked { " (marked)" } else { "         " },
             100.0 * *lines as f64 / total.max(1) as f64,
             *right as f64 / (*lines).max(1) as f64
-        );
+        )?;
     }
     Ok(())
 }
