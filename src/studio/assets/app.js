@@ -486,7 +486,7 @@ function setCast(cast) {
     if (entry.name !== null) {
       const select = el("select");
       select.setAttribute("aria-label", `Gender of ${entry.name}`);
-      for (const [value, label] of [["", "gender ?"], ["female", "female"], ["male", "male"]]) {
+      for (const [value, label] of [["", "unknown"], ["female", "female"], ["male", "male"]]) {
         const option = el("option", "", label);
         option.value = value;
         option.selected = entry.gender === value;
@@ -760,6 +760,10 @@ function setReview(on) {
   $("#show-all").setAttribute("aria-pressed", String(!on));
   $("#show-review").setAttribute("aria-pressed", String(on));
   if (on && S.paras.length) showMore(S.paras.length);
+  // The page moved under the selection: keep it (and its tools) in view.
+  const span = S.sel === null ? null : spanOf(S.sel);
+  if (span && getComputedStyle(span.closest(".para")).display !== "none") selectSegment(S.sel, true);
+  else hideTools();
 }
 
 function typing(event) {
