@@ -47,7 +47,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::core::{Clip, Voice};
+use crate::core::{Clip, Samples, Voice};
 use crate::fsio::{self, FileError};
 
 const SEGMENT_MAGIC: &[u8; 6] = b"CBSEG2";
@@ -149,12 +149,15 @@ pub struct CachedClip {
 }
 
 impl CachedClip {
-    /// Quantises engine output (in [-1, 1]) to the stored 16-bit form.
-    /// espeak's own samples are 16-bit, so for it this is lossless.
-    pub fn from_clip(clip: &Clip) -> CachedClip {
+    /// Engine output in the stored 16-bit form: float samples (in [-1, 1])
+    /// are quantised; 16-bit ones (espeak's) are taken as they are.
+    pub fn from_clip(clip: Clip) -> CachedClip {
         CachedClip {
             sample_rate: clip.sample_rate,
-            samples: clip.samples.iter().map(|&s| quantise(s)).collect(),
+            samples: match clip.samples {
+                Samples::F32(samples) => samples.iter().map(|&s| quantise(s)).collect(),
+                Samples::I16(samples) => samples,
+            },
         }
     }
 }
@@ -633,11 +636,17 @@ mod tests {
         let cache = SegmentCache::open(dir.path()).unwrap();
         let key = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hi.");
         assert!(!cache.contains(&key));
-        let segment = CachedClip::from_clip(&Clip {
-            samples: vec![0.0, 0.5, -1.0, 1.0],
-            sample_rate: 16000,
-        });
+        let segment = CachedClip::from_clip(Clip::from_f32(vec![0.0, 0.5, -1.0, 1.0], 16000));
         assert_eq!(segment.samples, vec![0, 16384, -32768, 32767]);
+        let native = Clip {
+            samples: Samples::I16(vec![7, -3, i16::MIN]),
+            sample_rate: 22050,
+        };
+        assert_eq!(
+            CachedClip::from_clip(native).samples,
+            [7, -3, i16::MIN],
+            "16-bit engine output is stored as it is"
+        );
         let second = CachedClip {
             sample_rate: 16000,
             samples: vec![7; 3],

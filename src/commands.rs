@@ -216,10 +216,11 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
-    render::output::wav::write_clip(out, &clip, voice.volume)?;
+    let seconds = clip.duration_s();
+    render::output::wav::write_clip(out, clip, voice.volume)?;
     eprintln!(
         "castbook: wrote {:.1} s of {} to {}",
-        clip.duration_s(),
+        seconds,
         voice.label(),
         out.display()
     );

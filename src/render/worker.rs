@@ -159,7 +159,7 @@ pub fn synthesize_chunk(
     }
     let mut writer = None;
     for text in texts {
-        let segment = CachedClip::from_clip(&engines.synthesize(text, voice)?);
+        let segment = CachedClip::from_clip(engines.synthesize(text, voice)?);
         let gain = level_gain(&segment.samples, segment.sample_rate);
         let writer = match &mut writer {
             Some(writer) => writer,

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use super::{Engine, SynthError, VoiceInfo};
-use crate::core::{Clip, EngineKind, Gender, Voice, nearest};
+use crate::core::{Clip, EngineKind, Gender, Samples, Voice, nearest};
 
 #[allow(non_camel_case_types)]
 mod ffi {
@@ -457,8 +457,7 @@ impl Engine for Espeak {
         Ok(self.sample_rate)
     }
 
-    /// espeak's own samples are 16-bit: as floats (`s / 32768`) they
-    /// quantise back to exactly the same values when stored.
+    /// espeak's own samples are 16-bit, and the clip keeps them so.
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         let library = lock()?;
         let samples = library
@@ -469,10 +468,7 @@ impl Engine for Espeak {
                 reason,
             })?;
         Ok(Clip {
-            samples: samples
-                .into_iter()
-                .map(|s| f32::from(s) / 32768.0)
-                .collect(),
+            samples: Samples::I16(samples),
             sample_rate: self.sample_rate,
         })
     }
@@ -546,10 +542,11 @@ mod tests {
         let seconds = clip.duration_s();
         assert!((1.5..6.0).contains(&seconds), "{seconds} s");
         assert!(
-            rms(&clip.samples) > 0.02,
-            "too quiet: {}",
-            rms(&clip.samples)
+            matches!(clip.samples, Samples::I16(_)),
+            "espeak's own 16-bit samples"
         );
+        let level = rms(&clip.to_f32());
+        assert!(level > 0.02, "too quiet: {level}");
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub fn same_contents(new: &Path, old: &Path) -> std::io::Result<bool> {
 
 /// Writes one clip as a 16-bit mono WAV (for `castbook say`), trimmed of the
 /// engine's padding and scaled by `volume`.
-pub fn write_clip(path: &Path, clip: &Clip, volume: f32) -> Result<(), RenderError> {
+pub fn write_clip(path: &Path, clip: Clip, volume: f32) -> Result<(), RenderError> {
     let segment = CachedClip::from_clip(clip);
     let mut bytes = std::io::Cursor::new(Vec::new());
     let wav_err = |source| RenderError::Wav {
@@ -68,7 +68,7 @@ pub fn write_clip(path: &Path, clip: &Clip, volume: f32) -> Result<(), RenderErr
         source,
     };
     let mut writer =
-        hound::WavWriter::new(&mut bytes, wav_spec(clip.sample_rate)).map_err(wav_err)?;
+        hound::WavWriter::new(&mut bytes, wav_spec(segment.sample_rate)).map_err(wav_err)?;
     for &sample in trim_silence(&segment) {
         writer
             .write_sample(scale(sample, volume))

@@ -236,10 +236,7 @@ impl Engine for Piper {
         for (index, result) in replies.iter().take(pending) {
             results[index] = Some(
                 result
-                    .map(|samples| Clip {
-                        samples: below_full_scale(samples),
-                        sample_rate: rates[index],
-                    })
+                    .map(|samples| Clip::from_f32(below_full_scale(samples), rates[index]))
                     .map_err(|reason| SynthError::Failed {
                         engine: EngineKind::Piper,
                         text: items[index].0.chars().take(60).collect(),
@@ -347,12 +344,12 @@ mod tests {
     use super::*;
 
     fn stats(clip: &Clip) -> (f64, f32, bool) {
-        let rms =
-            (clip.samples.iter().map(|s| s * s).sum::<f32>() / clip.samples.len() as f32).sqrt();
+        let samples = clip.to_f32();
+        let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt();
         (
             clip.duration_s(),
             rms,
-            clip.samples.iter().all(|s| s.is_finite()),
+            samples.iter().all(|s| s.is_finite()),
         )
     }
 
@@ -370,7 +367,7 @@ mod tests {
         // 15 words at 120–250 words per minute.
         assert!((3.6..7.5).contains(&seconds), "{seconds} s");
         assert!(finite, "NaN or infinity in the output");
-        assert!(clip.samples.iter().all(|s| s.abs() < 1.0), "clipped");
+        assert!(clip.to_f32().iter().all(|s| s.abs() < 1.0), "clipped");
         assert!(rms > 0.01, "too quiet: {rms}");
 
         // rate 1.25 shortens it by about 1/1.25; a batch keeps its order.
