@@ -78,7 +78,17 @@ pub fn line_confidence(book: &Book, attributed: &Attributed) -> Vec<Option<f32>>
                         .map(|c| c.aliases.as_slice())
                         .unwrap_or_default();
                     let words = name_words(std::iter::once(name).chain(aliases));
-                    if narration.iter().any(|n| mentions(n, &words)) {
+                    // A description given as an alias of a named
+                    // character ("the stranger" for Isolde Varga) names
+                    // them too; a character known only by a description
+                    // ("the worthy woman") is not named by it: such
+                    // characters are often someone named, unrecognised.
+                    let proper = !words.is_empty();
+                    let named = narration.iter().any(|n| {
+                        mentions(n, &words)
+                            || (proper && aliases.iter().any(|alias| has_phrase(n, alias)))
+                    });
+                    if named {
                         0.9
                     } else if pronoun {
                         0.7
@@ -115,6 +125,19 @@ fn mentions(text: &str, words: &[&str]) -> bool {
         .any(|w| words.contains(&w))
 }
 
+/// Whether `text` has `phrase` (a name or an alias such as "the
+/// stranger"), word for word, in any case.
+fn has_phrase(text: &str, phrase: &str) -> bool {
+    let words = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (text, phrase) = (words(text), words(phrase));
+    !phrase.is_empty() && text.windows(phrase.len()).any(|w| w == phrase.as_slice())
+}
+
 /// Whether `text` has one of the lower-case `words` as a whole word, in any case.
 fn mentions_lowercase(text: &str, words: &[&str]) -> bool {
     text.split(|c: char| !c.is_alphanumeric())
@@ -132,7 +155,7 @@ mod tests {
 
     #[test]
     fn named_pronoun_lone_and_described_lines_score_in_order() {
-        let text = "Chapter 1\n\n\"Come in,\" said Maren Holt.\n\n\"Thank you.\" He sat.\n\n\"Tea?\"\n\n\"Yes,\" said the stranger.\n\n\"Who?\"\n";
+        let text = "Chapter 1\n\n\"Come in,\" said Maren Holt.\n\n\"Thank you.\" He sat.\n\n\"Tea?\"\n\n\"Yes,\" said the stranger.\n\n\"No,\" said the Stranger.\n\n\"Who?\"\n";
         let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
         let mut segments = segment_book(&book);
         let speakers = [
@@ -140,6 +163,7 @@ mod tests {
             Some("Tobias"),
             Some("Maren Holt"),
             Some("Tobias"),
+            Some("Isolde"),
             None,
         ];
         let mut n = 0;
@@ -149,22 +173,27 @@ mod tests {
                 n += 1;
             }
         }
-        let character = |name: &str| Character {
+        let character = |name: &str, aliases: &[&str]| Character {
             name: name.to_owned(),
-            aliases: vec![],
+            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
             gender: None,
             lines: 1,
             words: 1,
         };
         let attributed = Attributed {
             segments,
-            characters: vec![character("Maren Holt"), character("Tobias")],
+            characters: vec![
+                character("Maren Holt", &[]),
+                character("Tobias", &[]),
+                character("Isolde", &["the stranger"]),
+            ],
         };
         let scores: Vec<f32> = line_confidence(&book, &attributed)
             .into_iter()
             .flatten()
             .collect();
-        assert_eq!(scores, [0.9, 0.7, 0.65, 0.35, 0.0]);
+        // "the stranger" is Isolde's alias, not Tobias's: named for her only.
+        assert_eq!(scores, [0.9, 0.7, 0.65, 0.35, 0.9, 0.0]);
         assert!(scores[3] < LOW && scores[2] >= LOW);
     }
 }

@@ -1,7 +1,8 @@
 // Takes the README's picture of the studio on the sample story:
 //   CASTBOOK_BIN=... node screenshot.mjs OUT.png
 // (a fresh copy of the sample and voices.toml, rendered once so the
-// render panel has its links, a doubtful line selected, the picker open).
+// render panel has its links; a line attribution gets wrong selected and
+// the speaker picker open).
 import fs from "node:fs";
 import path from "node:path";
 import { launch, root, scratch, startStudio } from "./harness.mjs";
@@ -19,7 +20,8 @@ try {
   await page.locator("#text .seg.d").first().waitFor();
   await page.locator("#render").click();
   await page.locator("#render-state", { hasText: "Rendered in" }).waitFor({ timeout: 300_000 });
-  await page.locator("#text .seg.d", { hasText: "Then we have oil" }).click();
+  await page.locator("#chapter-list a", { hasText: "Chapter 2" }).click();
+  await page.locator("#text .seg.d", { hasText: "Isolde Varga. I'm a surveyor" }).click();
   await page.keyboard.press("Enter");
   await page.locator("#picker-list li").first().waitFor();
   await page.waitForTimeout(300);

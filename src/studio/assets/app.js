@@ -226,6 +226,7 @@ function paragraphNode(para) {
     const span = el("span", `seg ${seg.k}`, seg.t);
     span.dataset.i = seg.i;
     if (seg.k === "d") {
+      span.dataset.s = seg.s === null ? "" : seg.s;
       if (seg.s === null) span.classList.add("unknown");
       else span.style.setProperty("--hue", hue(seg.s));
       if (flagged(seg)) {
