@@ -362,7 +362,9 @@ function suggestions() {
     }
   }
   [...S.cast].filter((c) => c.name).sort((a, b) => b.lines - a.lines).forEach((c) => add(c.name));
-  return { seg, names };
+  // The current speaker last: the line is being changed to someone else.
+  const others = names.filter((n) => n !== seg.s);
+  return { seg, names: seg.s === null ? others : [...others, seg.s] };
 }
 
 let pickerItems = [];
@@ -372,15 +374,16 @@ function openPicker() {
   const seg = segment(S.sel);
   if (!seg || seg.k !== "d") return;
   const picker = $("#picker");
-  picker.hidden = false;
-  const span = spanOf(S.sel);
-  const box = span.getBoundingClientRect();
-  const top = box.bottom + 6 + 360 > window.innerHeight ? Math.max(8, box.top - 370) : box.bottom + 6;
-  picker.style.top = `${top}px`;
-  picker.style.left = `${Math.min(window.innerWidth - 310, Math.max(8, box.left))}px`;
   const input = $("#picker-input");
   input.value = "";
+  picker.hidden = false;
   fillPicker();
+  // Below the line if it fits, else above it.
+  const box = spanOf(S.sel).getBoundingClientRect();
+  const height = picker.offsetHeight;
+  const top = box.bottom + 6 + height > window.innerHeight ? Math.max(8, box.top - height - 6) : box.bottom + 6;
+  picker.style.top = `${top}px`;
+  picker.style.left = `${Math.min(window.innerWidth - 340, Math.max(8, box.left))}px`;
   input.focus();
 }
 
