@@ -24,7 +24,9 @@ pub mod confidence;
 pub mod doc;
 mod http;
 mod job;
+mod listen;
 mod service;
+mod view;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

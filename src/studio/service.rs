@@ -7,22 +7,22 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use serde::Serialize;
-
 use super::Options;
 use super::confidence;
 use super::doc::{DocError, Script, Voices};
 use super::job::RenderJob;
+use super::listen::Synth;
+use super::view::{
+    BookView, CastView, ChapterSummary, ChapterView, LineChange, SegmentView, StatusView,
+    VoiceOption, cast_view, files, gender_name,
+};
 use crate::attribute::Attributed;
-use crate::cache::SegmentCache;
-use crate::cast::{self, Cast, Source};
-use crate::core::{Gender, Voice};
+use crate::cast::{self, Cast};
+use crate::core::Gender;
 use crate::ingest;
-use crate::render::worker::{Client, WorkerSpec};
-use crate::render::{self, preview};
+use crate::render;
 use crate::segment::SegmentKind;
 use crate::synth::Engines;
-use crate::utter::{self, Pauses, Utterance};
 
 /// An answer the page shows as it is: what went wrong, in one line.
 #[derive(Debug, thiserror::Error)]
@@ -54,13 +54,13 @@ impl From<DocError> for Failure {
 }
 
 /// The two files and what follows from them.
-struct State {
-    script: Script,
-    voices: Voices,
+pub(super) struct State {
+    pub(super) script: Script,
+    pub(super) voices: Voices,
     /// The cast, or why voices.toml can't cast this story.
-    cast: Result<Cast, String>,
+    pub(super) cast: Result<Cast, String>,
     /// Why a file on disk could not be read again (the page shows it).
-    problem: Option<String>,
+    pub(super) problem: Option<String>,
 }
 
 impl State {
@@ -86,24 +86,14 @@ impl State {
         self.problem = result.err().map(|e| e.to_string());
     }
 
-    fn cast(&self) -> Result<&Cast, Failure> {
+    pub(super) fn cast(&self) -> Result<&Cast, Failure> {
         self.cast.as_ref().map_err(|e| Failure::Bad(e.clone()))
     }
 }
 
-/// Synthesis for previews: engines (for cache keys and sample rates) and
-/// the worker that speaks.
-struct Synth {
-    engines: Engines,
-    /// The voices.toml version the engines were set up for.
-    settings_of: String,
-    /// The worker, and the arguments it was started with.
-    client: Option<(Client, Vec<std::ffi::OsString>)>,
-}
-
 pub struct Studio {
-    state: Mutex<State>,
-    synth: Mutex<Synth>,
+    pub(super) state: Mutex<State>,
+    pub(super) synth: Mutex<Synth>,
     /// Held while a preview writes to the cache, and by a render while it
     /// starts (it sweeps the cache's temporary files).
     pub(super) cache_gate: Mutex<()>,
@@ -115,7 +105,7 @@ pub struct Studio {
     story: PathBuf,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a lock is a bug, but the files on disk are
     // still whole (every write is atomic): carry on with the state.
     mutex
@@ -195,7 +185,7 @@ impl Studio {
         Ok(())
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
         let mut state = lock(&self.state);
         state.refresh();
         state
@@ -486,124 +476,6 @@ impl Studio {
         out
     }
 
-    /// A WAV of segment `index`, in its speaker's voice.
-    pub fn line_audio(&self, index: usize) -> Result<Vec<u8>, Failure> {
-        let (utterances, settings) = {
-            let state = self.state();
-            let script = &state.script;
-            let segment = script
-                .attributed
-                .segments
-                .get(index)
-                .ok_or_else(|| Failure::NotFound(format!("there is no line {index}")))?;
-            let one = Attributed {
-                segments: vec![segment.clone()],
-                characters: Vec::new(),
-            };
-            let cast = state.cast()?;
-            let utterances: Vec<Utterance> =
-                utter::utterances(&script.book, &one, cast, &Pauses::default())
-                    .into_iter()
-                    .flat_map(|c| c.utterances)
-                    .collect();
-            (utterances, state.voices.version.clone())
-        };
-        self.speak(&utterances, &settings)
-    }
-
-    /// A WAV of a sample line in `name`'s voice (the narrator's when None):
-    /// one of their own lines, or a sentence naming them.
-    pub fn sample_audio(&self, name: Option<&str>) -> Result<Vec<u8>, Failure> {
-        let index = {
-            let state = self.state();
-            if let Some(name) = name
-                && !state
-                    .script
-                    .attributed
-                    .characters
-                    .iter()
-                    .any(|c| c.name == name)
-                && cast::write::entry_key(&state.voices.file, name).is_none()
-            {
-                return Err(Failure::NotFound(format!(
-                    "no character is called {name:?}"
-                )));
-            }
-            let segments = &state.script.attributed.segments;
-            let text = &state.script.book.text;
-            let words = |i: &usize| segments[*i].spoken(text).split_whitespace().count();
-            let theirs: Vec<usize> = (0..segments.len())
-                .filter(|&i| match name {
-                    None => segments[i].kind == SegmentKind::Narration,
-                    Some(name) => segments[i].speaker.as_deref() == Some(name),
-                })
-                .take(200)
-                .collect();
-            theirs
-                .iter()
-                .copied()
-                .find(|i| (6..=30).contains(&words(i)))
-                .or_else(|| theirs.iter().copied().find(|i| words(i) > 0))
-        };
-        if let Some(index) = index {
-            return self.line_audio(index);
-        }
-        let (utterance, settings) = {
-            let state = self.state();
-            let cast = state.cast()?;
-            let voice: Voice = cast.voice_for(name).clone();
-            let text = format!("My name is {}.", name.unwrap_or("the narrator"));
-            (
-                Utterance {
-                    text: text.as_str().into(),
-                    shown: text.as_str().into(),
-                    kind: SegmentKind::Dialogue,
-                    speaker: name.map(Into::into),
-                    voice: voice.into(),
-                    pause_ms: 0,
-                },
-                state.voices.version.clone(),
-            )
-        };
-        self.speak(&[utterance], &settings)
-    }
-
-    /// Synthesises (through the cache) and mixes `utterances`.
-    fn speak(&self, utterances: &[Utterance], voices_version: &str) -> Result<Vec<u8>, Failure> {
-        let internal = |e: &dyn std::fmt::Display| Failure::Internal(e.to_string());
-        let settings = lock(&self.state).voices.file.engine_settings();
-        let mut synth = lock(&self.synth);
-        if synth.settings_of != voices_version {
-            synth.engines = Engines::new().with_settings(settings);
-            synth.settings_of = voices_version.to_owned();
-        }
-        let _gate = lock(&self.cache_gate);
-        let cache = SegmentCache::open(&self.cache_dir).map_err(|e| internal(&e))?;
-        let Synth {
-            engines, client, ..
-        } = &mut *synth;
-        let program = &self.program;
-        let root = cache.root().to_owned();
-        let mut synthesize = |job: &render::worker::Job| {
-            // Started on first use, and again once this process has found
-            // ONNX Runtime (a Piper voice), so the worker loads the same.
-            let spec = WorkerSpec::castbook(program.clone());
-            if client.as_ref().is_none_or(|(_, args)| *args != spec.args) {
-                *client = Some((Client::start(&spec, &root)?, spec.args));
-            }
-            let result = client.as_mut().expect("started").0.synthesize(job);
-            if result.is_err() {
-                // Start afresh next time: the worker may have died.
-                *client = None;
-            }
-            result
-        };
-        preview::preview(utterances, engines, &cache, &mut synthesize).map_err(|e| match e {
-            render::RenderError::Synth(e) => Failure::Bad(e.to_string()),
-            e => internal(&e),
-        })
-    }
-
     /// The path of output file `name`, if the output folder's manifest
     /// names it (or it is the manifest itself): no other file is served.
     pub fn output_file(&self, name: &str) -> Option<PathBuf> {
@@ -620,180 +492,4 @@ impl Studio {
                 .any(|c| c.file == name);
         listed.then(|| self.out_dir.join(name))
     }
-}
-
-fn gender_name(gender: Option<Gender>) -> &'static str {
-    match gender {
-        Some(Gender::Female) => "female",
-        Some(Gender::Male) => "male",
-        _ => "",
-    }
-}
-
-fn files(state: &State) -> FilesView {
-    FilesView {
-        script: FileView {
-            path: state.script.path.display().to_string(),
-            exists: state.script.exists(),
-            version: state.script.version.clone(),
-        },
-        voices: FileView {
-            path: state.voices.path.display().to_string(),
-            exists: state.voices.exists(),
-            version: state.voices.version.clone(),
-        },
-        problem: state.problem.clone(),
-    }
-}
-
-/// The narrator, then characters in order of first appearance, then those
-/// voices.toml lists who speak no line.
-fn cast_view(state: &State) -> Vec<CastEntry> {
-    let Ok(cast) = &state.cast else {
-        return Vec::new();
-    };
-    let from = |source: Source| match source {
-        Source::VoicesFile => "voices.toml",
-        Source::Auto => "auto",
-    };
-    let mut out = vec![CastEntry {
-        name: None,
-        gender: "",
-        lines: 0,
-        words: 0,
-        voice: cast.narrator.label(),
-        from: if state.voices.file.narrator.is_some() {
-            "voices.toml"
-        } else {
-            "auto"
-        },
-    }];
-    for character in &state.script.attributed.characters {
-        let member = cast.characters.get(&character.name);
-        out.push(CastEntry {
-            name: Some(character.name.clone()),
-            gender: gender_name(character.gender),
-            lines: character.lines,
-            words: character.words,
-            voice: member.map_or_else(|| cast.narrator.label(), |m| m.reference.clone()),
-            from: member.map_or("narrator", |m| from(m.source)),
-        });
-    }
-    for (name, entry) in &state.voices.file.characters {
-        if out.iter().any(|c| c.name.as_deref() == Some(name)) {
-            continue;
-        }
-        let Some(member) = cast.characters.get(name) else {
-            continue;
-        };
-        out.push(CastEntry {
-            name: Some(name.clone()),
-            gender: gender_name(entry.gender),
-            lines: 0,
-            words: 0,
-            voice: member.reference.clone(),
-            from: from(member.source),
-        });
-    }
-    out
-}
-
-#[derive(Debug, Serialize)]
-pub struct FileView {
-    pub path: String,
-    pub exists: bool,
-    pub version: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct FilesView {
-    pub script: FileView,
-    pub voices: FileView,
-    /// A file on disk that could not be read again, and why.
-    pub problem: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ChapterSummary {
-    pub n: usize,
-    pub title: String,
-    pub lines: usize,
-    pub unknown: usize,
-    pub low: usize,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CastEntry {
-    /// None: the narrator.
-    pub name: Option<String>,
-    pub gender: &'static str,
-    pub lines: usize,
-    pub words: usize,
-    /// As voices.toml would name it.
-    pub voice: String,
-    pub from: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct BookView {
-    pub title: String,
-    pub story: String,
-    pub files: FilesView,
-    pub chapters: Vec<ChapterSummary>,
-    pub cast: Vec<CastEntry>,
-    /// Lines scoring below this are marked.
-    pub low: f32,
-    pub out: String,
-}
-
-/// One segment, with short keys: a long chapter has thousands.
-#[derive(Debug, Serialize)]
-pub struct SegmentView {
-    /// Index in the whole script.
-    pub i: usize,
-    /// `h` heading, `n` narration, `d` dialogue.
-    pub k: char,
-    /// Paragraph in the chapter.
-    pub p: Option<usize>,
-    /// Speaker (dialogue).
-    pub s: Option<String>,
-    /// Confidence (dialogue).
-    pub c: Option<f32>,
-    pub t: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ChapterView {
-    pub n: usize,
-    pub title: String,
-    pub segments: Vec<SegmentView>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CastView {
-    pub files: FilesView,
-    pub cast: Vec<CastEntry>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LineChange {
-    pub segment: usize,
-    pub speaker: Option<String>,
-    pub c: Option<f32>,
-    pub chapter: Option<ChapterSummary>,
-    pub files: FilesView,
-    pub cast: Vec<CastEntry>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct VoiceOption {
-    pub id: String,
-    pub gender: &'static str,
-    pub description: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct StatusView {
-    pub files: FilesView,
-    pub render: super::job::RenderView,
 }
