@@ -152,7 +152,13 @@ impl Studio {
         use std::io::Write;
         let state = lock(&self.state);
         let mut out = std::io::stdout().lock();
-        writeln!(out, "castbook studio: http://{addr}/")?;
+        // A wildcard address is not one a browser can open: show loopback.
+        let shown = if addr.ip().is_unspecified() {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+        } else {
+            addr
+        };
+        writeln!(out, "castbook studio: http://{shown}/")?;
         out.flush()?;
         let script = &state.script;
         eprintln!(

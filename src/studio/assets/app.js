@@ -557,7 +557,14 @@ function lineUrl(i) {
 }
 
 // Fetches a clip once; the promise is kept so a second play is instant.
+// The oldest are let go past a few hundred, so a long session stays small.
+const KEEP_CLIPS = 200;
 function clip(url) {
+  if (!S.audio.has(url) && S.audio.size >= KEEP_CLIPS) {
+    const [oldest, promise] = S.audio.entries().next().value;
+    S.audio.delete(oldest);
+    promise.then((blob) => setTimeout(() => URL.revokeObjectURL(blob), 60_000), () => {});
+  }
   if (!S.audio.has(url)) {
     const promise = fetch(url).then(async (response) => {
       if (!response.ok) {
@@ -703,7 +710,9 @@ function showRender(render) {
       ? `Rendering: ${render.done} of ${render.total} sentences · ${Math.round(render.seconds)} s`
       : "Preparing…";
   } else if (render.state === "done") {
-    state.textContent = `Rendered in ${render.seconds.toFixed(1)} s: ${render.summary}. Files in ${render.out}`;
+    const stale = S.files && render.version && render.version !== S.files.script.version;
+    state.textContent = `Rendered in ${render.seconds.toFixed(1)} s: ${render.summary}. Files in ${render.out}`
+      + (stale ? ". The speakers changed since: render again to hear the changes." : "");
   } else if (render.state === "failed") {
     state.textContent = `Render failed: ${render.error}`;
   } else {
