@@ -2,7 +2,8 @@
 //!
 //! Design: one linear pass to tokenise narration and find speech tags
 //! (`tags`), one to build the roster of characters (`characters`: the
-//! user's cast, or names discovered in the text), then a single ordered
+//! user's cast, or names discovered in the text and grouped into people by
+//! `cluster`, with genders from `gender` and `given_names`), then a single ordered
 //! walk over the paragraphs (`resolve`) that weighs the evidence for each
 //! quote: explicit tags, pronoun tags resolved by salience, first-person
 //! narration, action beats, vocatives and turn-taking.
@@ -13,6 +14,9 @@
 //! reads no environment).
 
 mod characters;
+mod cluster;
+mod gender;
+mod given_names;
 mod lexicon;
 mod resolve;
 mod tags;
@@ -172,6 +176,9 @@ pub fn attribute_with(
         characters[i].lines += 1;
         characters[i].words += words;
         segment.speaker = Some(info.name);
+    }
+    if evidence.gender_votes {
+        gender::refine(book, &segments, &mut characters);
     }
     Attributed {
         segments,

@@ -150,7 +150,8 @@ impl Script {
         let book = ingest::read_book(story)?;
         let attributed = attribute::attribute(&book, segment::segment_book(&book), known);
         let mut text = Vec::new();
-        script::write_text(&book, &attributed, &mut text).expect("writing to memory");
+        script::write_text(&book, &attributed, super::job::READING, &mut text)
+            .expect("writing to memory");
         let source = String::from_utf8(text).expect("scripts are UTF-8");
         Script::from_source(path, None, source, known)
     }
@@ -255,8 +256,13 @@ impl Script {
                 out.push('\n');
             }
             if n == target {
-                let changed = script::with_speaker(line, speaker)
-                    .expect("a dialogue segment's line is a dialogue line");
+                let changed = script::with_speaker(line, speaker).ok_or_else(|| {
+                    DocError::Refused(format!(
+                        "{}:{}: expected a dialogue line (`@NAME: text`)",
+                        self.path.display(),
+                        n + 1
+                    ))
+                })?;
                 out.push_str(&changed);
             } else {
                 out.push_str(line);
@@ -410,7 +416,7 @@ mod tests {
         let book = ingest::read_book(&story).unwrap();
         let attributed = attribute::attribute(&book, segment::segment_book(&book), &[]);
         let mut fresh = Vec::new();
-        script::write_text(&book, &attributed, &mut fresh).unwrap();
+        script::write_text(&book, &attributed, super::super::job::READING, &mut fresh).unwrap();
         let fresh = String::from_utf8(fresh).unwrap();
         let differing: Vec<(&str, &str)> = fresh
             .lines()

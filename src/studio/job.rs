@@ -1,7 +1,10 @@
-//! The studio's render: the same pipeline as `castbook render` (cast,
-//! utterances, [`crate::render::render_book`] with worker processes), run
-//! on a thread of its own from a snapshot of the script and voices.toml,
-//! with its progress kept for the page to poll.
+//! The studio's render: the same pipeline as `castbook render` with its
+//! defaults (cast, the utterances of what is read aloud, WAVs through
+//! [`crate::render::render_book_with`] and worker processes), run on a
+//! thread of its own from a snapshot of the script and voices.toml, with
+//! its progress and finished chapters kept for the page to poll. A browser
+//! test checks that it makes the files `castbook render STORY.script`
+//! makes, byte for byte.
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -12,10 +15,13 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::service::{Failure, Studio};
+use crate::attribute::Attributed;
+use crate::cast::Cast;
+use crate::ingest::{Book, Reading};
 use crate::render::worker::WorkerSpec;
-use crate::render::{self, Progress, RenderOptions};
+use crate::render::{self, BookMeta, Progress, RenderOptions};
 use crate::synth::Engines;
-use crate::utter::{self, Pauses};
+use crate::utter::{self, ChapterScript, Pauses};
 
 #[derive(Debug, Default)]
 pub struct RenderJob {
@@ -28,6 +34,8 @@ pub struct RenderJob {
     /// The script version it rendered.
     version: Option<String>,
     summary: Option<String>,
+    /// Chapters finished so far in this render.
+    finished: Vec<FinishedChapter>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,6 +78,29 @@ struct ManifestChapters {
     chapters: Vec<FinishedChapter>,
 }
 
+/// What `castbook render` reads aloud by default: no front or back
+/// matter, no author's notes.
+pub const READING: Reading = Reading {
+    keep_matter: false,
+    read_notes: false,
+};
+
+/// The utterances of what [`READING`] reads, as `castbook render` lays
+/// them out (its `read_aloud`): segments in skipped matter left out, and
+/// chapters that are nothing but skipped matter; the chapters left are
+/// numbered from 1 as read.
+fn read_aloud(book: &Book, mut attributed: Attributed, cast: &Cast) -> Vec<ChapterScript> {
+    attributed
+        .segments
+        .retain(|segment| book.skipped_at(segment.range.clone(), READING).is_none());
+    let mut chapters = utter::utterances(book, &attributed, cast, &Pauses::default());
+    chapters.retain(|c| !book.chapter_skipped(c.index - 1, READING));
+    for (n, chapter) in chapters.iter_mut().enumerate() {
+        chapter.index = n + 1;
+    }
+    chapters
+}
+
 /// The chapters `out_dir/manifest.json` lists (none if it has none).
 pub fn finished_chapters(out_dir: &Path) -> Vec<FinishedChapter> {
     std::fs::read(out_dir.join("manifest.json"))
@@ -110,14 +141,21 @@ impl Studio {
             summary: job.summary.clone(),
             version: job.version.clone(),
             out: self.out_dir.display().to_string(),
-            // Mid-render the manifest is the previous one's: links would
-            // point at files being replaced.
+            // Mid-render the manifest is the previous one's: link only
+            // the chapters this render has finished.
             chapters: if running {
-                Vec::new()
+                job.finished.clone()
             } else {
                 finished_chapters(&self.out_dir)
             },
         }
+    }
+
+    /// Whether output file `name` is a chapter the running render has
+    /// finished (its manifest comes at the end).
+    pub(super) fn just_rendered(&self, name: &str) -> bool {
+        let job = self.job.lock().unwrap_or_else(|p| p.into_inner());
+        job.state == JobState::Running && job.finished.iter().any(|c| c.file == name)
     }
 
     /// Starts rendering the script as it is now, unless a render is running.
@@ -146,7 +184,12 @@ impl Studio {
                 voices
                     .check_voices(|voice| engines.check_voice(voice))
                     .map_err(|e| e.to_string())?;
-                let chapters = utter::utterances(&book, &attributed, &cast, &Pauses::default());
+                let read_chapters = book
+                    .chapters
+                    .iter()
+                    .filter(|c| !book.chapter_skipped(c.index - 1, READING))
+                    .count();
+                let chapters = read_aloud(&book, attributed, &cast);
                 let total: usize = chapters.iter().map(|c| c.utterances.len()).sum();
                 let done = {
                     let mut job = studio.job.lock().unwrap_or_else(|p| p.into_inner());
@@ -158,7 +201,14 @@ impl Studio {
                     cache_dir: studio.cache_dir.clone(),
                     jobs: studio.jobs,
                     worker: Some(WorkerSpec::castbook(studio.program.clone())),
-                    chapters_in_book: book.chapters.len(),
+                    chapters_in_book: read_chapters,
+                    master: false,
+                    // A script has no cover; its author and language come along.
+                    meta: BookMeta {
+                        author: book.meta.author.clone(),
+                        language: book.meta.language.clone(),
+                        cover: None,
+                    },
                 };
                 let counter = Counter {
                     done,
@@ -166,9 +216,25 @@ impl Studio {
                         studio.cache_gate.lock().unwrap_or_else(|p| p.into_inner()),
                     )),
                 };
-                let rendered =
-                    render::render_book(&book.title, &chapters, &mut engines, &options, &counter)
-                        .map_err(|e| e.to_string())?;
+                let mut finished = |entry: &render::output::manifest::ChapterEntry| {
+                    let mut job = studio.job.lock().unwrap_or_else(|p| p.into_inner());
+                    job.finished.push(FinishedChapter {
+                        index: entry.index,
+                        title: entry.title.clone(),
+                        file: entry.file.clone(),
+                        duration_s: entry.duration_s,
+                    });
+                    Ok(())
+                };
+                let rendered = render::render_book_with(
+                    &book.title,
+                    &chapters,
+                    &mut engines,
+                    &options,
+                    &counter,
+                    &mut finished,
+                )
+                .map_err(|e| e.to_string())?;
                 let minutes: f64 =
                     rendered.chapters.iter().map(|c| c.duration_s).sum::<f64>() / 60.0;
                 let stats = rendered.stats;

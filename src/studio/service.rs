@@ -277,6 +277,10 @@ impl Studio {
                 p: segment.paragraph,
                 s: segment.speaker.clone(),
                 c: script.confidence[i],
+                m: script
+                    .book
+                    .skipped_at(segment.range.clone(), super::job::READING)
+                    .map(|matter| matter.label.clone()),
                 t: segment.text(text).to_owned(),
             })
             .collect();
@@ -493,6 +497,7 @@ impl Studio {
             return None;
         }
         let listed = name == "manifest.json"
+            || self.just_rendered(name)
             || super::job::finished_chapters(&self.out_dir)
                 .iter()
                 .any(|c| c.file == name);

@@ -144,6 +144,9 @@ pub struct SegmentView {
     pub s: Option<String>,
     /// Confidence (dialogue).
     pub c: Option<f32>,
+    /// What kind of skipped matter it is in (`summary`, `copyright`...),
+    /// if it is not read aloud.
+    pub m: Option<String>,
     pub t: String,
 }
 

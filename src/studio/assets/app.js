@@ -222,6 +222,13 @@ function paragraphNode(para) {
   const who = el("div", "who");
   const body = el("div", "body");
   const speakers = [];
+  // Matter that is not read aloud (a summary, a copyright page): shown, greyed.
+  const skipped = para.segs.find((s) => s.m);
+  if (skipped) {
+    div.classList.add("skipped");
+    who.append(el("span", "matter", skipped.m));
+    div.title = `${skipped.m}: not read aloud (castbook render --matter keep / --notes read to read it)`;
+  }
   for (const seg of para.segs) {
     const span = el("span", `seg ${seg.k}`, seg.t);
     span.dataset.i = seg.i;
@@ -615,7 +622,7 @@ async function playFrom() {
   stop();
   const token = {};
   const segs = S.chapter.segments;
-  const order = segs.slice(segs.findIndex((s) => s.i === S.sel)).filter((s) => /[\p{L}\p{N}]/u.test(s.t));
+  const order = segs.slice(segs.findIndex((s) => s.i === S.sel)).filter((s) => !s.m && /[\p{L}\p{N}]/u.test(s.t));
   S.playing = { token, kind: "run" };
   $("#play-here").classList.add("active");
   $("#play-here").innerHTML = '<span class="icon" aria-hidden="true">■</span> Stop';
