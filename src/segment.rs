@@ -577,6 +577,24 @@ mod tests {
     }
 
     #[test]
+    fn straight_single_quotes_in_a_single_quote_book() {
+        // Typed on a keyboard: one mark for quotes and apostrophes alike.
+        let text = "Title\n\n'Don't go,' said Ann.\n\n'Why not?' asked Bob.\n\n'Give 'em the Smiths' keys,' Ann said.\n\n'Fine.'\n\n'Now.'\n\n'It's late,' Bob said. 'We'd better run.'\n";
+        assert_eq!(
+            dialogue_of(text),
+            [
+                "'Don't go,'",
+                "'Why not?'",
+                "'Give 'em the Smiths' keys,'",
+                "'Fine.'",
+                "'Now.'",
+                "'It's late,'",
+                "'We'd better run.'"
+            ]
+        );
+    }
+
+    #[test]
     fn quote_spanning_paragraphs_continues() {
         let text = "Title\n\n\"It was long ago,\" said Ann. \"We were young.\n\n\"And then it rained.\"\n\nThe end.\n";
         let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
