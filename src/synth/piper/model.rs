@@ -356,7 +356,11 @@ mod tests {
         let retrained = Model::open(&model).unwrap().fingerprint;
         assert_ne!(retrained, first, "new weights under the same name");
         std::fs::write(config_path(&model), config.replacen("0.667", "0.7", 1)).unwrap();
-        assert_ne!(Model::open(&model).unwrap().fingerprint, retrained, "a new config");
+        assert_ne!(
+            Model::open(&model).unwrap().fingerprint,
+            retrained,
+            "a new config"
+        );
     }
 
     #[test]
