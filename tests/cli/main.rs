@@ -35,6 +35,7 @@ pub struct Test {
     stderr: Option<String>,
     env: Vec<(String, String)>,
     program: Option<PathBuf>,
+    file_size_limit: Option<u64>,
 }
 
 pub struct Outcome {
@@ -68,6 +69,7 @@ impl Test {
             stderr: None,
             env: Vec::new(),
             program: None,
+            file_size_limit: None,
         }
     }
 
@@ -118,6 +120,26 @@ impl Test {
         self
     }
 
+    /// Runs castbook as on a disk that fills up: no file it (or a worker)
+    /// writes may grow past `bytes` (`RLIMIT_FSIZE`; the write then fails
+    /// with EFBIG, as it would with ENOSPC on a full disk, since SIGXFSZ
+    /// is ignored).
+    ///
+    /// espeak-ng opens a PulseAudio client (through libpcaudio) even when it
+    /// renders to memory, and that client's shared memory would hit the
+    /// limit too and print `ftruncate() failed` (a real full disk leaves
+    /// memfd memory alone): the client is told to use none.
+    pub fn file_size_limit(mut self, bytes: u64) -> Test {
+        self.file_size_limit = Some(bytes);
+        let conf = self.path().join(".pulse-client.conf");
+        std::fs::write(
+            &conf,
+            "enable-shm = no\nenable-memfd = no\nautospawn = no\n",
+        )
+        .expect("write pulse client.conf");
+        self.env("PULSE_CLIENTCONFIG", conf.to_str().expect("UTF-8 path"))
+    }
+
     /// Runs this castbook executable instead of cargo's (see [`castbook_at`]).
     pub fn program(mut self, program: &Path) -> Test {
         self.program = Some(program.to_owned());
@@ -142,6 +164,25 @@ impl Test {
             .env_remove("ORT_DYLIB_PATH")
             .env_remove("CASTBOOK_ATTR_DISABLE")
             .envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(bytes) = self.file_size_limit {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            // SAFETY: runs in the forked child before exec and calls only
+            // setrlimit and signal, which are async-signal-safe; an ignored
+            // signal stays ignored across exec, in castbook and its workers.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
+        }
         command
     }
 
