@@ -124,6 +124,33 @@ enum Command {
         #[arg(short, long)]
         write: bool,
     },
+    /// Review and fix a story in the browser: a local page to read it with
+    /// speakers marked, hear lines, change speakers and voices, and render.
+    /// Changes are saved at once to the script and voices.toml.
+    Studio {
+        /// The story (a plain-text file or a script).
+        story: PathBuf,
+        /// Cast file, read and written [default: voices.toml beside the story].
+        #[arg(short = 'c', long = "voices", value_name = "FILE")]
+        voices: Option<PathBuf>,
+        /// Where a plain story's speaker changes go [default: STORY.script];
+        /// created at the first change, and opened by later runs.
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
+        /// Output folder of renders [default: output/<story-slug>/].
+        #[arg(short, long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Port [default: 4870, or any free port if that one is taken].
+        #[arg(long, value_name = "N")]
+        port: Option<u16>,
+        /// Address to listen on. Anyone who can reach it can change your
+        /// files: keep the default unless you mean it.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+        listen: std::net::IpAddr,
+        /// Synthesis processes for a render [default: number of cores].
+        #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+        jobs: Option<u32>,
+    },
     /// List the usable voice ids of each engine.
     Voices {
         /// Only this engine.
@@ -339,6 +366,7 @@ pub enum Plan {
         voices: Option<PathBuf>,
         out: PathBuf,
     },
+    Studio(castbook::studio::Options),
     Check {
         dir: PathBuf,
     },
@@ -444,10 +472,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 out,
                 show_progress: !quiet && std::io::stderr().is_terminal(),
                 verbose,
-                jobs: jobs.map_or_else(
-                    || std::thread::available_parallelism().map_or(1, usize::from),
-                    |n| n as usize,
-                ),
+                jobs: jobs.map_or_else(default_jobs, |n| n as usize),
                 chapters,
                 cache,
                 evidence: evidence_from_env()?,
@@ -461,6 +486,26 @@ pub fn parse() -> Result<Plan, clap::Error> {
         } => Plan::CacheClear { dir: dir.resolve() },
         Command::Check { dir } => Plan::Check { dir },
         Command::Worker { cache, onnxruntime } => Plan::Worker { cache, onnxruntime },
+        Command::Studio {
+            story,
+            voices,
+            script,
+            out,
+            port,
+            listen,
+            jobs,
+        } => Plan::Studio(castbook::studio::Options {
+            voices: voices
+                .unwrap_or_else(|| story.parent().unwrap_or(Path::new(".")).join("voices.toml")),
+            story,
+            script,
+            out,
+            listen,
+            port,
+            // Filled in by the command, which can fail to find it.
+            program: PathBuf::new(),
+            jobs: jobs.map_or_else(default_jobs, |n| n as usize),
+        }),
         Command::Script {
             story,
             voices,
@@ -513,6 +558,11 @@ pub fn parse() -> Result<Plan, clap::Error> {
             out,
         },
     })
+}
+
+/// One synthesis process per core.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 #[cfg(test)]

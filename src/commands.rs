@@ -92,9 +92,30 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             writeln!(out, "removed {} from {}", removed.summary(), dir.display())?;
             Ok(out.flush()?)
         }
+        Plan::Studio(mut options) => {
+            options.program =
+                std::env::current_exe().context("finding the castbook binary for workers")?;
+            castbook::studio::run(options).map_err(studio_error)
+        }
         Plan::Worker { cache, onnxruntime } => {
             Ok(render::worker::run_on_stdio(&cache, onnxruntime)?)
         }
+    }
+}
+
+/// A studio error as the causes `main` reads the exit status from: the
+/// story, script or voices.toml the user gave (or the port they asked
+/// for) is theirs to fix (2); the server failing while it runs is not (1).
+fn studio_error(err: castbook::studio::StudioError) -> anyhow::Error {
+    use castbook::studio::StudioError;
+    use castbook::studio::doc::DocError;
+    match err {
+        StudioError::Doc(DocError::Script(err)) => err.into(),
+        StudioError::Doc(DocError::Ingest(err)) => err.into(),
+        StudioError::Doc(DocError::Config(err)) => err.into(),
+        StudioError::Doc(DocError::NotAScript { .. } | DocError::Refused(_))
+        | StudioError::Listen { .. } => InputError(err.to_string()).into(),
+        err => err.into(),
     }
 }
 

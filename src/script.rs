@@ -89,6 +89,9 @@ pub struct ParsedScript {
     pub text: String,
     /// Byte range in `text`, kind, and speaker (dialogue only).
     pub segments: Vec<(Range<usize>, SegmentKind, Option<String>)>,
+    /// The 0-based line of the source each segment was read from, so a
+    /// tool can change one line and leave the rest of the file alone.
+    pub lines: Vec<usize>,
     /// Skipped matter, from `# [LABEL] ` lines: its range in `text` and label.
     pub matter: Vec<(Range<usize>, String)>,
 }
@@ -315,6 +318,7 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
         genders: BTreeMap::new(),
         text: String::new(),
         segments: Vec::new(),
+        lines: Vec::new(),
     };
     for (n, raw) in source.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
@@ -430,6 +434,7 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
         script
             .segments
             .push((start..script.text.len(), kind, speaker));
+        script.lines.push(n);
         if let Some(label) = matter_label {
             script.matter.push((start..script.text.len(), label));
         }
@@ -443,6 +448,47 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
         ));
     }
     Ok(script)
+}
+
+/// Why `name` can't be written as a speaker in a script line, if it can't.
+///
+/// A name ends at the first `:` of an `@NAME: ` line, is trimmed, and `?`
+/// means nobody; a line break would end the line.
+pub fn check_speaker_name(name: &str) -> Result<(), String> {
+    if name.trim() != name || name.is_empty() {
+        return Err(format!(
+            "speaker name {name:?} is empty or starts or ends with a space; expected a name such as \"Ann\""
+        ));
+    }
+    if name == "?" {
+        return Err("`?` means no speaker; expected a name".to_owned());
+    }
+    if let Some(bad) = name.chars().find(|&c| c == ':' || c.is_control()) {
+        return Err(format!(
+            "speaker name {name:?} contains {bad:?}; expected a name without `:` or control characters"
+        ));
+    }
+    if name.chars().count() > 100 {
+        return Err(format!(
+            "speaker name {name:?} is longer than 100 characters; expected a name"
+        ));
+    }
+    Ok(())
+}
+
+/// `line` (an `@NAME: text` dialogue line of a script) with its speaker
+/// changed to `speaker` (None: `@?`), the text kept byte for byte; None
+/// when `line` is not a dialogue line. The name must pass
+/// [`check_speaker_name`].
+pub fn with_speaker(line: &str, speaker: Option<&str>) -> Option<String> {
+    // A line of skipped matter keeps its `# [LABEL] ` in front.
+    let rest = line
+        .strip_prefix("# [")
+        .and_then(|rest| rest.split_once("] "))
+        .map_or(line, |(_, body)| body);
+    let prefix = &line[..line.len() - rest.len()];
+    let (_, body) = rest.strip_prefix('@')?.split_once(':')?;
+    Some(format!("{prefix}@{}:{body}", speaker.unwrap_or("?")))
 }
 
 impl ParsedScript {
@@ -637,6 +683,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("s.script:2:4: unknown escape \\q"), "{err}");
+    }
+
+    #[test]
+    fn a_line_changes_speaker_and_keeps_its_text() {
+        let source = "# castbook script v1\n# title: T\n= T\\n\\n\n@Ann: \"Hi: you,\"\n|  said Ann.\\s\n\n@?: \"No.\"\n";
+        let parsed = parse_text(Path::new("s.script"), source).unwrap();
+        assert_eq!(parsed.lines, [2, 3, 4, 6]);
+        let lines: Vec<&str> = source.split('\n').collect();
+        assert_eq!(
+            with_speaker(lines[3], Some("Bob Holt")).unwrap(),
+            "@Bob Holt: \"Hi: you,\""
+        );
+        assert_eq!(
+            with_speaker(lines[6], Some("Ann")).unwrap(),
+            "@Ann: \"No.\""
+        );
+        assert_eq!(with_speaker(lines[3], None).unwrap(), "@?: \"Hi: you,\"");
+        assert_eq!(with_speaker(lines[4], Some("Ann")), None);
+        assert_eq!(
+            with_speaker("# [notes] @Ann: \"Hi.\"", Some("Bob")).unwrap(),
+            "# [notes] @Bob: \"Hi.\""
+        );
+        assert!(check_speaker_name("Mr. Holt").is_ok());
+        for bad in ["", " Ann", "A:B", "?", "Ann\nBob"] {
+            assert!(check_speaker_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     proptest! {

@@ -30,6 +30,7 @@
 mod assemble;
 pub mod output;
 mod plan;
+pub mod preview;
 mod schedule;
 pub mod worker;
 

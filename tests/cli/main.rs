@@ -15,6 +15,7 @@ mod output;
 mod piper;
 mod render;
 mod script;
+mod studio;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
