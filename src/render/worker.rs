@@ -580,6 +580,26 @@ mod tests {
     }
 
     #[test]
+    fn a_client_asks_its_worker_and_reports_its_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let voice = Voice::new(EngineKind::Espeak, "a");
+        let jobs = jobs(&voice, 2);
+        let mut client = Client::start(&fake(ANSWERS_OK), dir.path()).unwrap();
+        client.synthesize(&jobs[1]).unwrap();
+        // Returned only once the worker answered: the entry is there.
+        assert!(dir.path().join(jobs[1].key.hex()).exists());
+        assert_eq!(asked(dir.path()), [jobs[1].key.hex()]);
+        drop(client);
+        let refuses = r#"while read -r line; do echo '{"error":"espeak:zz is not an installed espeak voice"}'; done"#;
+        let mut client = Client::start(&fake(refuses), dir.path()).unwrap();
+        let err = client.synthesize(&jobs[0]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "worker failed: espeak:zz is not an installed espeak voice"
+        );
+    }
+
+    #[test]
     fn a_worker_that_dies_or_talks_nonsense_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let voice = Voice::new(EngineKind::Espeak, "a");
