@@ -504,3 +504,24 @@ fn chunked_renders_reuse_all_but_the_edited_chunk() {
     assert_eq!(second.stats.synthesised, edited);
     assert_eq!(second.stats.reused, 60 - edited);
 }
+
+#[test]
+fn a_render_with_nothing_to_synthesise_starts_no_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let chapters = [
+        chapter(1, vec![utterance("Hello.", "a", 500)]),
+        chapter(2, vec![utterance("Hi there.", "a", 250)]),
+    ];
+    render_book("Book", &chapters, &mut tone(&["a"]), &options(dir.path()), &()).unwrap();
+    // All cached now: a worker process would be started for nothing.
+    let started = dir.path().join("worker-started");
+    let mut with_workers = options(dir.path());
+    with_workers.jobs = 2;
+    with_workers.worker = Some(WorkerSpec {
+        program: "sh".into(),
+        args: vec!["-c".into(), format!("touch '{}'", started.display()).into()],
+    });
+    let again = render_book("Book", &chapters, &mut tone(&["a"]), &with_workers, &()).unwrap();
+    assert_eq!((again.stats.synthesised, again.stats.reused), (0, 2));
+    assert!(!started.exists(), "a worker was started");
+}
