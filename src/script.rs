@@ -693,6 +693,37 @@ mod tests {
     }
 
     #[test]
+    fn characters_in_voices_toml_lend_their_aliases_and_gender() {
+        let source = "# castbook script v1\n@Ann: \"Hi,\"\n@Bob: \"Yo.\"\n";
+        let parsed = parse_text(Path::new("s.script"), source).unwrap();
+        let known = [
+            KnownCharacter {
+                name: "Bob".into(),
+                aliases: vec!["Robert".into()],
+                gender: Some(Gender::Male),
+            },
+            KnownCharacter {
+                name: "Ann".into(),
+                aliases: vec!["Annie".into()],
+                gender: Some(Gender::Female),
+            },
+        ];
+        let (_, attributed) = parsed.into_book(Path::new("s.script"), &known);
+        let found: Vec<(&str, &[String], Option<Gender>)> = attributed
+            .characters
+            .iter()
+            .map(|c| (c.name.as_str(), c.aliases.as_slice(), c.gender))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("Ann", &["Annie".to_owned()][..], Some(Gender::Female)),
+                ("Bob", &["Robert".to_owned()][..], Some(Gender::Male)),
+            ]
+        );
+    }
+
+    #[test]
     fn declared_genders_are_written_and_read_back() {
         let (book, mut attributed) = tagged(
             "\"Hi,\" said Ann. \"Yo,\" said Bob. \"Eh,\" said Kit.\n",
