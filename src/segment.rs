@@ -554,6 +554,16 @@ mod tests {
     }
 
     #[test]
+    fn a_few_lines_opening_with_a_dash_keep_a_book_in_double_quotes() {
+        // Dash-style dialogue needs more than four such lines: two are a
+        // list in the narration, and the book's speech stays in quotes.
+        assert_eq!(
+            dialogue_of("Title\n\n\"Buy these,\" she said.\n\n— Bread, and fresh.\n\n— Milk, if any.\n"),
+            ["\"Buy these,\""]
+        );
+    }
+
+    #[test]
     fn apostrophes_are_not_quotes_in_double_quote_books() {
         assert_eq!(
             dialogue_of("Title\n\n\"Don't,\" she said, \"it's the Smiths' dog.\"\n"),
