@@ -564,6 +564,24 @@ mod tests {
     }
 
     #[test]
+    fn an_opening_mark_after_a_dash_inside_speech_does_not_close_it() {
+        // Speech cut off and started again: `“Wait—“Stop,”` is one quote.
+        assert_eq!(
+            dialogue_of("Title\n\n“Wait—“Stop,” he said.\n"),
+            ["“Wait—“Stop,”"]
+        );
+    }
+
+    #[test]
+    fn possessives_in_the_narration_of_a_single_quote_book_open_nothing() {
+        let text = "Title\n\n'Go,' said Ann.\n\n'Why?' asked Bob.\n\n'Now,' Ann said.\n\n'Fine.'\n\n'Yes.'\n\nAnn's dog barked at Bob's cat.\n";
+        assert_eq!(
+            dialogue_of(text),
+            ["'Go,'", "'Why?'", "'Now,'", "'Fine.'", "'Yes.'"]
+        );
+    }
+
+    #[test]
     fn apostrophes_are_not_quotes_in_double_quote_books() {
         assert_eq!(
             dialogue_of("Title\n\n\"Don't,\" she said, \"it's the Smiths' dog.\"\n"),
