@@ -582,6 +582,17 @@ mod tests {
     }
 
     #[test]
+    fn a_later_possessive_is_no_better_closer_than_a_mark_after_a_word() {
+        // `Smiths'` may close the quote: only a mark after punctuation
+        // (`keys,'`) later on would close it better, not `Joneses'`.
+        let text = "Title\n\n'Go,' said Ann.\n\n'Why?' asked Bob.\n\n'Now,' Ann said.\n\n'Fine.'\n\n'We saw the Smiths' said Ann, and the Joneses' dog.\n";
+        assert_eq!(
+            dialogue_of(text),
+            ["'Go,'", "'Why?'", "'Now,'", "'Fine.'", "'We saw the Smiths'"]
+        );
+    }
+
+    #[test]
     fn apostrophes_are_not_quotes_in_double_quote_books() {
         assert_eq!(
             dialogue_of("Title\n\n\"Don't,\" she said, \"it's the Smiths' dog.\"\n"),
