@@ -683,9 +683,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("s.script:2:4: unknown escape \\q"), "{err}");
-        let err = parse_text(Path::new("s.script"), "# castbook script v1\n# speaker Ann: fem\n")
-            .unwrap_err()
-            .to_string();
+        let err = parse_text(
+            Path::new("s.script"),
+            "# castbook script v1\n# speaker Ann: fem\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.starts_with("s.script:2:15: unknown gender \"fem\""),
             "{err}"

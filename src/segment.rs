@@ -558,7 +558,9 @@ mod tests {
         // Dash-style dialogue needs more than four such lines: two are a
         // list in the narration, and the book's speech stays in quotes.
         assert_eq!(
-            dialogue_of("Title\n\n\"Buy these,\" she said.\n\n— Bread, and fresh.\n\n— Milk, if any.\n"),
+            dialogue_of(
+                "Title\n\n\"Buy these,\" she said.\n\n— Bread, and fresh.\n\n— Milk, if any.\n"
+            ),
             ["\"Buy these,\""]
         );
     }
@@ -588,7 +590,13 @@ mod tests {
         let text = "Title\n\n'Go,' said Ann.\n\n'Why?' asked Bob.\n\n'Now,' Ann said.\n\n'Fine.'\n\n'We saw the Smiths' said Ann, and the Joneses' dog.\n";
         assert_eq!(
             dialogue_of(text),
-            ["'Go,'", "'Why?'", "'Now,'", "'Fine.'", "'We saw the Smiths'"]
+            [
+                "'Go,'",
+                "'Why?'",
+                "'Now,'",
+                "'Fine.'",
+                "'We saw the Smiths'"
+            ]
         );
     }
 

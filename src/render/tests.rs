@@ -512,7 +512,14 @@ fn a_render_with_nothing_to_synthesise_starts_no_worker() {
         chapter(1, vec![utterance("Hello.", "a", 500)]),
         chapter(2, vec![utterance("Hi there.", "a", 250)]),
     ];
-    render_book("Book", &chapters, &mut tone(&["a"]), &options(dir.path()), &()).unwrap();
+    render_book(
+        "Book",
+        &chapters,
+        &mut tone(&["a"]),
+        &options(dir.path()),
+        &(),
+    )
+    .unwrap();
     // All cached now: a worker process would be started for nothing.
     let started = dir.path().join("worker-started");
     let mut with_workers = options(dir.path());
