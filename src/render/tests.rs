@@ -532,3 +532,28 @@ fn a_render_with_nothing_to_synthesise_starts_no_worker() {
     assert_eq!((again.stats.synthesised, again.stats.reused), (0, 2));
     assert!(!started.exists(), "a worker was started");
 }
+
+#[test]
+fn the_progress_bar_counts_every_utterance_placed_or_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let chapters = [
+        chapter(
+            1,
+            vec![utterance("Hello.", "a", 500), utterance("Hi.", "a", 250)],
+        ),
+        chapter(2, vec![utterance("Bye.", "a", 250)]),
+    ];
+    for _ in 0..2 {
+        // The second time, both chapters are finished and skipped whole.
+        let bar = indicatif::ProgressBar::hidden();
+        render_book(
+            "Book",
+            &chapters,
+            &mut tone(&["a"]),
+            &options(dir.path()),
+            &bar,
+        )
+        .unwrap();
+        assert_eq!(bar.position(), 3);
+    }
+}
