@@ -703,6 +703,20 @@ mod tests {
         let err = cache.read_member(&key, 0).unwrap_err().to_string();
         assert!(err.starts_with(&path.display().to_string()), "{err}");
         assert!(err.contains("corrupt"), "{err}");
+        // A header for three members, cut off inside their table.
+        let mut cut = SEGMENT_MAGIC.to_vec();
+        cut.extend(16000u32.to_le_bytes());
+        cut.extend(3u32.to_le_bytes());
+        cut.extend([0u8; 8]);
+        std::fs::write(&path, &cut).unwrap();
+        let err = cache.read_member(&key, 0).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: corrupt cache entry (missing member); run `castbook cache clear`",
+                path.display()
+            )
+        );
     }
 
     #[test]

@@ -43,7 +43,7 @@ enum Command {
         /// No progress bar.
         #[arg(short, long)]
         quiet: bool,
-        /// Say which encoding and cast were used.
+        /// Say which encoding, cast and ONNX Runtime library were used.
         #[arg(short, long)]
         verbose: bool,
         /// Synthesis processes to run at once [default: number of cores].

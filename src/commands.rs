@@ -263,6 +263,9 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     voices.check_voices(|voice| engines.check_voice(voice))?;
     let cast = cast::cast(&attributed.characters, &voices)?;
     if plan.verbose {
+        if let Some(library) = castbook::synth::onnx::loaded_onnxruntime() {
+            eprintln!("castbook: ONNX Runtime: {}", library.display());
+        }
         eprintln!("castbook: narrator: {}", cast.narrator.label());
         for (name, member) in &cast.characters {
             eprintln!("castbook: {name}: {}", member.voice.label());

@@ -128,24 +128,78 @@ mod tests {
         assert!(lock_file(&path).is_ok());
     }
 
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_held_lock_names_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/.castbook.lock");
+        let _held = lock_file(&path).unwrap();
+        let err = lock_file(&path).err().unwrap().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: another castbook render is using this folder",
+                dir.path().join("out").display()
+            )
+        );
+    }
+
     #[test]
     fn atomic_writes_leave_a_readable_file_and_no_partials() {
+        use std::io::Write;
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.txt");
-        write_atomically(&path, |f| std::io::Write::write_all(f, b"hello")).unwrap();
+        write_atomically(&path, |f| f.write_all(b"hello")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"hello");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o644);
-        let failed = write_atomically(&path, |_| Err(std::io::Error::other("disk full")));
-        assert!(failed.unwrap_err().to_string().contains("out.txt"));
-        assert_eq!(std::fs::read(&path).unwrap(), b"hello", "left alone");
         std::fs::write(dir.path().join(".partial-x"), b"half").unwrap();
         sweep_partials(dir.path()).unwrap();
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["out.txt"]);
+        assert_eq!(names(dir.path()), ["out.txt"]);
+    }
+
+    #[test]
+    fn a_file_being_written_is_a_partial_beside_the_old_one() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        std::fs::write(&path, b"old").unwrap();
+        write_atomically(&path, |f| {
+            f.write_all(b"new, half")?;
+            // Whoever reads the final name meanwhile sees the old file,
+            // whole; the new one is a temporary in the same folder (so the
+            // rename is atomic).
+            assert_eq!(std::fs::read(&path).unwrap(), b"old");
+            let names = names(dir.path());
+            assert_eq!(names.len(), 2, "{names:?}");
+            assert!(names[0].starts_with(PARTIAL_PREFIX), "{names:?}");
+            f.write_all(b" and whole")
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new, half and whole");
+
+        // A write that fails partway (a full disk) leaves the old file
+        // and no temporary.
+        let failed = write_atomically(&path, |f| {
+            f.write_all(b"garbage")?;
+            Err(std::io::Error::other("No space left on device"))
+        })
+        .unwrap_err();
+        assert_eq!(failed.to_string(), path.display().to_string());
+        assert_eq!(
+            crate::core::error_chain(&failed),
+            format!("{}: No space left on device", path.display())
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"new, half and whole");
+        assert_eq!(names(dir.path()), ["out.txt"]);
     }
 }

@@ -683,6 +683,79 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("s.script:2:4: unknown escape \\q"), "{err}");
+        let err = parse_text(
+            Path::new("s.script"),
+            "# castbook script v1\n# speaker Ann: fem\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("s.script:2:15: unknown gender \"fem\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn characters_in_voices_toml_lend_their_aliases_and_gender() {
+        let source = "# castbook script v1\n@Ann: \"Hi,\"\n@Bob: \"Yo.\"\n";
+        let parsed = parse_text(Path::new("s.script"), source).unwrap();
+        let known = [
+            KnownCharacter {
+                name: "Bob".into(),
+                aliases: vec!["Robert".into()],
+                gender: Some(Gender::Male),
+            },
+            KnownCharacter {
+                name: "Ann".into(),
+                aliases: vec!["Annie".into()],
+                gender: Some(Gender::Female),
+            },
+        ];
+        let (_, attributed) = parsed.into_book(Path::new("s.script"), &known);
+        let found: Vec<(&str, &[String], Option<Gender>)> = attributed
+            .characters
+            .iter()
+            .map(|c| (c.name.as_str(), c.aliases.as_slice(), c.gender))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("Ann", &["Annie".to_owned()][..], Some(Gender::Female)),
+                ("Bob", &["Robert".to_owned()][..], Some(Gender::Male)),
+            ]
+        );
+    }
+
+    #[test]
+    fn declared_genders_are_written_and_read_back() {
+        let (book, mut attributed) = tagged(
+            "\"Hi,\" said Ann. \"Yo,\" said Bob. \"Eh,\" said Kit.\n",
+            &[Some("Ann"), Some("Bob"), Some("Kit")],
+        );
+        for character in &mut attributed.characters {
+            character.gender = match character.name.as_str() {
+                "Ann" => Some(Gender::Female),
+                "Bob" => Some(Gender::Male),
+                _ => None,
+            };
+        }
+        let mut out = Vec::new();
+        write_text(&book, &attributed, Reading::default(), &mut out).unwrap();
+        let source = String::from_utf8(out).unwrap();
+        let mut declared: Vec<&str> = source
+            .lines()
+            .filter(|l| l.starts_with("# speaker "))
+            .collect();
+        declared.sort_unstable();
+        assert_eq!(declared, ["# speaker Ann: female", "# speaker Bob: male"]);
+        let parsed = parse_text(Path::new("s.script"), &source).unwrap();
+        assert_eq!(
+            parsed.genders,
+            BTreeMap::from([
+                ("Ann".to_owned(), Gender::Female),
+                ("Bob".to_owned(), Gender::Male)
+            ])
+        );
     }
 
     #[test]

@@ -554,6 +554,53 @@ mod tests {
     }
 
     #[test]
+    fn a_few_lines_opening_with_a_dash_keep_a_book_in_double_quotes() {
+        // Dash-style dialogue needs more than four such lines: two are a
+        // list in the narration, and the book's speech stays in quotes.
+        assert_eq!(
+            dialogue_of(
+                "Title\n\n\"Buy these,\" she said.\n\n— Bread, and fresh.\n\n— Milk, if any.\n"
+            ),
+            ["\"Buy these,\""]
+        );
+    }
+
+    #[test]
+    fn an_opening_mark_after_a_dash_inside_speech_does_not_close_it() {
+        // Speech cut off and started again: `“Wait—“Stop,”` is one quote.
+        assert_eq!(
+            dialogue_of("Title\n\n“Wait—“Stop,” he said.\n"),
+            ["“Wait—“Stop,”"]
+        );
+    }
+
+    #[test]
+    fn possessives_in_the_narration_of_a_single_quote_book_open_nothing() {
+        let text = "Title\n\n'Go,' said Ann.\n\n'Why?' asked Bob.\n\n'Now,' Ann said.\n\n'Fine.'\n\n'Yes.'\n\nAnn's dog barked at Bob's cat.\n";
+        assert_eq!(
+            dialogue_of(text),
+            ["'Go,'", "'Why?'", "'Now,'", "'Fine.'", "'Yes.'"]
+        );
+    }
+
+    #[test]
+    fn a_later_possessive_is_no_better_closer_than_a_mark_after_a_word() {
+        // `Smiths'` may close the quote: only a mark after punctuation
+        // (`keys,'`) later on would close it better, not `Joneses'`.
+        let text = "Title\n\n'Go,' said Ann.\n\n'Why?' asked Bob.\n\n'Now,' Ann said.\n\n'Fine.'\n\n'We saw the Smiths' said Ann, and the Joneses' dog.\n";
+        assert_eq!(
+            dialogue_of(text),
+            [
+                "'Go,'",
+                "'Why?'",
+                "'Now,'",
+                "'Fine.'",
+                "'We saw the Smiths'"
+            ]
+        );
+    }
+
+    #[test]
     fn apostrophes_are_not_quotes_in_double_quote_books() {
         assert_eq!(
             dialogue_of("Title\n\n\"Don't,\" she said, \"it's the Smiths' dog.\"\n"),
@@ -572,6 +619,24 @@ mod tests {
                 "‘Give ’em the Smiths’ keys,’",
                 "‘Fine.’",
                 "‘Now.’"
+            ]
+        );
+    }
+
+    #[test]
+    fn straight_single_quotes_in_a_single_quote_book() {
+        // Typed on a keyboard: one mark for quotes and apostrophes alike.
+        let text = "Title\n\n'Don't go,' said Ann.\n\n'Why not?' asked Bob.\n\n'Give 'em the Smiths' keys,' Ann said.\n\n'Fine.'\n\n'Now.'\n\n'It's late,' Bob said. 'We'd better run.'\n";
+        assert_eq!(
+            dialogue_of(text),
+            [
+                "'Don't go,'",
+                "'Why not?'",
+                "'Give 'em the Smiths' keys,'",
+                "'Fine.'",
+                "'Now.'",
+                "'It's late,'",
+                "'We'd better run.'"
             ]
         );
     }

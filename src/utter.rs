@@ -214,25 +214,27 @@ mod tests {
         let book = ingest::book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
         let attributed = attribute::attribute(&book, segment::segment_book(&book), &[]);
         let cast = cast::cast(&attributed.characters, &cast::VoicesFile::default()).unwrap();
-        let pauses = Pauses::default();
-        let chapters = utterances(&book, &attributed, &cast, &pauses);
+        let chapters = utterances(&book, &attributed, &cast, &Pauses::default());
         let got: Vec<(&str, u32)> = chapters[0]
             .utterances
             .iter()
             .map(|u| (&*u.text, u.pause_ms))
             .collect();
+        // The defaults, in milliseconds, written out: a change to any of
+        // them changes every render's timing and should be deliberate.
         assert_eq!(
             got,
             [
-                ("Chapter 1", pauses.lead_in),
-                ("Ann sat.", pauses.after_heading),
-                ("She waited.", pauses.sentence),
-                ("Hello,", pauses.paragraph + pauses.turn),
-                ("said Ann.", pauses.sentence + pauses.turn),
-                ("Hi,", pauses.paragraph + pauses.turn),
-                ("said Bob.", pauses.sentence + pauses.turn),
+                ("Chapter 1", 600),       // lead-in
+                ("Ann sat.", 1000),       // after a heading
+                ("She waited.", 280),     // sentence
+                ("Hello,", 650 + 200),    // paragraph, and a new voice
+                ("said Ann.", 280 + 200), // quote to its tag, a new voice
+                ("Hi,", 650 + 200),
+                ("said Bob.", 280 + 200),
             ]
         );
+        assert_eq!(chapters[0].lead_out_ms, 1200);
         assert_eq!(chapters[0].utterances[3].speaker.as_deref(), Some("Ann"));
         assert_ne!(
             chapters[0].utterances[3].voice,

@@ -611,6 +611,23 @@ mod tests {
     }
 
     #[test]
+    fn a_pronounce_table_needs_respell_or_phonemes_or_both() {
+        let lexicon = |entry: &str| {
+            parse(&format!("[pronounce]\nXander = {entry}\n"))
+                .and_then(|file| file.lexicon().map_err(|e| e.to_string()))
+        };
+        let only_phonemes = lexicon(r#"{ phonemes = "z'and3" }"#).unwrap();
+        assert_eq!(only_phonemes["Xander"].phonemes.as_deref(), Some("z'and3"));
+        assert_eq!(only_phonemes["Xander"].respell, None);
+        let only_respell = lexicon(r#"{ respell = "Zander" }"#).unwrap();
+        assert_eq!(only_respell["Xander"].respell.as_deref(), Some("Zander"));
+        assert_eq!(
+            lexicon("{}").unwrap_err(),
+            r#"voices.toml:2:10: [pronounce] "Xander" is empty; expected `respell` and/or `phonemes`"#
+        );
+    }
+
+    #[test]
     fn example_schema_parses() {
         let file = parse(
             r#"

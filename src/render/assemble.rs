@@ -172,6 +172,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_engines_padding_is_trimmed_to_a_margin_on_both_sides() {
+        // 1000 Hz: a 10-sample margin. Quiet (at the threshold or below)
+        // 0..100 and 150..300, speech 100..150 with a quiet sample inside.
+        let mut samples = vec![131_i16; 300];
+        for (n, sample) in samples.iter_mut().enumerate().take(150).skip(100) {
+            *sample = if n == 120 { 0 } else { -2000 };
+        }
+        let clip = CachedClip {
+            sample_rate: 1000,
+            samples,
+        };
+        assert_eq!(trim_silence(&clip), &clip.samples[90..160]);
+        let quiet = CachedClip {
+            sample_rate: 1000,
+            samples: vec![-131; 50],
+        };
+        assert!(trim_silence(&quiet).is_empty());
+    }
+
+    #[test]
     fn volume_scales_without_touching_unity() {
         assert_eq!(scale(1000, 1.0), 1000);
         assert_eq!(scale(1000, 0.5), 500);

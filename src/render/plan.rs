@@ -293,6 +293,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_wavs_mtime_is_counted_to_the_nanosecond() {
+        // A finished chapter is trusted only while its WAV keeps the
+        // length and mtime we recorded: a fraction of a second counts.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let when = std::time::UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 123_456_789);
+        file.as_file().set_modified(when).unwrap();
+        let metadata = file.as_file().metadata().unwrap();
+        assert_eq!(mtime_ns(&metadata), 1_700_000_000_123_456_789);
+    }
+
+    #[test]
     fn chunks_hold_one_speaker_in_one_voice_with_chained_keys() {
         let lines: Vec<String> = (0..200).map(|n| format!("Line {n}.")).collect();
         let speakers = ["-", "Ann", "-", "-", "Ann"];

@@ -506,4 +506,150 @@ mod tests {
             Err("no voice".to_owned())
         );
     }
+    /// A stand-in worker: `sh -c SCRIPT --cache DIR`, so the script finds
+    /// the cache folder the pool passes in `$1`.
+    fn fake(script: &str) -> WorkerSpec {
+        WorkerSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+        }
+    }
+
+    /// Answers every request `ok` after noting its key in `$1/asked` and
+    /// creating `$1/KEY` (standing in for the cache entry).
+    const ANSWERS_OK: &str = r#"while read -r line; do
+        key=${line#*\"key\":\"}; key=${key%%\"*}
+        echo "$key" >> "$1/asked"; : > "$1/$key"
+        echo '{"ok":true}'
+    done"#;
+
+    fn jobs(voice: &Voice, count: usize) -> Vec<Job<'_>> {
+        (0..count)
+            .map(|n| Job {
+                key: segment_key("tone", voice, &format!("Line {n}.")),
+                voice,
+                texts: vec!["Hi."],
+            })
+            .collect()
+    }
+
+    fn asked(dir: &Path) -> Vec<String> {
+        std::fs::read_to_string(dir.join("asked"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn the_pool_hands_out_each_job_once_and_waits_for_the_one_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let voice = Voice::new(EngineKind::Espeak, "a");
+        let jobs = jobs(&voice, 24);
+        std::thread::scope(|scope| {
+            let mut pool = Pool::start(scope, &fake(ANSWERS_OK), dir.path(), 2, &jobs).unwrap();
+            // The last job first: waiting for it must wait for its answer.
+            pool.wait(23).unwrap();
+            assert!(dir.path().join(jobs[23].key.hex()).exists());
+            for (n, job) in jobs.iter().enumerate() {
+                pool.wait(n).unwrap();
+                assert!(dir.path().join(job.key.hex()).exists(), "job {n}");
+            }
+        });
+        let mut asked = asked(dir.path());
+        asked.sort();
+        let mut keys: Vec<String> = jobs.iter().map(|j| j.key.hex()).collect();
+        keys.sort();
+        assert_eq!(asked, keys, "every job once, by one of the two workers");
+    }
+
+    #[test]
+    fn a_workers_error_is_the_pools_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let voice = Voice::new(EngineKind::Espeak, "a");
+        let jobs = jobs(&voice, 8);
+        // The third request fails; waiting for a later job reports it.
+        let third_fails = r#"n=0; while read -r line; do
+            n=$((n+1))
+            if [ $n -eq 3 ]; then echo '{"error":"espeak:zz is not an installed espeak voice"}'
+            else echo '{"ok":true}'; fi
+        done"#;
+        std::thread::scope(|scope| {
+            let mut pool = Pool::start(scope, &fake(third_fails), dir.path(), 1, &jobs).unwrap();
+            pool.wait(0).unwrap();
+            let err = pool.wait(6).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "worker failed: espeak:zz is not an installed espeak voice"
+            );
+        });
+    }
+
+    #[test]
+    fn a_client_asks_its_worker_and_reports_its_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let voice = Voice::new(EngineKind::Espeak, "a");
+        let jobs = jobs(&voice, 2);
+        let mut client = Client::start(&fake(ANSWERS_OK), dir.path()).unwrap();
+        client.synthesize(&jobs[1]).unwrap();
+        // Returned only once the worker answered: the entry is there.
+        assert!(dir.path().join(jobs[1].key.hex()).exists());
+        assert_eq!(asked(dir.path()), [jobs[1].key.hex()]);
+        drop(client);
+        let refuses = r#"while read -r line; do echo '{"error":"espeak:zz is not an installed espeak voice"}'; done"#;
+        let mut client = Client::start(&fake(refuses), dir.path()).unwrap();
+        let err = client.synthesize(&jobs[0]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "worker failed: espeak:zz is not an installed espeak voice"
+        );
+    }
+
+    #[test]
+    fn a_worker_that_dies_or_talks_nonsense_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let voice = Voice::new(EngineKind::Espeak, "a");
+        let jobs = jobs(&voice, 3);
+        let failure = |script: &str| {
+            std::thread::scope(|scope| {
+                let mut pool = Pool::start(scope, &fake(script), dir.path(), 1, &jobs).unwrap();
+                pool.wait(0).unwrap_err().to_string()
+            })
+        };
+        let died = failure("exit 3");
+        assert!(died.contains("exited unexpectedly"), "{died}");
+        assert!(died.contains("exit status: 3"), "{died}");
+        let nonsense = failure("while read -r line; do echo 'hello'; done");
+        assert_eq!(nonsense, "worker failed: worker sent a bad reply: hello");
+        let no_program = std::thread::scope(|scope| {
+            let spec = WorkerSpec {
+                program: dir.path().join("no-such-castbook"),
+                args: Vec::new(),
+            };
+            Pool::start(scope, &spec, dir.path(), 1, &jobs)
+                .err()
+                .unwrap()
+        });
+        assert!(
+            error_chain(&no_program).contains("cannot start worker"),
+            "{}",
+            error_chain(&no_program)
+        );
+    }
+
+    #[test]
+    fn dropping_the_pool_stops_handing_out_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let voice = Voice::new(EngineKind::Espeak, "a");
+        let jobs = jobs(&voice, 40);
+        let slow =
+            r#"while read -r line; do echo x >> "$1/asked"; sleep 0.1; echo '{"ok":true}'; done"#;
+        std::thread::scope(|scope| {
+            let mut pool = Pool::start(scope, &fake(slow), dir.path(), 1, &jobs).unwrap();
+            pool.wait(0).unwrap();
+        });
+        // The job in hand when the pool went is finished; no more are sent.
+        let asked = asked(dir.path()).len();
+        assert!((1..=3).contains(&asked), "{asked} of 40 jobs sent");
+    }
 }

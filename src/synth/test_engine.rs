@@ -11,6 +11,7 @@ pub struct ToneEngine {
     sample_rate: u32,
     known: Vec<String>,
     history: bool,
+    failing_on: Option<String>,
 }
 
 impl ToneEngine {
@@ -21,7 +22,15 @@ impl ToneEngine {
             sample_rate,
             known: known.iter().map(|s| (*s).to_owned()).collect(),
             history: false,
+            failing_on: None,
         }
+    }
+
+    /// Fails to synthesise exactly `text` (its voice still checks out), as
+    /// an engine that breaks partway through a render.
+    pub fn failing_on(mut self, text: &str) -> ToneEngine {
+        self.failing_on = Some(text.to_owned());
+        self
     }
 
     /// Claims to keep history as espeak does (its audio still does not),
@@ -56,6 +65,13 @@ impl Engine for ToneEngine {
 
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         self.check_voice(&voice.id)?;
+        if self.failing_on.as_deref() == Some(text) {
+            return Err(SynthError::Failed {
+                engine: self.kind,
+                text: text.to_owned(),
+                reason: "the test engine was told to fail here".to_owned(),
+            });
+        }
         let per_char =
             (f64::from(self.sample_rate) * 0.06 / f64::from(voice.rate.max(0.1))) as usize;
         let hash = voice

@@ -321,3 +321,48 @@ fn a_missing_ffmpeg_is_named_before_rendering() {
     insta::assert_snapshot!(outcome.stderr.trim(), @"castbook: error: ffmpeg not found; --format mp3 needs it: install the Debian package ffmpeg (scripts/setup does)");
     assert!(!outcome.dir.join("out").exists());
 }
+
+#[test]
+fn flac_is_a_lossless_tagged_copy_of_each_chapter() {
+    let story = "---\ntitle: Tale\nauthor: Ann Writer\n---\n\n# Chapter 1\n\n\"Hello,\" said Ann.\n\n# Chapter 2\n\n\"Bye,\" said Bob.\n";
+    let outcome = Test::new()
+        .file("story.md", story)
+        .args(&[
+            "render", "story.md", "-o", "out", "--quiet", "--format", "flac",
+        ])
+        .succeeds();
+    let out = outcome.dir.join("out");
+    let chapters = manifest(&out)["chapters"].as_array().unwrap().clone();
+    assert_eq!(chapters.len(), 2);
+    for (n, chapter) in (1..).zip(&chapters) {
+        let wav = out.join(chapter["file"].as_str().unwrap());
+        let flac = wav.with_extension("flac");
+        let probe = ffprobe(&flac);
+        assert_eq!(probe["streams"][0]["codec_name"], "flac");
+        let tags = &probe["format"]["tags"];
+        // FLAC (Vorbis comment) tag names are upper case in ffprobe's report.
+        let tag = |name: &str| tags[name].as_str().or(tags[name.to_uppercase()].as_str());
+        assert_eq!(tag("title"), chapter["title"].as_str(), "{tags}");
+        assert_eq!(tag("album"), Some("Tale"), "{tags}");
+        assert_eq!(tag("artist"), Some("Ann Writer"), "{tags}");
+        assert!(
+            tag("track").is_some_and(|t| t.starts_with(&n.to_string())),
+            "{tags}"
+        );
+        // Decoded, the very samples of the WAV.
+        let decoded = Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(&flac)
+            .args(["-f", "s16le", "-acodec", "pcm_s16le", "-"])
+            .output()
+            .expect("ffmpeg runs");
+        assert!(decoded.status.success());
+        let wav_bytes = std::fs::read(&wav).unwrap();
+        assert_eq!(decoded.stdout.len(), wav_bytes.len() - 44);
+        assert!(
+            decoded.stdout == wav_bytes[44..],
+            "{} differs from its WAV",
+            flac.display()
+        );
+    }
+}

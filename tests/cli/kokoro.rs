@@ -267,3 +267,33 @@ fn a_killed_kokoro_render_resumes_to_identical_chapters() {
     assert_eq!(resumed.wavs("killed"), resumed.wavs("clean"));
     assert!(leftovers(&resumed.dir.join("killed")).is_empty());
 }
+
+/// The word error rate Kokoro must beat on Piper's plain paragraph: it
+/// scores about 0.19 there (joe 0.36-0.40), so a bound tighter than
+/// Piper's catches a phoneme mapping that garbles some words, not only
+/// gibberish (1.0).
+const KOKORO_WER_BOUND: f64 = 0.35;
+
+#[test]
+fn kokoro_audio_says_its_words() {
+    use crate::piper::PLAIN_WORDS;
+    kokoro_dir();
+    let story = format!("A Quiet Night\n\n{PLAIN_WORDS}\n");
+    let outcome = Test::new()
+        .with_kokoro()
+        .story(&story)
+        .voices("[narrator]\nvoice = \"kokoro:af_heart\"\n")
+        .args(&["render", "story.txt", "-o", "out", "--quiet"])
+        .succeeds();
+    let manifest = outcome.manifest("out");
+    let wav = outcome
+        .dir
+        .join("out")
+        .join(manifest["chapters"][0]["file"].as_str().unwrap());
+    let (wer, heard) = crate::word_error_rate(&wav, &story);
+    eprintln!("kokoro af_heart: word error rate {wer:.2}; heard: {heard}");
+    assert!(
+        wer < KOKORO_WER_BOUND,
+        "word error rate {wer:.2} (bound {KOKORO_WER_BOUND}); heard: {heard}"
+    );
+}

@@ -20,8 +20,14 @@ mod studio;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
+use assert_cmd::assert::Assert;
 use tempfile::TempDir;
+
+/// Longer than any test's command takes; a castbook that hangs is killed
+/// and fails its test rather than stalling the suite.
+const TIMEOUT: Duration = Duration::from_secs(600);
 
 pub struct Test {
     dir: TempDir,
@@ -31,12 +37,16 @@ pub struct Test {
     stderr: Option<String>,
     env: Vec<(String, String)>,
     kokoro: bool,
+    program: Option<PathBuf>,
+    file_size_limit: Option<u64>,
 }
 
 pub struct Outcome {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    output: std::process::Output,
+    command_line: String,
     expected_stderr: Option<String>,
     pub dir: PathBuf,
     kokoro: bool,
@@ -63,6 +73,8 @@ impl Test {
             stderr: None,
             env: Vec::new(),
             kokoro: false,
+            program: None,
+            file_size_limit: None,
         }
     }
 
@@ -121,6 +133,32 @@ impl Test {
         self
     }
 
+    /// Runs castbook as on a disk that fills up: no file it (or a worker)
+    /// writes may grow past `bytes` (`RLIMIT_FSIZE`; the write then fails
+    /// with EFBIG, as it would with ENOSPC on a full disk, since SIGXFSZ
+    /// is ignored).
+    ///
+    /// espeak-ng opens a PulseAudio client (through libpcaudio) even when it
+    /// renders to memory, and that client's shared memory would hit the
+    /// limit too and print `ftruncate() failed` (a real full disk leaves
+    /// memfd memory alone): the client is told to use none.
+    pub fn file_size_limit(mut self, bytes: u64) -> Test {
+        self.file_size_limit = Some(bytes);
+        let conf = self.path().join(".pulse-client.conf");
+        std::fs::write(
+            &conf,
+            "enable-shm = no\nenable-memfd = no\nautospawn = no\n",
+        )
+        .expect("write pulse client.conf");
+        self.env("PULSE_CLIENTCONFIG", conf.to_str().expect("UTF-8 path"))
+    }
+
+    /// Runs this castbook executable instead of cargo's (see [`castbook_at`]).
+    pub fn program(mut self, program: &Path) -> Test {
+        self.program = Some(program.to_owned());
+        self
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -128,53 +166,79 @@ impl Test {
     /// The castbook command, in the scratch folder, with the test's
     /// arguments, for tests that need to start it themselves (to kill it).
     pub fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_castbook"));
+        let mut command = Command::new(
+            self.program
+                .as_deref()
+                .unwrap_or(Path::new(env!("CARGO_BIN_EXE_castbook"))),
+        );
         command
             .current_dir(self.dir.path())
             .args(&self.args)
             .env_remove("ORT_DYLIB_PATH")
             .env_remove("CASTBOOK_ATTR_DISABLE")
-            // The project's local installs (ONNX Runtime, voices), also
-            // when the binary is built elsewhere (CARGO_TARGET_DIR).
-            .env("CASTBOOK_VENV", project_venv());
+            .env_remove("CASTBOOK_VENV");
+        // The project's local installs (ONNX Runtime, voices), also when
+        // the binary is built elsewhere (CARGO_TARGET_DIR); not for a
+        // castbook placed by the test, which checks what it finds from
+        // where it is.
+        if self.program.is_none() {
+            command.env("CASTBOOK_VENV", project_venv());
+        }
         if !self.kokoro {
             command.env("CASTBOOK_KOKORO_DIR", NO_KOKORO);
         }
         command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(bytes) = self.file_size_limit {
+            use std::os::unix::process::CommandExt;
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            // SAFETY: runs in the forked child before exec and calls only
+            // setrlimit and signal, which are async-signal-safe; an ignored
+            // signal stays ignored across exec, in castbook and its workers.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
+        }
         command
+    }
+
+    /// Makes the scratch folder a project folder, as a clone of castbook
+    /// is: a `.git` and the repo's `.venv` (a link), so castbook finds ONNX
+    /// Runtime and the installed voices from the folder it runs in (the git
+    /// root rule), wherever cargo put its binary.
+    pub fn in_project(self) -> Test {
+        let venv = repo_venv();
+        std::fs::create_dir_all(self.path().join(".git")).expect("create .git");
+        std::os::unix::fs::symlink(venv, self.path().join(".venv")).expect("link .venv");
+        self
     }
 
     #[track_caller]
     pub fn run(self) -> Outcome {
-        use std::io::Write;
-        use std::process::Stdio;
-        let mut command = self.command();
-        command.stdin(if self.stdin.is_some() {
-            Stdio::piped()
+        let command_line = format!("{:?}", self.command());
+        let output = if self.stdout_closed {
+            self.run_with_stdout_closed()
         } else {
-            Stdio::null()
-        });
-        command.stderr(Stdio::piped());
-        if self.stdout_closed {
-            let (reader, writer) = std::io::pipe().expect("pipe");
-            drop(reader);
-            command.stdout(writer);
-        } else {
-            command.stdout(Stdio::piped());
-        }
-        let mut child = command.spawn().expect("run castbook");
-        if let Some(input) = &self.stdin {
-            let mut stdin = child.stdin.take().expect("piped stdin");
-            stdin.write_all(input).expect("write stdin");
-        }
-        // The command owns the pipe's writer: drop it so nothing here
-        // keeps the closed pipe open.
-        drop(command);
-        let output = child.wait_with_output().expect("wait for castbook");
+            assert_cmd::Command::from_std(self.command())
+                .write_stdin(self.stdin.clone().unwrap_or_default())
+                .timeout(TIMEOUT)
+                .output()
+                .expect("run castbook")
+        };
         Outcome {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            output,
+            command_line,
             expected_stderr: self.stderr,
             dir: self.dir.path().to_owned(),
             kokoro: self.kokoro,
@@ -182,13 +246,35 @@ impl Test {
         }
     }
 
+    /// assert_cmd always pipes standard output, so a closed pipe is set up
+    /// here with plain `std::process`.
+    fn run_with_stdout_closed(&self) -> std::process::Output {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut command = self.command();
+        command.stdin(Stdio::piped()).stderr(Stdio::piped());
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        command.stdout(writer);
+        let mut child = command.spawn().expect("run castbook");
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin
+            .write_all(self.stdin.as_deref().unwrap_or_default())
+            .expect("write stdin");
+        drop(stdin);
+        // The command owns the pipe's writer: drop it so nothing here
+        // keeps the closed pipe open.
+        drop(command);
+        child.wait_with_output().expect("wait for castbook")
+    }
+
     /// Runs and asserts success (and the expected stderr, if given).
     #[track_caller]
     pub fn succeeds(self) -> Outcome {
         let outcome = self.run();
-        assert_eq!(outcome.code, 0, "stderr: {}", outcome.stderr);
+        let assert = outcome.assert().success();
         if let Some(expected) = &outcome.expected_stderr {
-            assert_eq!(&outcome.stderr, expected, "stderr");
+            assert.stderr(expected.clone());
         }
         outcome
     }
@@ -197,11 +283,7 @@ impl Test {
     #[track_caller]
     pub fn fails(self, code: i32) -> Outcome {
         let outcome = self.run();
-        assert_eq!(
-            outcome.code, code,
-            "stdout: {}\nstderr: {}",
-            outcome.stdout, outcome.stderr
-        );
+        outcome.assert().failure().code(code);
         assert_eq!(
             outcome.stderr.trim_end().lines().count(),
             1,
@@ -214,6 +296,14 @@ impl Test {
 }
 
 impl Outcome {
+    /// assert_cmd's assertions on the command's output (its failure
+    /// messages show the command, its status, stdout and stderr).
+    pub fn assert(&self) -> Assert {
+        Assert::new(self.output.clone())
+            .append_context("command", self.command_line.clone())
+            .append_context("in", self.dir.display().to_string())
+    }
+
     /// A new command in the same scratch folder, to run after this one.
     pub fn then(self) -> Test {
         let test = Test::in_dir(self._keep);
@@ -330,18 +420,66 @@ pub fn sample_story() -> String {
 }
 
 /// The eval kit's second-chances text: `CASTBOOK_SHARED` or `../shared`.
-pub fn shared_text() -> Option<PathBuf> {
+/// Tests that need it fail (never skip) without it.
+#[track_caller]
+pub fn shared_text() -> PathBuf {
     let root = std::env::var_os("CASTBOOK_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
     let path = root.join("eval/attribution/dev/second-chances/text.txt");
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipped: {} not found (set CASTBOOK_SHARED)",
-            path.display()
-        );
-        None
+    assert!(
+        path.is_file(),
+        "{}: not found; this test needs the evaluation kit: put it at <repo>/../shared \
+         or set CASTBOOK_SHARED to its folder",
+        path.display()
+    );
+    path
+}
+
+/// The repo's `.venv` (ONNX Runtime, the joe voice, pocketsphinx), which
+/// the Piper tests need: they fail, never skip, without it.
+#[track_caller]
+pub fn repo_venv() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
+    assert!(
+        venv.join("bin/python").is_file(),
+        "{}: missing; run scripts/setup --piper (scripts/test does)",
+        venv.display()
+    );
+    venv
+}
+
+/// The castbook executable placed at `dir/bin/castbook` (a hard link, or a
+/// copy across file systems), for tests of what it finds from where it is.
+pub fn castbook_at(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("create bin");
+    let exe = bin.join("castbook");
+    let built = Path::new(env!("CARGO_BIN_EXE_castbook"));
+    if std::fs::hard_link(built, &exe).is_err() {
+        std::fs::copy(built, &exe).expect("copy castbook");
     }
+    exe
+}
+
+/// What pocketsphinx hears in a WAV, and its word error rate against
+/// `text` (scripts/transcribe.py, in the repo's .venv).
+#[track_caller]
+pub fn word_error_rate(wav: &Path, text: &str) -> (f64, String) {
+    let output = Command::new(repo_venv().join("bin/python"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/transcribe.py"))
+        .arg(wav)
+        .arg(text)
+        .output()
+        .expect("run scripts/transcribe.py");
+    assert!(
+        output.status.success(),
+        "scripts/transcribe.py: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    (
+        result["wer"].as_f64().expect("wer"),
+        result["heard"].as_str().expect("heard").to_owned(),
+    )
 }

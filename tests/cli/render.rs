@@ -44,3 +44,30 @@ fn renders_chapters_with_distinct_voices_and_a_manifest() {
         .sum();
     assert!((8.0..30.0).contains(&total), "{total} s");
 }
+
+#[test]
+fn verbose_names_the_encoding_it_decoded() {
+    // windows-1252: é is 0xE9, the euro sign 0x80, curly quotes 0x93/0x94.
+    let story = b"The Caf\xe9\n\n\x93Voil\xe0,\x94 said Ann. \x93It costs \x80 5.\x94\n";
+    let outcome = Test::new()
+        .file("story.txt", story)
+        .args(&["render", "story.txt", "-o", "out", "--quiet", "-v"])
+        .succeeds();
+    let first = outcome.stderr.lines().next().unwrap_or_default();
+    assert_eq!(first, "castbook: story.txt: decoded as windows-1252");
+    let manifest = outcome.manifest("out");
+    let said: Vec<&str> = manifest["chapters"][0]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    // Quote marks are not spoken, so the manifest's text is without them.
+    assert_eq!(said, ["The Café", "Voilà,", "said Ann.", "It costs € 5."]);
+    // Without -v, nothing about it.
+    let quiet = outcome
+        .then()
+        .args(&["render", "story.txt", "-o", "out", "--quiet"])
+        .succeeds();
+    assert!(!quiet.stderr.contains("decoded as"), "{}", quiet.stderr);
+}

@@ -79,3 +79,29 @@ pub fn write_clip(path: &Path, clip: Clip, volume: f32) -> Result<(), RenderErro
         file.write_all(bytes.get_ref())
     })?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Samples;
+
+    #[test]
+    fn a_said_clip_is_a_trimmed_scaled_wav() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("say.wav");
+        // 1000 Hz: a 10-sample margin around the speech, 30 samples of it.
+        let mut samples = vec![0_i16; 200];
+        samples[100..130].fill(2000);
+        let clip = Clip {
+            samples: Samples::I16(samples),
+            sample_rate: 1000,
+        };
+        write_clip(&path, clip, 0.5).unwrap();
+        let mut reader = hound::WavReader::open(&path).unwrap();
+        assert_eq!(reader.spec(), wav_spec(1000));
+        let written: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+        let mut expected = vec![0_i16; 50];
+        expected[10..40].fill(1000);
+        assert_eq!(written, expected);
+    }
+}

@@ -288,6 +288,39 @@ mod tests {
     }
 
     #[test]
+    fn phonemes_come_from_the_models_own_espeak_voice() {
+        // joe is en-us: "th" is /θ/ or /ð/, sounds German (de) and most other
+        // espeak voices read differently; "wrong" ends in /ŋ/.
+        let model = Model::open(&joe()).unwrap();
+        assert_eq!(model.config.espeak.voice, "en-us");
+        let map = &model.config.phoneme_id_map;
+        let ids: Vec<i64> = model.phoneme_ids("This thing is wrong.").unwrap().concat();
+        for phoneme in ["ð", "θ", "ŋ", "ɹ"] {
+            assert!(ids.contains(&map[phoneme][0]), "no {phoneme} in {ids:?}");
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_covers_the_model_and_its_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("m.onnx");
+        let config = std::fs::read_to_string(config_path(&joe())).unwrap();
+        std::fs::write(&model, b"model bytes").unwrap();
+        std::fs::write(config_path(&model), &config).unwrap();
+        let first = Model::open(&model).unwrap().fingerprint;
+        assert_eq!(Model::open(&model).unwrap().fingerprint, first);
+        std::fs::write(&model, b"other model bytes").unwrap();
+        let retrained = Model::open(&model).unwrap().fingerprint;
+        assert_ne!(retrained, first, "new weights under the same name");
+        std::fs::write(config_path(&model), config.replacen("0.667", "0.7", 1)).unwrap();
+        assert_ne!(
+            Model::open(&model).unwrap().fingerprint,
+            retrained,
+            "a new config"
+        );
+    }
+
+    #[test]
     fn long_sentences_run_clause_group_by_clause_group() {
         let model = Model::open(&joe()).unwrap();
         let map = &model.config.phoneme_id_map;
