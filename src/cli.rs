@@ -74,6 +74,10 @@ enum Command {
         /// Write to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Instead of the script, say why each quote went to its speaker:
+        /// the best candidates, their probabilities and strongest evidence.
+        #[arg(long, conflicts_with = "format")]
+        explain: bool,
     },
     /// Show the characters found and the voice each one gets.
     Cast {
@@ -224,6 +228,7 @@ pub enum Plan {
         voices: Option<PathBuf>,
         format: ScriptFormat,
         out: Option<PathBuf>,
+        explain: bool,
     },
     Cast {
         story: PathBuf,
@@ -309,11 +314,13 @@ pub fn parse() -> Result<Plan, clap::Error> {
             voices,
             format,
             out,
+            explain,
         } => Plan::Script {
             voices: voices.resolve(&story),
             story,
             format,
             out,
+            explain,
         },
         Command::Cast {
             story,

@@ -25,10 +25,31 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             voices,
             format,
             out,
+            explain,
         } => {
-            let (book, _, attributed) = read_and_tag(&story, voices.as_deref())?;
+            let (book, file, attributed) = read_and_tag(&story, voices.as_deref())?;
+            let explanations = if explain {
+                if script::read_if_script(&story).is_ok_and(|s| s.is_some()) {
+                    return Err(InputError(anyhow::anyhow!(
+                        "{}: --explain needs a story; a script's speakers were not chosen by attribution",
+                        story.display()
+                    ))
+                    .into());
+                }
+                let known = cast::known_characters(&file);
+                let model = attribution_model()?;
+                let model = model
+                    .as_ref()
+                    .unwrap_or_else(|| attribute::Model::embedded());
+                attribute::explain(&book, &segment::segment_book(&book), &known, model)
+            } else {
+                Vec::new()
+            };
             let write = |sink: &mut dyn std::io::Write| {
                 match format {
+                    _ if explain => {
+                        script::write_explanations(&book, &explanations, &mut &mut *sink)?
+                    }
                     ScriptFormat::Jsonl => {
                         script::write_jsonl(&book, &attributed, &mut &mut *sink)?
                     }
@@ -303,8 +324,27 @@ fn read_and_tag(
     }
     let book = ingest::read_book(story).map_err(|e| InputError(e.into()))?;
     let segments = segment::segment_book(&book);
-    let attributed = attribute::attribute(&book, segments, &cast::known_characters(&voices));
+    let known = cast::known_characters(&voices);
+    let attributed = match attribution_model()? {
+        Some(model) => attribute::attribute_with(&book, segments, &known, &model),
+        None => attribute::attribute(&book, segments, &known),
+    };
     Ok((book, voices, attributed))
+}
+
+/// A model other than the one compiled in, for evaluation only (a model
+/// trained without the story being measured): the file named by
+/// `CASTBOOK_ATTRIBUTION_MODEL`.
+fn attribution_model() -> anyhow::Result<Option<attribute::Model>> {
+    let Some(path) = std::env::var_os("CASTBOOK_ATTRIBUTION_MODEL") else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(path);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("CASTBOOK_ATTRIBUTION_MODEL: cannot read {}", path.display()))?;
+    let model = attribute::Model::parse(&text)
+        .map_err(|e| InputError(anyhow::anyhow!("{}: {e}", path.display())))?;
+    Ok(Some(model))
 }
 
 fn progress_bar(total: u64, visible: bool) -> indicatif::ProgressBar {

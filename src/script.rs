@@ -58,6 +58,49 @@ pub fn write_jsonl(book: &Book, attributed: &Attributed, out: &mut impl Write) -
     Ok(())
 }
 
+/// Writes why each quote went to its speaker: the quote's line in the
+/// story and its opening words, then the best candidates with their
+/// probabilities and strongest features (weight × value).
+pub fn write_explanations(
+    book: &Book,
+    explanations: &[crate::attribute::Explanation],
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut line = 1;
+    let mut cursor = 0;
+    for e in explanations {
+        let segment = e.range.clone();
+        line += book.text[cursor..segment.start].matches('\n').count();
+        cursor = segment.start;
+        let text: String = book.text[segment]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let opening: String = text.chars().take(70).collect();
+        let more = if opening.len() < text.len() {
+            "..."
+        } else {
+            ""
+        };
+        writeln!(out, "line {line}: {opening}{more}")?;
+        for c in &e.candidates {
+            let name = c.name.as_deref().unwrap_or("(someone unnamed)");
+            let features: Vec<String> = c
+                .features
+                .iter()
+                .map(|(f, v)| format!("{f} {v:+.2}"))
+                .collect();
+            writeln!(
+                out,
+                "  {:5.3}  {name:<28} {}",
+                c.probability,
+                features.join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// First line of an editable script; how `render` tells a script from a story.
 pub const HEADER: &str = "# castbook script v1";
 

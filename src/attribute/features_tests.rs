@@ -1,0 +1,432 @@
+//! One case (at least) per feature: a short scene, the decisions before
+//! the quote, a candidate, and whether the feature fires for it.
+
+use std::path::Path;
+
+use super::super::KnownCharacter;
+use super::super::candidates::Cand;
+use super::super::context::Context;
+use super::super::cues;
+use super::super::history::History;
+use super::*;
+use crate::ingest::book_from_text;
+use crate::segment::segment_book;
+
+fn cast() -> Vec<KnownCharacter> {
+    let person = |name: &str, gender: Option<Gender>| KnownCharacter {
+        name: name.to_owned(),
+        aliases: Vec::new(),
+        gender,
+    };
+    vec![
+        person("Ann", Some(Gender::Female)),
+        person("Bob", Some(Gender::Male)),
+        person("Tom", Some(Gender::Male)),
+        person("Carl", Some(Gender::Male)),
+        person("Sam", None),
+        person("The Painter", None),
+    ]
+}
+
+/// The features that fire for `cand` ("" for someone unnamed) at quote
+/// `quote` of `scene`, after the quotes before it went to `before`.
+fn fired(scene: &str, quote: usize, before: &[&str], cand: &str) -> Vec<&'static str> {
+    let text = format!("Title\n\n{scene}\n");
+    let book = book_from_text(Path::new("t.txt"), "UTF-8", text);
+    let segments = segment_book(&book);
+    let ctx = Context::build(&book, &segments, &cast());
+    let id = |name: &str| {
+        ctx.roster
+            .lookup(name)
+            .or_else(|| (name == "Narrator").then_some(ctx.narrator).flatten())
+            .unwrap_or_else(|| panic!("no {name} in {scene:?}"))
+    };
+    let mut hist = History::default();
+    for (q, name) in ctx.quotes.iter().zip(before) {
+        hist.enter(&ctx, q);
+        hist.record(Some(id(name)));
+    }
+    let q = &ctx.quotes[quote];
+    hist.enter(&ctx, q);
+    let cues = cues::cues(&ctx, q);
+    let env = Env {
+        ctx: &ctx,
+        cues: &cues,
+        hist: &hist,
+    };
+    let cand = if cand.is_empty() {
+        Cand::Unnamed
+    } else {
+        Cand::Char(id(cand))
+    };
+    FEATURES
+        .iter()
+        .filter(|f| f.eval(&env, cand) != 0.0)
+        .map(|f| f.name)
+        .collect()
+}
+
+struct Case {
+    feature: &'static str,
+    scene: &'static str,
+    quote: usize,
+    before: &'static [&'static str],
+    cand: &'static str,
+    fires: bool,
+}
+
+const fn case(
+    feature: &'static str,
+    scene: &'static str,
+    quote: usize,
+    before: &'static [&'static str],
+    cand: &'static str,
+    fires: bool,
+) -> Case {
+    Case {
+        feature,
+        scene,
+        quote,
+        before,
+        cand,
+        fires,
+    }
+}
+
+const TAGGED: &str = "\"Hello,\" said Ann. \"Sit.\"";
+const PAINTER: &str = "\"Well,\" said the painter. \"Sit.\"";
+const EXCHANGE: &str = "\"Hi,\" said Ann.\n\n\"Yo,\" said Bob.\n\n\"Well.\"";
+const DESCRIBED: &str = "\"Hi,\" said Ann.\n\n\"Yo,\" said Bob.\n\n\"Well,\" said the painter.";
+const HE_AFTER: &str = "Bob looked at Tom.\n\n\"Hi,\" he said.";
+const HE_TURNS: &str = "\"Hi,\" said Bob.\n\n\"Yo,\" said Tom.\n\n\"Well,\" he said.";
+const FIRST: &str = "I sat down. I was tired and I said so.\n\n\"Yes,\" I said.\n\n\
+                     I looked up. \"No.\"\n\n\"Why,\" he said.";
+const RECENT: &str = "Tom sat. Bob sat. Ann sat.\n\n\"Hi.\"";
+const TOPIC: &str = "\"Hi,\" said Bob.\n\nAnn looked at Bob.\n\n\"Well.\"";
+const BEAT: &str = "Ann smiled at Bob. \"Yes.\"";
+const NEXT: &str = "\"Hi.\"\n\n\"Yo,\" said Bob.\n\n\"Well,\" said Ann.";
+
+static CASES: &[Case] = &[
+    case("tag_names", TAGGED, 0, &[], "Ann", true),
+    case("tag_names", TAGGED, 0, &[], "Bob", false),
+    case("tag_names_descr", PAINTER, 0, &[], "The Painter", true),
+    case("para_tag_names", TAGGED, 1, &["Ann"], "Ann", true),
+    case("para_tag_names", TAGGED, 0, &[], "Ann", false),
+    case(
+        "para_tag_names_descr",
+        PAINTER,
+        1,
+        &["The Painter"],
+        "The Painter",
+        true,
+    ),
+    case("descr_expected", DESCRIBED, 2, &["Ann", "Bob"], "Ann", true),
+    case(
+        "descr_expected",
+        DESCRIBED,
+        2,
+        &["Ann", "Bob"],
+        "Bob",
+        false,
+    ),
+    case("descr_last", DESCRIBED, 2, &["Ann", "Bob"], "Bob", true),
+    case(
+        "descr_gender_clash",
+        "\"Well,\" answered the lady.",
+        0,
+        &[],
+        "Bob",
+        true,
+    ),
+    case(
+        "descr_gender_clash",
+        "\"Well,\" answered the lady.",
+        0,
+        &[],
+        "Ann",
+        false,
+    ),
+    case(
+        "related_expected",
+        "\"Hi,\" said Ann.\n\n\"Yo,\" said Bob.\n\n\"So,\" said the other.",
+        2,
+        &["Ann", "Bob"],
+        "Ann",
+        true,
+    ),
+    case(
+        "related_recent",
+        "Tom sat. Ann stood.\n\n\"Well,\" said my companion.",
+        0,
+        &[],
+        "Ann",
+        true,
+    ),
+    case("pron_match", HE_AFTER, 0, &[], "Bob", true),
+    case("pron_clash", HE_AFTER, 0, &[], "Ann", true),
+    case("pron_clash", HE_AFTER, 0, &[], "Bob", false),
+    case("pron_unknown", HE_AFTER, 0, &[], "Sam", true),
+    case(
+        "pron_narrator",
+        FIRST,
+        2,
+        &["Narrator", "Narrator"],
+        "Narrator",
+        true,
+    ),
+    case(
+        "pron_in_para",
+        "Bob looked at Tom. \"Hi,\" he said.",
+        0,
+        &[],
+        "Tom",
+        true,
+    ),
+    case("pron_topic", HE_AFTER, 0, &[], "Bob", true),
+    case("pron_topic", HE_AFTER, 0, &[], "Tom", false),
+    case("pron_recent1", HE_AFTER, 0, &[], "Tom", true),
+    case("pron_recent2", HE_AFTER, 0, &[], "Bob", true),
+    case("pron_expected", HE_TURNS, 2, &["Bob", "Tom"], "Bob", true),
+    case("pron_last", HE_TURNS, 2, &["Bob", "Tom"], "Tom", true),
+    case(
+        "pron_addressed",
+        "\"Hi,\" said Bob.\n\n\"Done, Tom?\" asked Carl.\n\n\"Yes,\" he said.",
+        2,
+        &["Bob", "Carl"],
+        "Tom",
+        true,
+    ),
+    case(
+        "pron_caller",
+        "\"Hi,\" said Bob.\n\n\"Come here, Ann,\" said Tom.\n\n\"Now,\" he said.",
+        2,
+        &["Bob", "Tom"],
+        "Tom",
+        true,
+    ),
+    case(
+        "pron_caller",
+        "\"Hi,\" said Bob.\n\n\"Come here, Ann,\" said Tom.\n\n\"Now,\" he said.",
+        2,
+        &["Bob", "Tom"],
+        "Bob",
+        false,
+    ),
+    case(
+        "pron_para_speaker",
+        "\"Idiot!\" said Bob, and he went on, \"Go.\"",
+        1,
+        &["Bob"],
+        "Bob",
+        true,
+    ),
+    case(
+        "pron_speaker1",
+        "\"Hi,\" said Bob.\n\n\"Yo,\" said Ann.\n\n\"Well,\" he said.",
+        2,
+        &["Bob", "Ann"],
+        "Bob",
+        true,
+    ),
+    case("narrator", FIRST, 0, &[], "Narrator", true),
+    case("fp_tag", FIRST, 0, &[], "Narrator", true),
+    case("fp_beat", FIRST, 1, &["Narrator"], "Narrator", true),
+    case("fp_beat", FIRST, 0, &[], "Narrator", false),
+    case("beat_named", BEAT, 0, &[], "Ann", true),
+    case("beat_named", BEAT, 0, &[], "Bob", false),
+    case(
+        "beat_pron",
+        "Bob sat.\n\nHe smiled. \"Yes.\"",
+        0,
+        &[],
+        "Bob",
+        true,
+    ),
+    case(
+        "beat_pron_last",
+        "\"Hi,\" said Bob.\n\nPresently he smiled. \"Yes.\"",
+        1,
+        &["Bob"],
+        "Bob",
+        true,
+    ),
+    case("para_mention", BEAT, 0, &[], "Ann", true),
+    case("para_object", BEAT, 0, &[], "Bob", true),
+    case("para_object", BEAT, 0, &[], "Ann", false),
+    case("para_mention_untagged", BEAT, 0, &[], "Ann", true),
+    case("last_speaker", EXCHANGE, 2, &["Ann", "Bob"], "Bob", true),
+    case("last_untagged", EXCHANGE, 2, &["Ann", "Bob"], "Bob", true),
+    case("expected", EXCHANGE, 2, &["Ann", "Bob"], "Ann", true),
+    case("expected", EXCHANGE, 2, &["Ann", "Bob"], "Bob", false),
+    case(
+        "expected_untagged",
+        EXCHANGE,
+        2,
+        &["Ann", "Bob"],
+        "Ann",
+        true,
+    ),
+    case(
+        "last_after_narration",
+        "\"Hi,\" said Ann.\n\nIt rained.\n\n\"Well.\"",
+        1,
+        &["Ann"],
+        "Ann",
+        true,
+    ),
+    case(
+        "last_after_narration",
+        EXCHANGE,
+        2,
+        &["Ann", "Bob"],
+        "Bob",
+        false,
+    ),
+    case("speaker_rank2", EXCHANGE, 2, &["Ann", "Bob"], "Ann", true),
+    case(
+        "speaker_rank3",
+        "\"Hi,\" said Ann.\n\n\"Yo,\" said Bob.\n\n\"So,\" said Tom.\n\n\"Well.\"",
+        3,
+        &["Ann", "Bob", "Tom"],
+        "Ann",
+        true,
+    ),
+    case(
+        "continues_last",
+        "\"It was long ago,\" said Ann. \"We lived far away.\n\n\"And then it rained.\"",
+        2,
+        &["Ann", "Ann"],
+        "Ann",
+        true,
+    ),
+    case("in_exchange", EXCHANGE, 2, &["Ann", "Bob"], "Ann", true),
+    case("in_exchange", EXCHANGE, 2, &["Ann", "Bob"], "Tom", false),
+    case("next_tag", NEXT, 0, &[], "Bob", true),
+    case("next2_tag", NEXT, 0, &[], "Ann", true),
+    case("prev_tag", EXCHANGE, 2, &["Ann", "Bob"], "Bob", true),
+    case("prev2_tag", EXCHANGE, 2, &["Ann", "Bob"], "Ann", true),
+    case(
+        "next_pron_same",
+        "\"Hi.\"\n\n\"Yo,\" she said.",
+        0,
+        &[],
+        "Ann",
+        true,
+    ),
+    case(
+        "next_pron_same",
+        "\"Hi.\"\n\n\"Yo,\" she said.",
+        0,
+        &[],
+        "Bob",
+        false,
+    ),
+    case("named_inside", "\"I saw Tom today.\"", 0, &[], "Tom", true),
+    case("vocative_self", "\"Yes, Ann.\"", 0, &[], "Ann", true),
+    case(
+        "vocative_para",
+        "\"Yes, Ann,\" said Bob. \"Go.\"",
+        1,
+        &["Bob"],
+        "Ann",
+        true,
+    ),
+    case(
+        "addressed_prev",
+        "\"Yes, Ann,\" said Bob.\n\n\"Fine.\"",
+        1,
+        &["Bob"],
+        "Ann",
+        true,
+    ),
+    case(
+        "addressed_prev_untagged",
+        "\"Yes, Ann,\" said Bob.\n\n\"Fine.\"",
+        1,
+        &["Bob"],
+        "Ann",
+        true,
+    ),
+    case(
+        "answered_next",
+        "\"Hi.\"\n\n\"Not yet, Bob,\" said Ann.",
+        0,
+        &[],
+        "Bob",
+        true,
+    ),
+    case(
+        "addresses_expected",
+        "\"Hi,\" said Ann.\n\n\"Yo,\" said Bob.\n\n\"And you, Ann?\"",
+        2,
+        &["Ann", "Bob"],
+        "Bob",
+        true,
+    ),
+    case("para_previous", TAGGED, 1, &["Ann"], "Ann", true),
+    case("para_previous_untagged", TAGGED, 1, &["Ann"], "Ann", true),
+    case("para_previous", TAGGED, 0, &[], "Ann", false),
+    case("topic", TOPIC, 1, &["Bob"], "Ann", true),
+    case("topic", TOPIC, 1, &["Bob"], "Bob", false),
+    case("topic_untagged", TOPIC, 1, &["Bob"], "Ann", true),
+    case("prev_mention", TOPIC, 1, &["Bob"], "Bob", true),
+    case("recent1", RECENT, 0, &[], "Ann", true),
+    case("recent2", RECENT, 0, &[], "Bob", true),
+    case("recent3", RECENT, 0, &[], "Tom", true),
+    case("recent3", RECENT, 0, &[], "Ann", false),
+    case("near_count", RECENT, 0, &[], "Ann", true),
+    case("book_mentions", RECENT, 0, &[], "Ann", true),
+    case("book_tags", TAGGED, 0, &[], "Ann", true),
+    case("book_tags", TAGGED, 0, &[], "Bob", false),
+    case("described", PAINTER, 0, &[], "The Painter", true),
+    case("gender_unknown", RECENT, 0, &[], "Sam", true),
+    case("unnamed", RECENT, 0, &[], "", true),
+    case(
+        "unnamed_described",
+        "\"Well,\" answered the lady.",
+        0,
+        &[],
+        "",
+        true,
+    ),
+    case("unnamed_stranger", "\"Go,\" said Xavier.", 0, &[], "", true),
+    case(
+        "unnamed_unknown_tag",
+        "\"Go,\" they said.",
+        0,
+        &[],
+        "",
+        true,
+    ),
+    case("unnamed_untagged", RECENT, 0, &[], "", true),
+    case("unnamed_untagged", TAGGED, 0, &[], "", false),
+];
+
+#[test]
+fn every_feature_fires_where_it_should_and_not_elsewhere() {
+    let mut failures = Vec::new();
+    for c in CASES {
+        let got = fired(c.scene, c.quote, c.before, c.cand);
+        if got.contains(&c.feature) != c.fires {
+            failures.push(format!(
+                "{} {} for {:?} at quote {} of {:?} (fired: {got:?})",
+                c.feature,
+                if c.fires { "did not fire" } else { "fired" },
+                c.cand,
+                c.quote,
+                c.scene
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_feature_has_a_case() {
+    let missing: Vec<&str> = FEATURES
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| !CASES.iter().any(|c| c.feature == *name && c.fires))
+        .collect();
+    assert!(missing.is_empty(), "features without a case: {missing:?}");
+}
