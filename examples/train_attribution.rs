@@ -260,6 +260,53 @@ fn predict(story: &Story, view: &View, model: &Model, dir: &Path) -> anyhow::Res
     Ok(())
 }
 
+/// Buckets examples by the kind of evidence they have, counting errors.
+fn census(
+    examples: &[Example],
+    model: &Model,
+    out: &mut std::collections::BTreeMap<String, (usize, usize)>,
+) {
+    let names = learn::feature_names();
+    let has = |e: &Example, name: &str| {
+        e.feats
+            .iter()
+            .any(|f| f.iter().any(|&(i, _)| names[usize::from(i)] == name))
+    };
+    for e in examples {
+        let kind = if has(e, "tag_names") {
+            "tag names"
+        } else if has(e, "tag_names_descr") {
+            "tag names a description"
+        } else if has(e, "pron_match") || has(e, "pron_clash") {
+            "pronoun tag"
+        } else if has(e, "fp_tag") {
+            "first-person tag"
+        } else if has(e, "para_tag_names") || has(e, "para_tag_names_descr") {
+            "paragraph tagged"
+        } else if has(e, "unnamed_untagged") {
+            "untagged"
+        } else {
+            "other tag"
+        };
+        let gold_named = e.gold[..e.gold.len() - 1].iter().any(|&g| g);
+        let scores: Vec<f32> = e.feats.iter().map(|f| model.score(f)).collect();
+        let best =
+            (0..scores.len() - 1).max_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(b.cmp(&a)));
+        let right = best.is_some_and(|b| e.gold[b]);
+        let key = format!(
+            "{kind}{}",
+            if gold_named {
+                ""
+            } else {
+                " (speaker not a candidate)"
+            }
+        );
+        let entry = out.entry(key).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(!right);
+    }
+}
+
 fn describe(args: &Args, stories: &[&Story]) -> String {
     let names: Vec<&str> = stories.iter().map(|s| s.name.as_str()).collect();
     let without: Vec<&str> = args.opts.without.iter().map(|g| g.name()).collect();
@@ -319,6 +366,7 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(dir) = &args.loso {
         std::fs::create_dir_all(dir.join("models"))?;
+        let mut situations: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
         for held in &stories {
             let rest: Vec<&Story> = stories.iter().filter(|s| s.name != held.name).collect();
             let model = train(&rest, &gold_cache, &args);
@@ -326,8 +374,57 @@ fn main() -> anyhow::Result<()> {
             std::fs::write(&path, model.to_text(&describe(&args, &rest)))?;
             for v in &held.views {
                 predict(held, v, &model, dir)?;
+                if std::env::var_os("TRAIN_VERBOSE").is_some() {
+                    let top1 = |ex: &[Example]| {
+                        let right = ex
+                            .iter()
+                            .filter(|e| {
+                                let scores: Vec<f32> =
+                                    e.feats.iter().map(|f| model.score(f)).collect();
+                                let best = (0..scores.len() - 1).max_by(|&a, &b| {
+                                    scores[a].total_cmp(&scores[b]).then(b.cmp(&a))
+                                });
+                                best.is_some_and(|b| e.gold[b])
+                            })
+                            .count();
+                        right as f64 / ex.len().max(1) as f64
+                    };
+                    let forced = top1(&gold_cache[&(held.name.clone(), v.assisted)]);
+                    let own_ex = examples(held, v, Teacher::Model(&model));
+                    let own = top1(&own_ex);
+                    census(&own_ex, &model, &mut situations);
+                    if v.assisted {
+                        for e in own_ex
+                            .iter()
+                            .filter(|e| !e.gold[..e.gold.len() - 1].contains(&true))
+                        {
+                            let seg = &held.segments[e.segment];
+                            let text: String = seg.text(&held.book.text).chars().take(50).collect();
+                            let names = held.gold[e.segment]
+                                .as_ref()
+                                .map(|n| n[0].clone())
+                                .unwrap_or_default();
+                            eprintln!(
+                                "missing {}: {names:30} | {}",
+                                held.name,
+                                text.replace('\n', " ")
+                            );
+                        }
+                    }
+                    eprintln!(
+                        "{:34} {:8} gold history {forced:.3}  own greedy history {own:.3}",
+                        held.name,
+                        if v.assisted { "assisted" } else { "e2e" }
+                    );
+                }
             }
             eprintln!("train_attribution: fold {} done", held.name);
+        }
+        for (k, (n, wrong)) in &situations {
+            eprintln!(
+                "situation {k:40} {n:6} quotes  {wrong:5} wrong ({:.3})",
+                *wrong as f64 / *n as f64
+            );
         }
     }
     Ok(())

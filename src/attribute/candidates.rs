@@ -78,6 +78,7 @@ mod tests {
                 kind: TagKind::Names(4),
                 at: 0,
                 descriptive: false,
+                description: None,
             }),
             para_mentions: vec![2, 4],
             recent: vec![7, 2],

@@ -65,6 +65,8 @@ pub struct QuoteTag {
     /// The tag was a description (an epithet such as "the painter"), even
     /// when it resolved to a character.
     pub descriptive: bool,
+    /// Which description (index into [`Context::descriptions`]).
+    pub description: Option<u32>,
 }
 
 pub struct Context<'a> {
@@ -91,6 +93,15 @@ pub struct Context<'a> {
     pub tag_count: Vec<u32>,
     /// Lower-case words of the narration (to tell names from ordinary words).
     pub common: HashSet<&'a str>,
+    /// Descriptions used in tags ("the painter"), by key.
+    pub descriptions: Vec<String>,
+    /// For each description: how many tags use it, and for each named
+    /// character, how many of those uses fall on that character's turns
+    /// (tagged with the character's name two paragraphs before or after,
+    /// in the same exchange). An epithet used on one character's turns is
+    /// that character ("the painter" talking with Harry is Basil).
+    pub description_uses: Vec<u32>,
+    pub epithet_votes: Vec<Vec<(usize, u32)>>,
 }
 
 impl<'a> Context<'a> {
@@ -143,9 +154,13 @@ impl<'a> Context<'a> {
                 )
             })
         });
+        let mut descriptions: Vec<String> = Vec::new();
         let tags: Vec<Option<QuoteTag>> = raw_tags
             .iter()
-            .map(|t| t.as_ref().map(|t| resolve_tag(t, &mut roster, &common)))
+            .map(|t| {
+                t.as_ref()
+                    .map(|t| resolve_tag(t, &mut roster, &common, &mut descriptions))
+            })
             .collect();
         characters::vote_genders(&mut roster, &narration);
         let mut ctx = Context {
@@ -164,8 +179,12 @@ impl<'a> Context<'a> {
             mention_count: Vec::new(),
             tag_count: Vec::new(),
             common,
+            description_uses: vec![0; descriptions.len()],
+            epithet_votes: vec![Vec::new(); descriptions.len()],
+            descriptions,
         };
         ctx.find_mentions();
+        ctx.find_epithets();
         ctx.vocatives = vec![Vec::new(); segments.len()];
         ctx.named_inside = vec![Vec::new(); segments.len()];
         for i in 0..segments.len() {
@@ -223,6 +242,62 @@ impl<'a> Context<'a> {
         }
     }
 
+    fn find_epithets(&mut self) {
+        let chapter_dialogue = |p: usize, chapter: usize| {
+            self.paras
+                .get(p)
+                .is_some_and(|para| para.chapter == chapter && !para.quotes.is_empty())
+        };
+        let mut votes = std::mem::take(&mut self.epithet_votes);
+        for q in &self.quotes {
+            let Some(d) = self.tags[q.seg].and_then(|t| t.description) else {
+                continue;
+            };
+            let d = d as usize;
+            self.description_uses[d] += 1;
+            let chapter = self.paras[q.para].chapter;
+            let mut turns = Vec::new();
+            if chapter_dialogue(q.para + 1, chapter) && chapter_dialogue(q.para + 2, chapter) {
+                turns.push(q.para + 2);
+            }
+            if q.para >= 2
+                && chapter_dialogue(q.para - 1, chapter)
+                && chapter_dialogue(q.para - 2, chapter)
+            {
+                turns.push(q.para - 2);
+            }
+            let mut named: Vec<usize> = Vec::new();
+            for p in turns {
+                for &o in &self.paras[p].quotes {
+                    if let Some(t) = self.tags[self.quotes[o].seg]
+                        && let TagKind::Names(id) = t.kind
+                        && !t.descriptive
+                        && !named.contains(&id)
+                    {
+                        named.push(id);
+                    }
+                }
+            }
+            for id in named {
+                match votes[d].iter_mut().find(|(c, _)| *c == id) {
+                    Some((_, n)) => *n += 1,
+                    None => votes[d].push((id, 1)),
+                }
+            }
+        }
+        self.epithet_votes = votes;
+    }
+
+    /// The share of a description's uses that fall on `id`'s turns.
+    pub fn epithet_share(&self, description: u32, id: usize) -> f32 {
+        let d = description as usize;
+        let n = self.epithet_votes[d]
+            .iter()
+            .find(|(c, _)| *c == id)
+            .map_or(0, |(_, n)| *n);
+        n as f32 / self.description_uses[d].max(1) as f32
+    }
+
     pub fn gender(&self, id: usize) -> Option<Gender> {
         self.roster.chars[id]
             .gender
@@ -267,7 +342,12 @@ fn first_person(narration: &[&[Tok<'_>]]) -> bool {
 
 /// Resolves a tag's subject against the roster; with no closed cast, a
 /// name or description no one has becomes a character of its own.
-fn resolve_tag(tag: &Tag, roster: &mut Roster, common: &HashSet<&str>) -> QuoteTag {
+fn resolve_tag(
+    tag: &Tag,
+    roster: &mut Roster,
+    common: &HashSet<&str>,
+    descriptions: &mut Vec<String>,
+) -> QuoteTag {
     let add = |roster: &mut Roster, name: &str, gender: Option<Gender>, described: bool| {
         roster.add(
             CharInfo {
@@ -309,10 +389,25 @@ fn resolve_tag(tag: &Tag, roster: &mut Roster, common: &HashSet<&str>) -> QuoteT
         Subject::FirstPerson => (TagKind::FirstPerson, false),
         Subject::Unknown => (TagKind::Unknown, false),
     };
+    let description = match &tag.subject {
+        Subject::Described(d, _) if !is_generic(d) => {
+            let k = characters::key(d);
+            let i = descriptions
+                .iter()
+                .position(|x| *x == k)
+                .unwrap_or_else(|| {
+                    descriptions.push(k);
+                    descriptions.len() - 1
+                });
+            Some(i as u32)
+        }
+        _ => None,
+    };
     QuoteTag {
         kind,
         at: tag.at,
         descriptive,
+        description,
     }
 }
 

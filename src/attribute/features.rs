@@ -128,7 +128,9 @@ macro_rules! features {
 features! {
     Tags: tag_names => Char, tag_names_descr => Char, para_tag_names => Char,
         para_tag_names_descr => Char, descr_expected => Char, descr_last => Char,
-        descr_gender_clash => Char, related_expected => Char, related_recent => Char;
+        descr_gender_clash => Char, related_expected => Char, related_recent => Char,
+        tag_names_cast_descr => Char, epithet_share => Graded, epithet_self => Graded,
+        descr_recent => Char;
     Pronouns: pron_match => Char, pron_clash => Char, pron_unknown => Char,
         pron_narrator => Char, pron_in_para => Char, pron_topic => Char,
         pron_recent1 => Char, pron_recent2 => Char, pron_expected => Char,
@@ -237,6 +239,34 @@ fn descr_gender_clash(e: &Env<'_, '_>, id: usize) -> bool {
     e.cues
         .described_gender(e.ctx)
         .is_some_and(|g| clashes(e, id, g))
+}
+/// "said the croupier" naming an entry of the user's cast.
+fn tag_names_cast_descr(e: &Env<'_, '_>, id: usize) -> bool {
+    e.ctx.roster.closed && tag_names_descr(e, id)
+}
+/// The share of this description's uses that fall on `id`'s turns.
+fn epithet_share(e: &Env<'_, '_>, id: usize) -> f32 {
+    match e.cues.tag.and_then(|t| t.description) {
+        Some(d) if !e.ctx.roster.chars[id].described => e.ctx.epithet_share(d, id),
+        _ => 0.0,
+    }
+}
+/// How often the description is used, for its own character: a
+/// description used again and again is someone of its own ("the croupier").
+fn epithet_self(e: &Env<'_, '_>, id: usize) -> f32 {
+    match e.cues.tag.and_then(|t| t.description) {
+        Some(d) if tag_names_descr(e, id) => {
+            (e.ctx.description_uses[d as usize] as f32).ln_1p() / 4.0
+        }
+        _ => 0.0,
+    }
+}
+/// "said the young girl": like "she said", the latest woman mentioned.
+fn descr_recent(e: &Env<'_, '_>, id: usize) -> bool {
+    descriptive_tag(e).is_some()
+        && e.cues
+            .described_gender(e.ctx)
+            .is_some_and(|g| recent_of_gender(e, id, g, 0))
 }
 fn related_expected(e: &Env<'_, '_>, id: usize) -> bool {
     matches!(own_tag(e), Some(TagKind::Related(g)) if g.is_none_or(|g| !clashes(e, id, g)))

@@ -104,6 +104,8 @@ const FIRST: &str = "I sat down. I was tired and I said so.\n\n\"Yes,\" I said.\
 const RECENT: &str = "Tom sat. Bob sat. Ann sat.\n\n\"Hi.\"";
 const TOPIC: &str = "\"Hi,\" said Bob.\n\nAnn looked at Bob.\n\n\"Well.\"";
 const BEAT: &str = "Ann smiled at Bob. \"Yes.\"";
+const EPITHET: &str = "\"Hi,\" said Bob.\n\n\"Yo,\" said Ann.\n\n\"So,\" said Bob.\n\n\
+                       \"Well,\" said the old woman.\n\n\"So,\" said Bob.\n\n\"No,\" said Ann.";
 const NEXT: &str = "\"Hi.\"\n\n\"Yo,\" said Bob.\n\n\"Well,\" said Ann.";
 
 static CASES: &[Case] = &[
@@ -145,6 +147,32 @@ static CASES: &[Case] = &[
         &[],
         "Ann",
         false,
+    ),
+    case("tag_names_cast_descr", PAINTER, 0, &[], "The Painter", true),
+    case(
+        "epithet_share",
+        EPITHET,
+        3,
+        &["Bob", "Ann", "Bob"],
+        "Ann",
+        true,
+    ),
+    case(
+        "epithet_share",
+        EPITHET,
+        3,
+        &["Bob", "Ann", "Bob"],
+        "Bob",
+        false,
+    ),
+    case("epithet_self", PAINTER, 0, &[], "The Painter", true),
+    case(
+        "descr_recent",
+        "Bob sat. Ann stood.\n\n\"Well,\" said the old woman.",
+        0,
+        &[],
+        "Ann",
+        true,
     ),
     case(
         "related_expected",

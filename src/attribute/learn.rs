@@ -29,6 +29,8 @@ pub use super::model::Decoder;
 pub struct Example {
     pub feats: Vec<Vec<(u16, f32)>>,
     pub gold: Vec<bool>,
+    /// The quote's segment (for reports).
+    pub segment: usize,
 }
 
 /// The history features see while examples are collected.
@@ -95,6 +97,7 @@ pub fn examples(
         hist.record(speaker);
         if annotated {
             out.push(Example {
+                segment: q.seg,
                 feats: options.feats,
                 gold: gold.into_iter().map(|g| g == Some(true)).collect(),
             });
@@ -278,6 +281,7 @@ mod tests {
         let ex = Example {
             feats: vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![]],
             gold: vec![true, false, false],
+            segment: 0,
         };
         let model = train(&vec![ex; 10], &TrainOptions::default());
         assert!(model.weights[0] > 1.0, "{:?}", &model.weights[..2]);
@@ -289,6 +293,7 @@ mod tests {
         let ex = Example {
             feats: vec![vec![(0, 1.0)], vec![]],
             gold: vec![true, false],
+            segment: 0,
         };
         assert_eq!(train(&[ex], &without).weights[0], 0.0);
     }
@@ -298,6 +303,7 @@ mod tests {
         let ex = Example {
             feats: vec![vec![(0, 1.0), (2, 0.5)], vec![(1, 1.0)], vec![(2, 1.0)]],
             gold: vec![true, false, true],
+            segment: 0,
         };
         let w = vec![0.3, -0.2, 0.1];
         let pad = |w: &[f64]| {
