@@ -31,7 +31,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
-CASTBOOK = ROOT / "target" / "release" / "castbook"
+
+
+
+def castbook_binary() -> str:
+    """$CASTBOOK_BIN (set by the wrapper scripts), else a release build
+    wherever cargo puts it."""
+    if os.environ.get("CASTBOOK_BIN"):
+        return os.environ["CASTBOOK_BIN"]
+    built = subprocess.run(
+        [str(ROOT / "scripts" / "release-binary")], check=True, stdout=subprocess.PIPE, text=True
+    )
+    return built.stdout.strip()
 
 
 def shared_dir() -> Path:
@@ -101,7 +112,7 @@ def render_castbook(text_path: Path, work: Path, sessions) -> tuple[float, list[
     # A fresh output folder (and so a fresh segment cache) every run: a
     # cached render would not be a benchmark.
     shutil.rmtree(out, ignore_errors=True)
-    command = [str(CASTBOOK), "render", str(text_path), "-c", str(voices), "-o", str(out), "-q"]
+    command = [castbook_binary(), "render", str(text_path), "-c", str(voices), "-o", str(out), "-q"]
     if sessions:
         command += ["--jobs", str(sessions)]
     seconds, cpu = timed(command)

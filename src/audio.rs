@@ -9,7 +9,7 @@
 //!
 //! Each clip is levelled on its own, from its own loudness: the result must
 //! not depend on which other clips this run happens to render (chapters are
-//! rendered selectively, resumed and cached; see [`crate::mix`]). The price
+//! rendered selectively, resumed and cached; see `render`). The price
 //! is that a voice's line-to-line dynamics are flattened too.
 //!
 //! A clip already at the book's rate needs only its gain ([`level_gain`]),
@@ -22,8 +22,8 @@ use std::collections::HashMap;
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 
-use crate::cache::Segment;
-use crate::synth::Clip;
+use crate::cache::{CachedClip, quantise};
+use crate::core::Clip;
 
 /// Speech loudness every voice is brought to, in LUFS.
 pub const TARGET_LUFS: f64 = -20.0;
@@ -69,18 +69,18 @@ impl Conformer {
     /// process need not); it is used only when no resampling is needed.
     pub fn conform_segment(
         &mut self,
-        mut segment: Segment,
+        mut segment: CachedClip,
         gain: Option<f32>,
-    ) -> Result<Segment, AudioError> {
+    ) -> Result<CachedClip, AudioError> {
         if segment.sample_rate != self.rate && !segment.samples.is_empty() {
-            let clip = Clip {
-                samples: segment.samples.iter().map(|&s| to_float(s)).collect(),
-                sample_rate: segment.sample_rate,
-            };
+            let clip = Clip::from_f32(
+                segment.samples.iter().map(|&s| to_float(s)).collect(),
+                segment.sample_rate,
+            );
             let clip = self.conform(clip)?;
-            return Ok(Segment {
+            return Ok(CachedClip {
                 sample_rate: clip.sample_rate,
-                samples: clip.samples.iter().map(|&s| to_int(s)).collect(),
+                samples: clip.into_f32().iter().map(|&s| to_int(s)).collect(),
             });
         }
         let gain = match gain {
@@ -107,16 +107,14 @@ impl Conformer {
         for sample in &mut samples {
             *sample *= gain;
         }
-        Ok(Clip {
-            samples,
-            sample_rate: self.rate,
-        })
+        Ok(Clip::from_f32(samples, self.rate))
     }
 
     fn resample(&mut self, clip: Clip) -> Result<Vec<f32>, AudioError> {
         let (from, to) = (clip.sample_rate, self.rate);
-        if from == to || clip.samples.is_empty() {
-            return Ok(clip.samples);
+        let samples = clip.into_f32();
+        if from == to || samples.is_empty() {
+            return Ok(samples);
         }
         let fail = |reason: String| AudioError::Resample { from, to, reason };
         let resampler = match self.resamplers.entry(from) {
@@ -126,9 +124,9 @@ impl Conformer {
                     .map_err(|err| fail(err.to_string()))?,
             ),
         };
-        let frames = clip.samples.len();
+        let frames = samples.len();
         let input =
-            InterleavedSlice::new(&clip.samples, 1, frames).map_err(|err| fail(err.to_string()))?;
+            InterleavedSlice::new(&samples, 1, frames).map_err(|err| fail(err.to_string()))?;
         let output = resampler
             .process_all(&input, frames, None)
             .map_err(|err| fail(err.to_string()))?;
@@ -177,7 +175,7 @@ fn to_float(sample: i16) -> f32 {
 
 #[inline]
 fn to_int(sample: f32) -> i16 {
-    crate::cache::quantise(sample)
+    quantise(sample)
 }
 
 /// `gain`, lowered if it would push `peak` past [`PEAK_LIMIT`].
@@ -243,10 +241,7 @@ mod tests {
                     / 1.5
             })
             .collect();
-        Clip {
-            samples,
-            sample_rate: rate,
-        }
+        Clip::from_f32(samples, rate)
     }
 
     #[test]
@@ -260,7 +255,7 @@ mod tests {
         // Zero crossings per second of the 220 Hz component are kept: count
         // sign changes of the whole signal in both versions.
         let crossings = |c: &Clip| {
-            c.samples
+            c.to_f32()
                 .windows(2)
                 .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0))
                 .count() as f64
@@ -276,8 +271,8 @@ mod tests {
         let mut conformer = Conformer::new(22050);
         let loud = conformer.conform(speechy(22050, 3.0, 0.9)).unwrap();
         let quiet = conformer.conform(speechy(16000, 3.0, 0.05)).unwrap();
-        let a = loudness(&loud.samples, 22050);
-        let b = loudness(&quiet.samples, 22050);
+        let a = loudness(&loud.into_f32(), 22050);
+        let b = loudness(&quiet.into_f32(), 22050);
         assert!((a - TARGET_LUFS).abs() < 1.0, "{a}");
         assert!((a - b).abs() < 1.0, "{a} vs {b}");
     }
@@ -286,11 +281,11 @@ mod tests {
     fn segments_round_trip_and_short_clips_are_levelled() {
         let mut conformer = Conformer::new(22050);
         let clip = speechy(22050, 0.2, 0.01);
-        let segment = Segment::from_clip(&clip);
+        let segment = CachedClip::from_clip(clip);
         let out = conformer.conform_segment(segment.clone(), None).unwrap();
         assert_eq!(out.sample_rate, 22050);
         assert_eq!(out.samples.len(), segment.samples.len());
-        let peak = |s: &Segment| s.samples.iter().map(|x| x.unsigned_abs()).max().unwrap();
+        let peak = |s: &CachedClip| s.samples.iter().map(|x| x.unsigned_abs()).max().unwrap();
         assert!(
             peak(&out) > 5 * peak(&segment),
             "a quiet short clip is raised"
@@ -306,15 +301,15 @@ mod tests {
     fn segments_at_the_output_rate_are_levelled_as_float_clips_are() {
         // The in-place path must give the bytes the float path gives.
         for (seconds, amplitude) in [(2.0, 0.3), (0.2, 0.01), (1.0, 0.99), (0.0, 0.5)] {
-            let segment = Segment::from_clip(&speechy(22050, seconds, amplitude));
+            let segment = CachedClip::from_clip(speechy(22050, seconds, amplitude));
             let mut conformer = Conformer::new(22050);
             let via_float = conformer
-                .conform(Clip {
-                    samples: segment.samples.iter().map(|&s| to_float(s)).collect(),
-                    sample_rate: 22050,
-                })
+                .conform(Clip::from_f32(
+                    segment.samples.iter().map(|&s| to_float(s)).collect(),
+                    22050,
+                ))
                 .unwrap();
-            let expected: Vec<i16> = via_float.samples.iter().map(|&s| to_int(s)).collect();
+            let expected: Vec<i16> = via_float.into_f32().iter().map(|&s| to_int(s)).collect();
             assert_eq!(
                 conformer.conform_segment(segment, None).unwrap().samples,
                 expected
@@ -327,7 +322,7 @@ mod tests {
         fn output_never_clips(amplitude in 0.001f32..4.0, rate in prop::sample::select(vec![16000u32, 22050, 24000])) {
             let mut conformer = Conformer::new(24000);
             let out = conformer.conform(speechy(rate, 0.5, amplitude)).unwrap();
-            prop_assert!(out.samples.iter().all(|s| s.is_finite() && s.abs() <= PEAK_LIMIT + 1e-6));
+            prop_assert!(out.into_f32().iter().all(|s| s.is_finite() && s.abs() <= PEAK_LIMIT + 1e-6));
         }
     }
 }

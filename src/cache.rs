@@ -1,4 +1,4 @@
-//! Cache: synthesised segments and finished-chapter records, on disk.
+//! Cache: synthesised clips and finished-chapter records, on disk.
 //!
 //! A segment (one utterance's raw engine output) is stored under a blake3
 //! hash of everything that changes its audio: the engine's identity (its
@@ -9,8 +9,8 @@
 //! edit cheap and lets a killed render resume.
 //!
 //! Segments are stored in *chunks*: a few consecutive utterances of one
-//! speaker in one voice, synthesised in order by one engine process (see
-//! [`crate::worker`]). An engine that keeps history (espeak) makes a
+//! speaker in one voice, synthesised in order by one engine process (the
+//! renderer's workers). An engine that keeps history (espeak) makes a
 //! segment's audio depend on what the chunk said before it, so a chunk
 //! member's key is chained: the first member's key is its plain
 //! [`segment_key`], each later one is [`chained_key`] of the one before and
@@ -19,8 +19,10 @@
 //! written whole or not at all, so a killed render never leaves half a
 //! chunk, whose missing tail would need the head spoken again.
 //!
-//! Each member is stored with the loudness gain [`crate::audio::level_gain`]
-//! measured when it was synthesised, so the mixer only applies it.
+//! Each member is stored as 16-bit samples ([`CachedClip`]) with the
+//! loudness gain measured when it was synthesised, so the mixer only
+//! applies it. Engines know nothing of this: they return float [`Clip`]s,
+//! and [`CachedClip::from_clip`] quantises them.
 //!
 //! Layout (by default `<out>/.cache/`):
 //!
@@ -28,7 +30,8 @@
 //! segments/ab/abcdef….seg   a chunk: "CBSEG2" magic, u32 LE sample rate, u32 LE member
 //!                           count, per member (u32 LE sample count, f32 LE gain),
 //!                           then every member's i16 LE samples in order
-//! chapters/ab/abcdef….json  a finished chapter: its manifest entry and the WAV's size/mtime
+//! chapters/ab/abcdef….json  a finished chapter's record (the renderer's JSON: its
+//!                           manifest entry and the WAV's size/mtime)
 //! tmp/                      entries being written (renamed into place when complete)
 //! lock                      held (flock) by the render using this cache
 //! ```
@@ -41,9 +44,11 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::synth::Voice;
+use crate::core::{Clip, Samples, Voice};
+use crate::fsio::{self, FileError};
 
 const SEGMENT_MAGIC: &[u8; 6] = b"CBSEG2";
 /// Magic, sample rate, member count.
@@ -53,7 +58,7 @@ const KEY_VERSION: &str = "castbook-segment-v2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -61,8 +66,8 @@ pub enum CacheError {
     },
     #[error("{path}: corrupt cache entry ({reason}); run `castbook cache clear`")]
     Corrupt { path: PathBuf, reason: String },
-    #[error("{path}: another castbook render is using this folder")]
-    Busy { path: PathBuf },
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 fn io_error(path: &Path) -> impl Fn(std::io::Error) -> CacheError + '_ {
@@ -113,7 +118,8 @@ impl KeyBuilder {
     }
 }
 
-/// The key of one segment: `engine` is [`crate::synth::Engine::identity`].
+/// The key of one segment: `engine` is the engine's identity (its version,
+/// sample rate and the voice's own data; see `synth::Engines::identity_of`).
 pub fn segment_key(engine: &str, voice: &Voice, text: &str) -> Key {
     KeyBuilder::new("segment")
         .bytes(engine.as_bytes())
@@ -137,18 +143,21 @@ pub fn chained_key(previous: &Key, engine: &str, voice: &Voice, text: &str) -> K
 
 /// One cached clip: 16-bit samples exactly as the mixer will read them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
+pub struct CachedClip {
     pub sample_rate: u32,
     pub samples: Vec<i16>,
 }
 
-impl Segment {
-    /// Quantises engine output (in [-1, 1]) to the stored 16-bit form.
-    /// espeak's own samples are 16-bit, so for it this is lossless.
-    pub fn from_clip(clip: &crate::synth::Clip) -> Segment {
-        Segment {
+impl CachedClip {
+    /// Engine output in the stored 16-bit form: float samples (in [-1, 1])
+    /// are quantised; 16-bit ones (espeak's) are taken as they are.
+    pub fn from_clip(clip: Clip) -> CachedClip {
+        CachedClip {
             sample_rate: clip.sample_rate,
-            samples: clip.samples.iter().map(|&s| quantise(s)).collect(),
+            samples: match clip.samples {
+                Samples::F32(samples) => samples.iter().map(|&s| quantise(s)).collect(),
+                Samples::I16(samples) => samples,
+            },
         }
     }
 }
@@ -168,16 +177,6 @@ pub(crate) fn quantise(sample: f32) -> i16 {
     let whole = x as i32;
     let fraction = x - whole as f32;
     (whole + i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5)) as i16
-}
-
-/// A finished chapter: what to put in the manifest without re-reading its
-/// audio, and how to recognise that its WAV is still the one we wrote.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ChapterRecord {
-    pub entry: crate::mix::ChapterEntry,
-    pub sample_rate: u32,
-    pub wav_len: u64,
-    pub wav_mtime_ns: i128,
 }
 
 /// What `castbook cache stats` reports.
@@ -224,7 +223,7 @@ pub struct ChunkWriter {
 
 impl ChunkWriter {
     /// Appends the next member.
-    pub fn push(&mut self, segment: &Segment, gain: f32) -> Result<(), CacheError> {
+    pub fn push(&mut self, segment: &CachedClip, gain: f32) -> Result<(), CacheError> {
         let path = self.file.get_ref().path().to_owned();
         if segment.sample_rate != self.sample_rate || self.table.len() >= self.count {
             return Err(CacheError::Corrupt {
@@ -288,7 +287,7 @@ impl SegmentCache {
     }
 
     /// Member `index` of the chunk `key`, and its stored loudness gain.
-    pub fn read_member(&self, key: &Key, index: usize) -> Result<(Segment, f32), CacheError> {
+    pub fn read_member(&self, key: &Key, index: usize) -> Result<(CachedClip, f32), CacheError> {
         use std::io::{BufReader, Seek, SeekFrom};
         let path = self.chunk_path(key);
         let corrupt = |reason: &str| CacheError::Corrupt {
@@ -348,7 +347,7 @@ impl SegmentCache {
             );
         }
         Ok((
-            Segment {
+            CachedClip {
                 sample_rate,
                 samples,
             },
@@ -414,12 +413,14 @@ impl SegmentCache {
         Ok(())
     }
 
-    pub fn read_chapter(&self, digest: &Key) -> Option<ChapterRecord> {
+    /// The chapter record stored under `digest`, if there is a readable one.
+    pub fn read_chapter<R: DeserializeOwned>(&self, digest: &Key) -> Option<R> {
         let bytes = std::fs::read(self.entry_path("chapters", digest, "json")).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
-    pub fn write_chapter(&self, digest: &Key, record: &ChapterRecord) -> Result<(), CacheError> {
+    /// Stores a finished chapter's record (whatever the renderer keeps) under `digest`.
+    pub fn write_chapter<R: Serialize>(&self, digest: &Key, record: &R) -> Result<(), CacheError> {
         let json = serde_json::to_vec(record).expect("chapter record serialises");
         self.write_entry(&self.entry_path("chapters", digest, "json"), &json)
     }
@@ -514,43 +515,10 @@ pub fn clear(root: &Path) -> Result<Stats, CacheError> {
     Ok(before)
 }
 
-/// An exclusive advisory lock on `<dir>/lock`, released when dropped (or
-/// when the process dies, however it dies).
-pub struct Lock {
-    _file: File,
-}
-
-pub fn lock(dir: &Path) -> Result<Lock, CacheError> {
-    lock_file(&dir.join("lock"))
-}
-
-pub fn lock_file(path: &Path) -> Result<Lock, CacheError> {
-    use std::os::fd::AsRawFd;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-    }
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(io_error(path))?;
-    // SAFETY: flock on a descriptor we own; no memory is shared.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        return Err(if err.kind() == std::io::ErrorKind::WouldBlock {
-            CacheError::Busy {
-                path: path.parent().unwrap_or(path).to_owned(),
-            }
-        } else {
-            CacheError::Io {
-                path: path.to_owned(),
-                source: err,
-            }
-        });
-    }
-    Ok(Lock { _file: file })
+/// The exclusive lock on the cache at `dir` (`<dir>/lock`), held by the
+/// render using it; see [`fsio::lock_file`].
+pub fn lock(dir: &Path) -> Result<fsio::Lock, CacheError> {
+    Ok(fsio::lock_file(&dir.join("lock"))?)
 }
 
 #[cfg(test)]
@@ -593,7 +561,7 @@ mod tests {
             );
         }
     }
-    use crate::synth::{Clip, EngineKind};
+    use crate::core::EngineKind;
 
     #[test]
     fn keys_change_with_everything_that_changes_audio() {
@@ -668,16 +636,22 @@ mod tests {
         let cache = SegmentCache::open(dir.path()).unwrap();
         let key = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hi.");
         assert!(!cache.contains(&key));
-        let segment = Segment::from_clip(&Clip {
-            samples: vec![0.0, 0.5, -1.0, 1.0],
-            sample_rate: 16000,
-        });
+        let segment = CachedClip::from_clip(Clip::from_f32(vec![0.0, 0.5, -1.0, 1.0], 16000));
         assert_eq!(segment.samples, vec![0, 16384, -32768, 32767]);
-        let second = Segment {
+        let native = Clip {
+            samples: Samples::I16(vec![7, -3, i16::MIN]),
+            sample_rate: 22050,
+        };
+        assert_eq!(
+            CachedClip::from_clip(native).samples,
+            [7, -3, i16::MIN],
+            "16-bit engine output is stored as it is"
+        );
+        let second = CachedClip {
             sample_rate: 16000,
             samples: vec![7; 3],
         };
-        let empty = Segment {
+        let empty = CachedClip {
             sample_rate: 16000,
             samples: Vec::new(),
         };
@@ -735,7 +709,8 @@ mod tests {
     fn a_held_lock_is_busy() {
         let dir = tempfile::tempdir().unwrap();
         let first = lock(dir.path()).unwrap();
-        assert!(matches!(lock(dir.path()), Err(CacheError::Busy { .. })));
+        let err = lock(dir.path()).err().unwrap();
+        assert!(matches!(err, CacheError::File(FileError::Busy { .. })));
         drop(first);
         assert!(lock(dir.path()).is_ok());
     }

@@ -1,11 +1,13 @@
 //! Command line: clap types live here and stop here. `parse` turns them
 //! into a [`Plan`] of plain paths and options that the pipeline runs.
+//! The environment is read here too, at the edge, and nowhere in the
+//! library: `CASTBOOK_ATTRIBUTION_MODEL` becomes the plan's model path.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use castbook::synth::EngineKind;
+use castbook::core::EngineKind;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -152,7 +154,7 @@ impl CacheDirArg {
     fn resolve(self) -> PathBuf {
         match (self.dir, self.out) {
             (Some(dir), _) => dir,
-            (None, Some(out)) => castbook::mix::default_cache_dir(&out),
+            (None, Some(out)) => castbook::render::default_cache_dir(&out),
             (None, None) => unreachable!("clap requires one of them"),
         }
     }
@@ -229,12 +231,14 @@ pub enum Plan {
         format: ScriptFormat,
         out: Option<PathBuf>,
         explain: bool,
+        attribution_model: Option<PathBuf>,
     },
     Cast {
         story: PathBuf,
         voices: Option<PathBuf>,
         /// Where `--write` writes: the cast file in use, or voices.toml beside the story.
         write: Option<PathBuf>,
+        attribution_model: Option<PathBuf>,
     },
     Voices {
         engine: Option<EngineKind>,
@@ -272,6 +276,15 @@ pub struct RenderPlan {
     pub chapters: Option<ChapterSelection>,
     /// None: `<out>/.cache`.
     pub cache: Option<PathBuf>,
+    /// A model file to use instead of the compiled-in one (evaluation only).
+    pub attribution_model: Option<PathBuf>,
+}
+
+/// `CASTBOOK_ATTRIBUTION_MODEL`: an attribution model file to use instead
+/// of the compiled-in one. For evaluation only (leave-one-story-out runs a
+/// model trained without the story it measures), so it is no option.
+fn attribution_model_from_env() -> Option<PathBuf> {
+    std::env::var_os("CASTBOOK_ATTRIBUTION_MODEL").map(PathBuf::from)
 }
 
 pub fn parse() -> Result<Plan, clap::Error> {
@@ -300,6 +313,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 ),
                 chapters,
                 cache,
+                attribution_model: attribution_model_from_env(),
             })
         }
         Command::Cache {
@@ -321,6 +335,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
             format,
             out,
             explain,
+            attribution_model: attribution_model_from_env(),
         },
         Command::Cast {
             story,
@@ -333,6 +348,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 voices: voices.resolve(&story),
                 story,
                 write,
+                attribution_model: attribution_model_from_env(),
             }
         }
         Command::Voices { engine, voices } => Plan::Voices {

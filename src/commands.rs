@@ -1,22 +1,35 @@
 //! The commands behind the `castbook` binary: each takes the resolved plan
 //! from `cli` and runs the library's pipeline stages in order
-//! (ingest → segment → attribute → cast → utter → synth/mix).
+//! (ingest → segment → attribute → cast → utter → synth → render).
+//!
+//! Command output goes through [`stdout`] and its errors are returned, never
+//! printed with `print!` (which panics when the reader has gone); `main`
+//! decides what an error means. Progress and summaries go to stderr.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use castbook::attribute::{self, Attributed};
 use castbook::cast::{self, VoicesFile};
+use castbook::core::{EngineKind, Gender};
 use castbook::ingest::{self, Book};
-use castbook::synth::{EngineKind, Engines};
-use castbook::{cache, mix, script, segment, utter, worker};
+use castbook::synth::Engines;
+use castbook::{cache, fsio, render, script, segment, utter};
 
 use crate::cli::{Plan, RenderPlan, ScriptFormat};
 
-/// An error that is the user's input, not the run.
+/// A mistake on the command line itself that no library stage reports
+/// (`--chapters` past the end, `say` with no words): exit status 2.
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct InputError(anyhow::Error);
+#[error("{0}")]
+pub struct InputError(String);
+
+/// Standard output, locked and buffered; callers flush it, so that a write
+/// error (such as the reader having gone) is theirs to return.
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
+}
 
 pub fn run(plan: Plan) -> anyhow::Result<()> {
     match plan {
@@ -26,22 +39,20 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             format,
             out,
             explain,
+            attribution_model,
         } => {
-            let (book, file, attributed) = read_and_tag(&story, voices.as_deref())?;
+            let model = load_model(attribution_model.as_deref())?;
+            let (book, file, attributed) = read_and_tag(&story, voices.as_deref(), &model)?;
             let explanations = if explain {
                 if script::read_if_script(&story).is_ok_and(|s| s.is_some()) {
-                    return Err(InputError(anyhow::anyhow!(
+                    return Err(InputError(format!(
                         "{}: --explain needs a story; a script's speakers were not chosen by attribution",
                         story.display()
                     ))
                     .into());
                 }
                 let known = cast::known_characters(&file);
-                let model = attribution_model()?;
-                let model = model
-                    .as_ref()
-                    .unwrap_or_else(|| attribute::Model::embedded());
-                attribute::explain(&book, &segment::segment_book(&book), &known, model)
+                attribute::explain(&book, &segment::segment_book(&book), &known, model.get())
             } else {
                 Vec::new()
             };
@@ -59,9 +70,9 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             };
             match out {
                 Some(path) => {
-                    mix::write_atomically(&path, |file| write(&mut std::io::BufWriter::new(file)))?
+                    fsio::write_atomically(&path, |file| write(&mut std::io::BufWriter::new(file)))?
                 }
-                None => write(&mut std::io::stdout().lock()).context("writing the script")?,
+                None => write(&mut stdout()).context("writing the script")?,
             }
             Ok(())
         }
@@ -70,7 +81,13 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             story,
             voices,
             write,
-        } => cast_table(&story, voices, write),
+            attribution_model,
+        } => cast_table(
+            &story,
+            voices,
+            write,
+            &load_model(attribution_model.as_deref())?,
+        ),
         Plan::Voices { engine, voices } => list_voices(engine, voices.as_deref()),
         Plan::Say {
             text,
@@ -79,43 +96,52 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             out,
         } => say(&text, &voice, voices.as_deref(), &out),
         Plan::CacheStats { dir } => {
-            print!("{}", cache::stats(&dir)?.describe(&dir));
-            Ok(())
+            let mut out = stdout();
+            out.write_all(cache::stats(&dir)?.describe(&dir).as_bytes())?;
+            Ok(out.flush()?)
         }
         Plan::CacheClear { dir } => {
             let removed = cache::clear(&dir)?;
-            println!("removed {} from {}", removed.summary(), dir.display());
-            Ok(())
+            let mut out = stdout();
+            writeln!(out, "removed {} from {}", removed.summary(), dir.display())?;
+            Ok(out.flush()?)
         }
-        Plan::Worker { cache, onnxruntime } => Ok(worker::run_on_stdio(&cache, onnxruntime)?),
+        Plan::Worker { cache, onnxruntime } => {
+            Ok(render::worker::run_on_stdio(&cache, onnxruntime)?)
+        }
     }
 }
 
 /// `castbook cast`: the table on stdout; with `--write`, new characters
 /// added to voices.toml.
-fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> anyhow::Result<()> {
+fn cast_table(
+    story: &Path,
+    voices: Option<PathBuf>,
+    write: Option<PathBuf>,
+    model: &AttributionModel,
+) -> anyhow::Result<()> {
     // A cast file that --write is about to create is not an error.
     let voices = voices.filter(|path| write.as_deref() != Some(path.as_path()) || path.exists());
     let is_script = matches!(script::read_if_script(story), Ok(Some(_)));
-    let (book, file, attributed) = read_and_tag(story, voices.as_deref())?;
-    let input = |e: cast::ConfigError| InputError(e.into());
-    file.check_voices(&mut Engines::new().with_piper(file.piper_settings()))
-        .map_err(input)?;
+    let (book, file, attributed) = read_and_tag(story, voices.as_deref(), model)?;
+    let mut engines = Engines::new().with_settings(file.engine_settings());
+    file.check_voices(|voice| engines.check_voice(voice))?;
     // With a cast file, attribution only uses its names: look again
     // without it for characters the file doesn't list yet.
     let mut characters = attributed.characters;
     let mut new = Vec::new();
     if !is_script && !file.characters.is_empty() {
-        let found = attribute::attribute(&book, segment::segment_book(&book), &[]);
+        let found =
+            attribute::attribute_with(&book, segment::segment_book(&book), &[], model.get());
         let newcomers = cast::write::newcomers(&found.characters, &file, &characters);
         new = newcomers.iter().map(|c| c.name.clone()).collect();
         characters.extend(newcomers);
     }
-    let cast = cast::cast(&characters, &file).map_err(input)?;
-    print!(
-        "{}",
-        cast::write::table(&characters, &cast, file.narrator.is_some(), &new)
-    );
+    let cast = cast::cast(&characters, &file)?;
+    let table = cast::write::table(&characters, &cast, file.narrator.is_some(), &new);
+    let mut out = stdout();
+    out.write_all(table.as_bytes())?;
+    out.flush()?;
     let Some(target) = write else {
         return Ok(());
     };
@@ -125,9 +151,9 @@ fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> 
         Err(err) => return Err(anyhow::Error::new(err).context(target.display().to_string())),
     };
     let (text, added) = cast::write::add_characters(existing.as_deref(), &file, &characters, &cast)
-        .map_err(|e| InputError(anyhow::anyhow!("{}: {e}", target.display())))?;
+        .with_context(|| target.display().to_string())?;
     if existing.as_deref() != Some(text.as_str()) {
-        mix::write_atomically(&target, |f| std::io::Write::write_all(f, text.as_bytes()))?;
+        fsio::write_atomically(&target, |f| std::io::Write::write_all(f, text.as_bytes()))?;
     }
     eprintln!(
         "castbook: {}: {}",
@@ -144,10 +170,10 @@ fn cast_table(story: &Path, voices: Option<PathBuf>, write: Option<PathBuf>) -> 
 /// `castbook voices`: `ENGINE:ID  GENDER  DESCRIPTION`, one per line.
 fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Result<()> {
     let file = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
-    let mut engines = Engines::new().with_piper(file.piper_settings());
+    let mut engines = Engines::new().with_settings(file.engine_settings());
     let mut rows = Vec::new();
     for kind in EngineKind::ALL {
         if only.is_some_and(|o| o != kind) {
@@ -157,8 +183,8 @@ fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Resul
         match listed {
             Ok(voices) => rows.extend(voices.into_iter().map(|v| {
                 let gender = match v.gender {
-                    Some(castbook::synth::Gender::Female) => "female",
-                    Some(castbook::synth::Gender::Male) => "male",
+                    Some(Gender::Female) => "female",
+                    Some(Gender::Male) => "male",
                     _ => "-",
                 };
                 (format!("{kind}:{}", v.id), gender, v.description)
@@ -169,48 +195,35 @@ fn list_voices(only: Option<EngineKind>, voices: Option<&Path>) -> anyhow::Resul
         }
     }
     let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
-    let mut stdout = std::io::stdout().lock();
+    let mut out = stdout();
     for (id, gender, description) in rows {
-        let written = std::io::Write::write_fmt(
-            &mut stdout,
-            format_args!("{id:<width$}  {gender:<6}  {description}\n"),
-        );
-        match written {
-            // `castbook voices | head` is a normal way to look.
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            other => other?,
-        }
+        writeln!(out, "{id:<width$}  {gender:<6}  {description}")?;
     }
-    Ok(())
+    Ok(out.flush()?)
 }
 
 /// `castbook say`: one voice, one WAV, no playback.
 fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow::Result<()> {
     if !text.chars().any(char::is_alphanumeric) {
-        return Err(InputError(anyhow::anyhow!(
-            "nothing to say in {text:?}; expected some words"
-        ))
-        .into());
+        return Err(InputError(format!("nothing to say in {text:?}; expected some words")).into());
     }
-    let input = |e: cast::ConfigError| InputError(e.into());
     let file = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(input)?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
-    let voice = file.voice_for_say(reference).map_err(input)?;
-    let mut engines = Engines::new().with_piper(file.piper_settings());
-    engines
-        .check_voice(&voice)
-        .map_err(|e| InputError(e.into()))?;
-    let lexicon = cast::Lexicon::new(&file.lexicon().map_err(input)?);
+    let voice = file.voice_for_say(reference)?;
+    let mut engines = Engines::new().with_settings(file.engine_settings());
+    engines.check_voice(&voice)?;
+    let lexicon = cast::Lexicon::new(&file.lexicon()?);
     let clip = engines.synthesize(&lexicon.apply(text, voice.engine), &voice)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     }
-    mix::write_clip(out, &clip, voice.volume)?;
+    let seconds = clip.duration_s();
+    render::output::wav::write_clip(out, clip, voice.volume)?;
     eprintln!(
         "castbook: wrote {:.1} s of {} to {}",
-        clip.duration_s(),
+        seconds,
         voice.label(),
         out.display()
     );
@@ -219,7 +232,11 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
 
 fn render(plan: RenderPlan) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let (book, voices, attributed) = read_and_tag(&plan.story, plan.voices.as_deref())?;
+    let (book, voices, attributed) = read_and_tag(
+        &plan.story,
+        plan.voices.as_deref(),
+        &load_model(plan.attribution_model.as_deref())?,
+    )?;
     let title = book.title.clone();
     if plan.verbose {
         eprintln!(
@@ -228,11 +245,9 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             book.encoding
         );
     }
-    let mut engines = Engines::new().with_piper(voices.piper_settings());
-    voices
-        .check_voices(&mut engines)
-        .map_err(|e| InputError(e.into()))?;
-    let cast = cast::cast(&attributed.characters, &voices).map_err(|e| InputError(e.into()))?;
+    let mut engines = Engines::new().with_settings(voices.engine_settings());
+    voices.check_voices(|voice| engines.check_voice(voice))?;
+    let cast = cast::cast(&attributed.characters, &voices)?;
     if plan.verbose {
         eprintln!("castbook: narrator: {}", cast.narrator.label());
         for (name, member) in &cast.characters {
@@ -243,7 +258,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     if let Some(selection) = &plan.chapters {
         chapters.retain(|c| selection.contains(c.index));
         if chapters.is_empty() {
-            return Err(InputError(anyhow::anyhow!(
+            return Err(InputError(format!(
                 "--chapters {}: no such chapter; {} has chapters 1-{}",
                 selection.text,
                 plan.story.display(),
@@ -255,11 +270,13 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     let out = plan
         .out
         .unwrap_or_else(|| PathBuf::from("output").join(ingest::slug(&book.title)));
-    let options = mix::RenderOptions {
-        cache_dir: plan.cache.unwrap_or_else(|| mix::default_cache_dir(&out)),
+    let options = render::RenderOptions {
+        cache_dir: plan
+            .cache
+            .unwrap_or_else(|| render::default_cache_dir(&out)),
         out_dir: out,
         jobs: plan.jobs,
-        worker: Some(worker::WorkerSpec {
+        worker: Some(render::worker::WorkerSpec {
             program: std::env::current_exe().context("finding the castbook binary for workers")?,
             args: worker_args(),
         }),
@@ -268,7 +285,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     drop((attributed, book));
     let total: usize = chapters.iter().map(|c| c.utterances.len()).sum();
     let progress = progress_bar(total as u64, plan.show_progress);
-    let manifest = mix::render_book(&title, &chapters, &mut engines, &options, &progress)?;
+    let manifest = render::render_book(&title, &chapters, &mut engines, &options, &progress)?;
     drop(chapters);
     progress.finish_and_clear();
     let seconds: f64 = manifest.chapters.iter().map(|c| c.duration_s).sum();
@@ -301,7 +318,7 @@ fn hms(seconds: f64) -> String {
 /// this process found (if a Piper voice made it look).
 fn worker_args() -> Vec<std::ffi::OsString> {
     let mut args = vec!["__worker".into()];
-    if let Some(library) = castbook::synth::piper::loaded_onnxruntime() {
+    if let Some(library) = castbook::synth::onnx::loaded_onnxruntime() {
         args.extend(["--onnxruntime".into(), library.into_os_string()]);
     }
     args
@@ -312,39 +329,53 @@ fn worker_args() -> Vec<std::ffi::OsString> {
 fn read_and_tag(
     story: &Path,
     voices: Option<&Path>,
+    model: &AttributionModel,
 ) -> anyhow::Result<(Book, VoicesFile, Attributed)> {
     let voices = match voices {
-        Some(path) => cast::load_voices_file(path).map_err(|e| InputError(e.into()))?,
+        Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
     // An edited script carries its own speakers: no attribution.
-    if let Some(parsed) = script::read_if_script(story).map_err(|e| InputError(e.into()))? {
+    if let Some(parsed) = script::read_if_script(story)? {
         let (book, attributed) = parsed.into_book(story, &cast::known_characters(&voices));
         return Ok((book, voices, attributed));
     }
-    let book = ingest::read_book(story).map_err(|e| InputError(e.into()))?;
+    let book = ingest::read_book(story)?;
     let segments = segment::segment_book(&book);
     let known = cast::known_characters(&voices);
-    let attributed = match attribution_model()? {
-        Some(model) => attribute::attribute_with(&book, segments, &known, &model),
-        None => attribute::attribute(&book, segments, &known),
-    };
+    let attributed = attribute::attribute_with(&book, segments, &known, model.get());
     Ok((book, voices, attributed))
 }
 
-/// A model other than the one compiled in, for evaluation only (a model
-/// trained without the story being measured): the file named by
-/// `CASTBOOK_ATTRIBUTION_MODEL`.
-fn attribution_model() -> anyhow::Result<Option<attribute::Model>> {
-    let Some(path) = std::env::var_os("CASTBOOK_ATTRIBUTION_MODEL") else {
-        return Ok(None);
+/// The attribution model: the one compiled in, or a file given for
+/// evaluation (a model trained without the story being measured).
+enum AttributionModel {
+    Embedded,
+    File(attribute::Model),
+}
+
+impl AttributionModel {
+    fn get(&self) -> &attribute::Model {
+        match self {
+            AttributionModel::Embedded => attribute::Model::embedded(),
+            AttributionModel::File(model) => model,
+        }
+    }
+}
+
+fn load_model(path: Option<&Path>) -> anyhow::Result<AttributionModel> {
+    let Some(path) = path else {
+        return Ok(AttributionModel::Embedded);
     };
-    let path = PathBuf::from(path);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("CASTBOOK_ATTRIBUTION_MODEL: cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        InputError(format!(
+            "CASTBOOK_ATTRIBUTION_MODEL: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
     let model = attribute::Model::parse(&text)
-        .map_err(|e| InputError(anyhow::anyhow!("{}: {e}", path.display())))?;
-    Ok(Some(model))
+        .map_err(|e| InputError(format!("{}: {e}", path.display())))?;
+    Ok(AttributionModel::File(model))
 }
 
 fn progress_bar(total: u64, visible: bool) -> indicatif::ProgressBar {

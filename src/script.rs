@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::attribute::{Attributed, Character, KnownCharacter};
+use crate::core::Gender;
 use crate::ingest::Book;
 use crate::segment::{Segment, SegmentKind};
-use crate::synth::Gender;
 
 #[derive(Debug, Serialize)]
 struct Line<'a> {

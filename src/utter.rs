@@ -12,9 +12,9 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::attribute::Attributed;
 use crate::cast::Cast;
+use crate::core::Voice;
 use crate::ingest::Book;
 use crate::segment::SegmentKind;
-use crate::synth::Voice;
 
 /// Silence, in milliseconds, at each kind of boundary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use super::KnownCharacter;
 use super::lexicon;
 use super::tags::Subject;
 use super::tokens::Tok;
-use crate::synth::Gender;
+use crate::core::Gender;
 
 #[derive(Debug, Clone)]
 pub struct CharInfo {

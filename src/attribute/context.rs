@@ -14,9 +14,9 @@ use super::characters::{self, CharInfo, Roster};
 use super::tags::{self, Subject, Tag};
 use super::tokens::{self, Tok};
 use super::vocatives;
+use crate::core::Gender;
 use crate::ingest::Book;
 use crate::segment::{Segment, SegmentKind};
-use crate::synth::Gender;
 
 /// A paragraph: indices of its segments, and which of them are quotes.
 #[derive(Debug)]
@@ -93,9 +93,7 @@ pub struct Context<'a> {
     pub tag_count: Vec<u32>,
     /// Lower-case words of the narration (to tell names from ordinary words).
     pub common: HashSet<&'a str>,
-    /// Descriptions used in tags ("the painter"), by key.
-    pub descriptions: Vec<String>,
-    /// For each description: how many tags use it, and for each named
+    /// For each description used in tags ("the painter"): how many tags use it, and for each named
     /// character, how many of those uses fall on that character's turns
     /// (tagged with the character's name two paragraphs before or after,
     /// in the same exchange). An epithet used on one character's turns is
@@ -181,7 +179,6 @@ impl<'a> Context<'a> {
             common,
             description_uses: vec![0; descriptions.len()],
             epithet_votes: vec![Vec::new(); descriptions.len()],
-            descriptions,
         };
         ctx.find_mentions();
         ctx.find_epithets();

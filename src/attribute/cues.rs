@@ -8,7 +8,7 @@
 
 use super::context::{Context, Quote, QuoteTag, TagKind, is_object};
 use super::topic::{self, Actor};
-use crate::synth::Gender;
+use crate::core::Gender;
 
 /// How many narration mentions back "recently mentioned" looks.
 const RECENT_MENTIONS: usize = 60;

@@ -14,7 +14,7 @@ use super::context::{Context, TagKind};
 use super::cues::Cues;
 use super::history::History;
 use super::topic::Actor;
-use crate::synth::Gender;
+use crate::core::Gender;
 
 /// Kinds of evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

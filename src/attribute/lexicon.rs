@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use crate::synth::Gender;
+use crate::core::Gender;
 
 /// Verbs of saying and manner verbs that introduce or follow a quote, as
 /// base forms; past and third-person forms are generated.

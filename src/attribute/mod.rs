@@ -31,9 +31,9 @@ pub use model::{Model, ModelError};
 
 use std::collections::HashMap;
 
+use crate::core::Gender;
 use crate::ingest::Book;
 use crate::segment::{Segment, SegmentKind};
-use crate::synth::Gender;
 
 /// A character the user named in voices.toml: attribution uses only these
 /// names when any are given.

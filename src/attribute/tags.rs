@@ -4,7 +4,7 @@
 
 use super::lexicon::{self, PARTICLE_VERBS};
 use super::tokens::Tok;
-use crate::synth::Gender;
+use crate::core::Gender;
 
 /// Who a speech tag names as the speaker.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 use super::context::is_object;
 use super::lexicon;
 use super::tokens::Tok;
-use crate::synth::Gender;
+use crate::core::Gender;
 
 /// Who speaks first after a narration paragraph (the referent of "he
 /// said", or the speaker of an untagged quote; `gender` None for any):

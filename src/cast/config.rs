@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::synth::piper::PiperSettings;
-use crate::synth::{EngineKind, Engines, Gender, SynthError, Voice};
+use crate::core::{EngineKind, EngineSettings, Gender, Voice, is_model_name, nearest};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,7 +120,7 @@ struct Origin {
 /// A problem in voices.toml, with its position when known.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: cannot read voices file: {source}")]
+    #[error("{path}: cannot read voices file")]
     Unreadable {
         path: PathBuf,
         #[source]
@@ -177,7 +176,7 @@ fn engine_names() -> String {
 }
 
 fn engine_hint(wanted: &str) -> String {
-    crate::synth::nearest(wanted, EngineKind::ALL.map(EngineKind::name))
+    nearest(wanted, EngineKind::ALL.map(EngineKind::name))
         .map(|n| format!("; did you mean {n}?"))
         .unwrap_or_default()
 }
@@ -192,7 +191,7 @@ fn with_key_hint(message: &str) -> String {
         return message.to_owned();
     };
     let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    match crate::synth::nearest(wanted, keys) {
+    match nearest(wanted, keys) {
         Some(near) => format!("{message}; did you mean `{near}`?"),
         None => message.to_owned(),
     }
@@ -304,7 +303,7 @@ impl VoicesFile {
                             "respell" => &mut entry.respell,
                             "phonemes" => &mut entry.phonemes,
                             other => {
-                                let hint = crate::synth::nearest(other, ["respell", "phonemes"])
+                                let hint = nearest(other, ["respell", "phonemes"])
                                     .map(|n| format!("; did you mean `{n}`?"))
                                     .unwrap_or_default();
                                 return Err(at(format!(
@@ -393,22 +392,23 @@ impl VoicesFile {
                     ),
                 )
             })?;
-            let id = match engine {
-                EngineKind::Espeak => def.id.clone(),
-                EngineKind::Piper => def.model.as_deref().map(|m| {
+            let id = if engine.ids_are_model_files() {
+                def.model.as_deref().map(|m| {
                     let m = self.relative_path(m);
                     match def.speaker {
                         Some(s) => format!("{m}#{s}"),
                         None => m,
                     }
-                }),
+                })
+            } else {
+                def.id.clone()
             }
             .ok_or_else(|| {
                 self.error_at(
                     def.engine.span(),
                     format!(
                         "voice {reference:?} needs {}",
-                        if engine == EngineKind::Piper {
+                        if engine.ids_are_model_files() {
                             "a model path"
                         } else {
                             "an id"
@@ -423,7 +423,7 @@ impl VoicesFile {
             return Ok(voice);
         }
         let Some((engine, id)) = reference.split_once(':') else {
-            let hint = crate::synth::nearest(reference, self.voices.keys().map(String::as_str))
+            let hint = nearest(reference, self.voices.keys().map(String::as_str))
                 .map(|n| format!("; did you mean {n:?}?"))
                 .unwrap_or_default();
             return Err(fail(format!(
@@ -437,9 +437,10 @@ impl VoicesFile {
                 engine_hint(engine)
             ))
         })?;
-        let id = match engine {
-            EngineKind::Piper => self.relative_path(id),
-            EngineKind::Espeak => id.to_owned(),
+        let id = if engine.ids_are_model_files() {
+            self.relative_path(id)
+        } else {
+            id.to_owned()
         };
         Ok(Voice::new(engine, id))
     }
@@ -471,7 +472,7 @@ impl VoicesFile {
                 .keys()
                 .chain(self.voices.keys())
                 .map(String::as_str);
-            let hint = crate::synth::nearest(reference, names)
+            let hint = nearest(reference, names)
                 .map(|n| format!("; did you mean {n:?}?"))
                 .unwrap_or_default();
             return Err(ConfigError::Unplaced {
@@ -489,9 +490,7 @@ impl VoicesFile {
         match &self.origin {
             // A bare model name is looked up, not a file beside this one
             // (`model.onnx#2` is a file with a speaker number, not a name).
-            _ if crate::synth::piper::is_model_name(path.split('#').next().unwrap_or(path)) => {
-                path.to_owned()
-            }
+            _ if is_model_name(path.split('#').next().unwrap_or(path)) => path.to_owned(),
             Some(origin) if Path::new(path).is_relative() => origin
                 .path
                 .parent()
@@ -503,16 +502,20 @@ impl VoicesFile {
         }
     }
 
-    /// Piper settings from `[piper]` and the models `[voices]` names.
-    pub fn piper_settings(&self) -> PiperSettings {
+    /// Engine settings: `[piper]`, and the model files `[voices]` names.
+    pub fn engine_settings(&self) -> EngineSettings {
         let models = self
             .voices
             .values()
-            .filter(|def| def.engine.get_ref() == "piper")
-            .filter_map(|def| def.model.as_deref())
-            .map(|m| PathBuf::from(self.relative_path(m)))
+            .filter_map(|def| {
+                let engine = EngineKind::parse(def.engine.get_ref())?;
+                let model = def.model.as_deref()?;
+                engine
+                    .ids_are_model_files()
+                    .then(|| (engine, PathBuf::from(self.relative_path(model))))
+            })
             .collect();
-        PiperSettings {
+        EngineSettings {
             onnxruntime: self
                 .piper
                 .as_ref()
@@ -558,30 +561,26 @@ impl VoicesFile {
         Ok(out)
     }
 
-    /// Checks every voice the file names against the engines that would speak it.
-    pub fn check_voices(&self, engines: &mut Engines) -> Result<(), ConfigError> {
+    /// Checks every voice the file names with `check` (which asks the
+    /// engine that would speak it); its complaint is reported at the voice.
+    pub fn check_voices<E: std::fmt::Display>(
+        &self,
+        mut check: impl FnMut(&Voice) -> Result<(), E>,
+    ) -> Result<(), ConfigError> {
         let entries = self.narrator.iter().chain(self.characters.values());
         for entry in entries {
             if let Some(reference) = &entry.voice {
                 let voice = self.resolve(entry, reference.get_ref())?;
-                engines
-                    .check_voice(&voice)
-                    .map_err(|err| self.voice_error(reference.span(), err))?;
+                check(&voice).map_err(|err| self.error_at(reference.span(), err.to_string()))?;
             }
         }
         if let Some(pool) = &self.pool {
             for label in pool.female.iter().chain(&pool.male).chain(&pool.any) {
                 let voice = self.resolve_reference(label.get_ref(), Some(label.span()))?;
-                engines
-                    .check_voice(&voice)
-                    .map_err(|err| self.voice_error(label.span(), err))?;
+                check(&voice).map_err(|err| self.error_at(label.span(), err.to_string()))?;
             }
         }
         Ok(())
-    }
-
-    fn voice_error(&self, span: Range<usize>, err: SynthError) -> ConfigError {
-        self.error_at(span, err.to_string())
     }
 }
 
@@ -684,7 +683,7 @@ voice = "multi"
         assert_eq!(voice("Ann").rate, 1.25);
         assert_eq!(voice("Bob").label(), "piper:cast/m.onnx#2");
         assert_eq!(voice("Cy").label(), "piper:/abs/libri.onnx#7");
-        let settings = file.piper_settings();
+        let settings = file.engine_settings();
         assert_eq!(
             settings.onnxruntime,
             Some(PathBuf::from("cast/lib/libonnxruntime.so"))

@@ -35,7 +35,7 @@ pub use config::{
 pub use pronounce::Lexicon;
 
 use crate::attribute::{Character, KnownCharacter};
-use crate::synth::{EngineKind, Gender, Voice};
+use crate::core::{EngineKind, Gender, Voice};
 
 /// Where a character's voice came from, for `castbook cast`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,13 +206,14 @@ fn pick<'a>(
 mod tests {
     use super::*;
 
-    fn character(name: &str, gender: Option<Gender>) -> Character {
+    /// A found character with a couple of lines (shared by the cast tests).
+    pub(super) fn character(name: &str, gender: Option<Gender>) -> Character {
         Character {
             name: name.to_owned(),
             aliases: vec![],
             gender,
-            lines: 1,
-            words: 1,
+            lines: 2,
+            words: 9,
         }
     }
 

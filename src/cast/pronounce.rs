@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 
 use super::Pronounce;
-use crate::synth::EngineKind;
+use crate::core::EngineKind;
 
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {

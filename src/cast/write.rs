@@ -11,7 +11,7 @@ use toml_edit::{Array, DocumentMut, Item, Table, value};
 
 use super::{Cast, Source, VoicesFile};
 use crate::attribute::Character;
-use crate::synth::Gender;
+use crate::core::Gender;
 
 /// The characters and their voices as an aligned text table, narrator first.
 /// `new` names characters found in the text that voices.toml doesn't list
@@ -135,7 +135,7 @@ pub fn newcomers(found: &[Character], file: &VoicesFile, roster: &[Character]) -
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("{0}")]
+    #[error("not valid TOML")]
     Toml(#[from] toml_edit::TomlError),
     #[error("`characters` is not a table; expected [characters.NAME] tables")]
     NotATable,
@@ -215,18 +215,9 @@ pub fn add_characters(
 mod tests {
     use std::path::Path;
 
+    use super::super::tests::character;
     use super::*;
     use crate::cast::{cast, parse_voices_file};
-
-    fn character(name: &str, gender: Option<Gender>) -> Character {
-        Character {
-            name: name.to_owned(),
-            aliases: vec![],
-            gender,
-            lines: 2,
-            words: 9,
-        }
-    }
 
     #[test]
     fn keeps_comments_and_order_and_is_idempotent() {

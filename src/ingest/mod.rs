@@ -40,7 +40,7 @@ pub struct Chapter {
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    #[error("{path}: cannot read story: {source}")]
+    #[error("{path}: cannot read story")]
     Unreadable {
         path: PathBuf,
         #[source]

@@ -13,7 +13,8 @@ use std::ffi::{CStr, CString, c_char, c_int, c_short, c_uint, c_void};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use super::{Clip, Engine, EngineKind, Gender, SynthError, Voice, VoiceInfo, nearest};
+use super::{Engine, SynthError, VoiceInfo};
+use crate::core::{Clip, EngineKind, Gender, Samples, Voice, nearest};
 
 #[allow(non_camel_case_types)]
 mod ffi {
@@ -125,6 +126,8 @@ pub fn lock() -> Result<MutexGuard<'static, Library>, SynthError> {
             if p.is_null() {
                 String::new()
             } else {
+                // SAFETY: `p` is one of espeak_Info's non-null results: a
+                // NUL-terminated static string that the library never frees.
                 unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
             }
         };
@@ -366,10 +369,15 @@ impl Library {
                 (pointer as usize - start).clamp(before, bytes.len())
             };
             let consumed = String::from_utf8_lossy(&bytes[before..after]);
+            // SAFETY: `phonemes` is non-null (checked above) and points to
+            // espeak's NUL-terminated buffer, valid until the next call into
+            // the library, which can't happen while we hold its lock; it is
+            // copied out before the loop calls again.
+            let phonemes = unsafe { CStr::from_ptr(phonemes) }
+                .to_string_lossy()
+                .into_owned();
             clauses.push(PhonemeClause {
-                phonemes: unsafe { CStr::from_ptr(phonemes) }
-                    .to_string_lossy()
-                    .into_owned(),
+                phonemes,
                 terminator: clause_terminator(&consumed, !pointer.is_null()),
             });
         }
@@ -449,25 +457,8 @@ impl Engine for Espeak {
         Ok(self.sample_rate)
     }
 
+    /// espeak's own samples are 16-bit, and the clip keeps them so.
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
-        let segment = self.synthesize_pcm16(text, voice)?;
-        Ok(Clip {
-            samples: segment
-                .samples
-                .into_iter()
-                .map(|s| f32::from(s) / 32768.0)
-                .collect(),
-            sample_rate: segment.sample_rate,
-        })
-    }
-
-    /// espeak's own samples: quantising them as floats would give them
-    /// back unchanged (`quantise(s / 32768) == s` for every 16-bit `s`).
-    fn synthesize_pcm16(
-        &mut self,
-        text: &str,
-        voice: &Voice,
-    ) -> Result<crate::cache::Segment, SynthError> {
         let library = lock()?;
         let samples = library
             .speak(text, voice)
@@ -476,8 +467,8 @@ impl Engine for Espeak {
                 text: text.chars().take(60).collect(),
                 reason,
             })?;
-        Ok(crate::cache::Segment {
-            samples,
+        Ok(Clip {
+            samples: Samples::I16(samples),
             sample_rate: self.sample_rate,
         })
     }
@@ -551,10 +542,11 @@ mod tests {
         let seconds = clip.duration_s();
         assert!((1.5..6.0).contains(&seconds), "{seconds} s");
         assert!(
-            rms(&clip.samples) > 0.02,
-            "too quiet: {}",
-            rms(&clip.samples)
+            matches!(clip.samples, Samples::I16(_)),
+            "espeak's own 16-bit samples"
         );
+        let level = rms(&clip.to_f32());
+        assert!(level > 0.02, "too quiet: {level}");
     }
 
     #[test]

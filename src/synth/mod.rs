@@ -1,92 +1,25 @@
-//! Synth: turn one utterance's text into mono PCM with a speech engine.
+//! Synth: turn one utterance's text into a [`Clip`] with a speech engine.
 //!
 //! Every engine sits behind [`Engine`]; [`Engines`] owns one of each kind in
-//! use and routes a [`Voice`] to the engine its `ENGINE:ID` names. Engines
-//! return raw audio at their own sample rate; loudness, resampling and
-//! volume are the mixer's job, so engines stay simple.
+//! use and routes a [`Voice`] to the engine its `ENGINE:ID` names. An
+//! engine turns text and a voice into raw audio at its own sample rate, and
+//! that is all: chunking, cache keys and the stored 16-bit format belong to
+//! the cache and the renderer, and loudness, resampling and volume to the
+//! mixer, so engines stay simple.
+//!
+//! The engine registry is [`EngineKind`] (the list, in `core`) and
+//! `create_engine` below: adding an engine means a variant there, an arm
+//! here, and the engine's own file.
 
 pub mod espeak;
+pub mod onnx;
 pub mod piper;
-pub mod piper_graph;
+#[cfg(test)]
 pub mod test_engine;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
-/// Speech engines castbook knows how to drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    Espeak,
-    Piper,
-}
-
-impl EngineKind {
-    pub const ALL: [EngineKind; 2] = [EngineKind::Espeak, EngineKind::Piper];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Espeak => "espeak",
-            EngineKind::Piper => "piper",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<EngineKind> {
-        EngineKind::ALL.into_iter().find(|kind| kind.name() == name)
-    }
-}
-
-impl fmt::Display for EngineKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A fully resolved voice: which engine, which of its voices, and prosody.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Voice {
-    pub engine: EngineKind,
-    /// Engine-specific id: `en-us+f3` for espeak, a model path for piper.
-    pub id: String,
-    /// Speaking-rate multiplier: 1.0 is the engine's normal pace (espeak: 175 words/min).
-    pub rate: f32,
-    /// 0–100, 50 is the voice's normal pitch.
-    pub pitch: f32,
-    /// Linear gain applied after loudness matching: 1.0 leaves it unchanged.
-    pub volume: f32,
-}
-
-impl Voice {
-    pub fn new(engine: EngineKind, id: impl Into<String>) -> Voice {
-        Voice {
-            engine,
-            id: id.into(),
-            rate: 1.0,
-            pitch: 50.0,
-            volume: 1.0,
-        }
-    }
-
-    /// `ENGINE:ID`, as written in voices.toml and the manifest.
-    pub fn label(&self) -> String {
-        format!("{}:{}", self.engine, self.id)
-    }
-}
-
-/// Mono PCM in [-1, 1].
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Clip {
-    pub samples: Vec<f32>,
-    pub sample_rate: u32,
-}
-
-impl Clip {
-    pub fn duration_s(&self) -> f64 {
-        self.samples.len() as f64 / f64::from(self.sample_rate.max(1))
-    }
-}
+use crate::core::{Clip, EngineKind, EngineSettings, Gender, Voice};
 
 /// What `castbook voices` shows for one usable voice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,14 +27,6 @@ pub struct VoiceInfo {
     pub id: String,
     pub gender: Option<Gender>,
     pub description: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Gender {
-    Female,
-    Male,
-    Unknown,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,19 +58,6 @@ pub trait Engine: Send {
     fn sample_rate(&mut self, id: &str) -> Result<u32, SynthError>;
 
     fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError>;
-
-    /// [`Engine::synthesize`] as 16-bit samples, exactly as
-    /// [`crate::cache::Segment::from_clip`] quantises them. Engines whose
-    /// own output is 16-bit override it to skip the float round trip.
-    fn synthesize_pcm16(
-        &mut self,
-        text: &str,
-        voice: &Voice,
-    ) -> Result<crate::cache::Segment, SynthError> {
-        Ok(crate::cache::Segment::from_clip(
-            &self.synthesize(text, voice)?,
-        ))
-    }
 
     /// Several utterances at once, results in the same order. The default
     /// speaks them one by one; engines that can work in parallel (piper's
@@ -188,7 +100,7 @@ pub trait Engine: Send {
 #[derive(Default)]
 pub struct Engines {
     engines: BTreeMap<EngineKind, Box<dyn Engine>>,
-    piper: piper::PiperSettings,
+    settings: EngineSettings,
 }
 
 impl Engines {
@@ -197,9 +109,9 @@ impl Engines {
         Engines::default()
     }
 
-    /// Settings for the Piper engine when it is created.
-    pub fn with_piper(mut self, settings: piper::PiperSettings) -> Engines {
-        self.piper = settings;
+    /// What the cast file says about the engines, for when they are created.
+    pub fn with_settings(mut self, settings: EngineSettings) -> Engines {
+        self.settings = settings;
         self
     }
 
@@ -213,7 +125,7 @@ impl Engines {
         let engine = match self.engines.entry(kind) {
             std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::btree_map::Entry::Vacant(entry) => {
-                entry.insert(create_engine(kind, &self.piper)?)
+                entry.insert(create_engine(kind, &self.settings)?)
             }
         };
         Ok(engine.as_mut())
@@ -225,15 +137,6 @@ impl Engines {
 
     pub fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
         self.get(voice.engine)?.synthesize(text, voice)
-    }
-
-    /// See [`Engine::synthesize_pcm16`].
-    pub fn synthesize_pcm16(
-        &mut self,
-        text: &str,
-        voice: &Voice,
-    ) -> Result<crate::cache::Segment, SynthError> {
-        self.get(voice.engine)?.synthesize_pcm16(text, voice)
     }
 
     pub fn sample_rate(&mut self, voice: &Voice) -> Result<u32, SynthError> {
@@ -297,59 +200,35 @@ impl Engines {
     }
 }
 
+/// The engine registry: how each [`EngineKind`] is created.
 fn create_engine(
     kind: EngineKind,
-    piper: &piper::PiperSettings,
+    settings: &EngineSettings,
 ) -> Result<Box<dyn Engine>, SynthError> {
     match kind {
         EngineKind::Espeak => Ok(Box::new(espeak::Espeak::new()?)),
-        EngineKind::Piper => Ok(Box::new(piper::Piper::new(piper.clone()))),
+        EngineKind::Piper => Ok(Box::new(piper::Piper::new(settings))),
     }
-}
-
-/// Levenshtein-nearest candidate, for "did you mean" hints.
-pub fn nearest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(wanted, c), c))
-        .filter(|&(d, c)| d <= (wanted.chars().count().max(c.chars().count()) / 3).max(2))
-        .min()
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_engine::ToneEngine;
 
     #[test]
-    fn nearest_suggests_close_ids() {
-        let ids = ["en-us+f4", "en-us+m3", "en-gb-x-rp"];
-        assert_eq!(nearest("en-us+f9", ids), Some("en-us+f4"));
-        assert_eq!(nearest("klingon", ids), None);
-    }
-
-    #[test]
-    fn labels_round_trip() {
-        let voice = Voice::new(EngineKind::Espeak, "en-us+f3");
-        assert_eq!(voice.label(), "espeak:en-us+f3");
-        assert_eq!(EngineKind::parse("piper"), Some(EngineKind::Piper));
-        assert_eq!(EngineKind::parse("tts"), None);
+    fn voices_go_to_the_engine_their_label_names() {
+        let mut engines = Engines::new()
+            .with(Box::new(ToneEngine::new(EngineKind::Espeak, 8000, &["a"])))
+            .with(Box::new(ToneEngine::new(EngineKind::Piper, 16000, &["m"])));
+        let clip = engines
+            .synthesize("Hi.", &Voice::new(EngineKind::Piper, "m"))
+            .unwrap();
+        assert_eq!(clip.sample_rate, 16000);
+        assert!(
+            engines
+                .check_voice(&Voice::new(EngineKind::Piper, "a"))
+                .is_err()
+        );
     }
 }

@@ -69,10 +69,7 @@ impl Engine for ToneEngine {
                 (0.3 * (std::f64::consts::TAU * freq * t).sin()) as f32
             })
             .collect();
-        Ok(Clip {
-            samples,
-            sample_rate: self.sample_rate,
-        })
+        Ok(Clip::from_f32(samples, self.sample_rate))
     }
 
     fn identity(&self) -> String {

@@ -7,10 +7,6 @@ use crate::Test;
 
 const STORY: &str = "The Library\n\nChapter 1\n\n\"We should go,\" said Faith. She grabbed her coat.\n\n\"Not yet,\" Giles replied. He cleaned his glasses.\n\n\"Xander is late,\" said Faith.\n";
 
-fn manifest(outcome: &crate::Outcome, dir: &str) -> serde_json::Value {
-    serde_json::from_slice(&outcome.read(&format!("{dir}/manifest.json"))).unwrap()
-}
-
 /// (speaker, voice, text) of every manifest segment.
 fn segments(manifest: &serde_json::Value) -> Vec<(Option<String>, String, String)> {
     manifest["chapters"]
@@ -78,7 +74,7 @@ fn cast_write_adds_a_newcomer_and_render_then_uses_it() {
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
         .succeeds();
     let speakers = |o: &crate::Outcome| -> Vec<Option<String>> {
-        segments(&manifest(o, "out"))
+        segments(&o.manifest("out"))
             .into_iter()
             .filter(|s| s.2.contains("We should go"))
             .map(|s| s.0)
@@ -148,11 +144,6 @@ fn voices_rejects_an_unknown_engine() {
     );
 }
 
-fn wav_seconds(bytes: &[u8]) -> f64 {
-    let reader = hound::WavReader::new(bytes).unwrap();
-    reader.duration() as f64 / f64::from(reader.spec().sample_rate)
-}
-
 #[test]
 fn say_writes_a_preview_wav() {
     let outcome = Test::new()
@@ -165,7 +156,7 @@ fn say_writes_a_preview_wav() {
             "hi.wav",
         ])
         .succeeds();
-    let seconds = wav_seconds(&outcome.read("hi.wav"));
+    let seconds = outcome.wav("hi.wav").seconds();
     assert!((0.8..5.0).contains(&seconds), "{seconds} s");
 }
 
@@ -175,7 +166,7 @@ fn say_defaults_to_output_say_wav_and_knows_named_voices() {
         .voices("[voices.deep]\nengine = \"espeak\"\nid = \"en-us+m3\"\npitch = 20\n[characters.Giles]\nvoice = \"deep\"\n")
         .args(&["say", "Good evening.", "--voice", "Giles"])
         .succeeds();
-    assert!(wav_seconds(&outcome.read("output/say.wav")) > 0.3);
+    assert!(outcome.wav("output/say.wav").seconds() > 0.3);
     assert!(
         outcome.stderr.contains("espeak:en-us+m3"),
         "{}",
@@ -205,7 +196,7 @@ fn pronunciations_change_the_audio_not_the_manifest() {
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
         .succeeds();
     let texts = |o: &crate::Outcome| -> Vec<String> {
-        segments(&manifest(o, "out"))
+        segments(&o.manifest("out"))
             .into_iter()
             .map(|s| s.2)
             .collect()
@@ -264,7 +255,7 @@ fn editing_a_speaker_in_the_script_recasts_that_line() {
         .file("story.script", edited)
         .args(&["render", "story.script", "-o", "out", "--quiet"])
         .succeeds();
-    let segs = segments(&manifest(&outcome, "out"));
+    let segs = segments(&outcome.manifest("out"));
     let we_should_go = segs.iter().find(|s| s.2.contains("We should go")).unwrap();
     assert_eq!(we_should_go.0.as_deref(), Some("Giles"));
     let giles_voice = &segs.iter().find(|s| s.2.contains("Not yet")).unwrap().1;
@@ -284,7 +275,7 @@ fn a_name_typed_into_the_script_is_auto_cast() {
         .file("story.script", edited)
         .args(&["render", "story.script", "-o", "out", "--quiet"])
         .succeeds();
-    let segs = segments(&manifest(&outcome, "out"));
+    let segs = segments(&outcome.manifest("out"));
     let willow = segs
         .iter()
         .find(|s| s.0.as_deref() == Some("Willow"))
@@ -474,9 +465,9 @@ fn the_sample_cast_file_survives_cast_write_and_a_script_fixes_a_speaker() {
         .file("story.script", fixed)
         .args(&["render", "story.script", "-o", "out", "--quiet"])
         .succeeds();
-    let segs = segments(&manifest(&rendered, "out"));
+    let segs = segments(&rendered.manifest("out"));
     assert_eq!(
-        manifest(&rendered, "out")["chapters"]
+        rendered.manifest("out")["chapters"]
             .as_array()
             .unwrap()
             .len(),

@@ -2,30 +2,36 @@
 //!
 //! [`Test`] builds a scratch folder with a story (and optionally a
 //! voices.toml), runs a command in it, and checks the outcome, in the style
-//! of just's test builder. Each area of the CLI has its own module.
+//! of just's test builder; [`Outcome`] reads what the command left (its
+//! manifest, its WAVs). Every module uses them. Each area of the CLI has
+//! its own module.
 
 mod casting;
 mod errors;
 mod novel;
+mod output;
 mod piper;
 mod render;
 mod script;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use assert_cmd::Command;
 use tempfile::TempDir;
 
 pub struct Test {
     dir: TempDir,
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
+    stdout_closed: bool,
+    stderr: Option<String>,
 }
 
 pub struct Outcome {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    expected_stderr: Option<String>,
     pub dir: PathBuf,
     _keep: TempDir,
 }
@@ -38,10 +44,16 @@ impl Default for Test {
 
 impl Test {
     pub fn new() -> Test {
+        Test::in_dir(tempfile::tempdir().expect("temp dir"))
+    }
+
+    fn in_dir(dir: TempDir) -> Test {
         Test {
-            dir: tempfile::tempdir().expect("temp dir"),
+            dir,
             args: Vec::new(),
             stdin: None,
+            stdout_closed: false,
+            stderr: None,
         }
     }
 
@@ -73,37 +85,85 @@ impl Test {
         self
     }
 
+    /// Runs with standard output connected to a pipe whose reader has
+    /// already gone, as when `| head` stops reading.
+    pub fn stdout_closed(mut self) -> Test {
+        self.stdout_closed = true;
+        self
+    }
+
+    /// Expects exactly `text` on stderr (checked by [`Test::succeeds`]).
+    pub fn stderr(mut self, text: &str) -> Test {
+        self.stderr = Some(text.to_owned());
+        self
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn run(self) -> Outcome {
-        let mut command = Command::cargo_bin("castbook").expect("castbook binary");
+    /// The castbook command, in the scratch folder, with the test's
+    /// arguments, for tests that need to start it themselves (to kill it).
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_castbook"));
         command
             .current_dir(self.dir.path())
             .args(&self.args)
-            .env_remove("ORT_DYLIB_PATH");
-        if let Some(input) = &self.stdin {
-            command.write_stdin(input.clone());
+            .env_remove("ORT_DYLIB_PATH")
+            .env_remove("CASTBOOK_ATTRIBUTION_MODEL");
+        command
+    }
+
+    #[track_caller]
+    pub fn run(self) -> Outcome {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut command = self.command();
+        command.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        command.stderr(Stdio::piped());
+        if self.stdout_closed {
+            let (reader, writer) = std::io::pipe().expect("pipe");
+            drop(reader);
+            command.stdout(writer);
+        } else {
+            command.stdout(Stdio::piped());
         }
-        let output = command.output().expect("run castbook");
+        let mut child = command.spawn().expect("run castbook");
+        if let Some(input) = &self.stdin {
+            let mut stdin = child.stdin.take().expect("piped stdin");
+            stdin.write_all(input).expect("write stdin");
+        }
+        // The command owns the pipe's writer: drop it so nothing here
+        // keeps the closed pipe open.
+        drop(command);
+        let output = child.wait_with_output().expect("wait for castbook");
         Outcome {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            expected_stderr: self.stderr,
             dir: self.dir.path().to_owned(),
             _keep: self.dir,
         }
     }
 
-    /// Runs and asserts success, returning the outcome.
+    /// Runs and asserts success (and the expected stderr, if given).
+    #[track_caller]
     pub fn succeeds(self) -> Outcome {
         let outcome = self.run();
         assert_eq!(outcome.code, 0, "stderr: {}", outcome.stderr);
+        if let Some(expected) = &outcome.expected_stderr {
+            assert_eq!(&outcome.stderr, expected, "stderr");
+        }
         outcome
     }
 
     /// Runs and asserts exit `code` with a single-line error on stderr.
+    #[track_caller]
     pub fn fails(self, code: i32) -> Outcome {
         let outcome = self.run();
         assert_eq!(
@@ -125,11 +185,7 @@ impl Test {
 impl Outcome {
     /// A new command in the same scratch folder, to run after this one.
     pub fn then(self) -> Test {
-        Test {
-            dir: self._keep,
-            args: Vec::new(),
-            stdin: None,
-        }
+        Test::in_dir(self._keep)
     }
 
     /// stderr with the scratch folder replaced by `[DIR]`, for snapshots.
@@ -138,8 +194,85 @@ impl Outcome {
             .replace(&self.dir.display().to_string(), "[DIR]")
     }
 
+    #[track_caller]
     pub fn read(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// `<out>/manifest.json`, parsed.
+    #[track_caller]
+    pub fn manifest(&self, out: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.read(&format!("{out}/manifest.json"))).expect("manifest JSON")
+    }
+
+    /// The WAV at `name` (a 16-bit mono file, as castbook writes).
+    #[track_caller]
+    pub fn wav(&self, name: &str) -> Wav {
+        Wav::read(&self.read(name))
+    }
+
+    /// The chapter WAVs in folder `out` (see [`wavs`]).
+    pub fn wavs(&self, out: &str) -> Vec<(String, Vec<u8>)> {
+        wavs(&self.dir.join(out))
+    }
+}
+
+/// The WAV files in `dir` (file name → bytes), by name.
+pub fn wavs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A 16-bit mono WAV's samples.
+pub struct Wav {
+    pub rate: u32,
+    pub samples: Vec<i16>,
+}
+
+impl Wav {
+    #[track_caller]
+    pub fn read(bytes: &[u8]) -> Wav {
+        let reader = hound::WavReader::new(bytes).expect("a WAV file");
+        let spec = reader.spec();
+        assert_eq!((spec.channels, spec.bits_per_sample), (1, 16));
+        Wav {
+            rate: spec.sample_rate,
+            samples: reader.into_samples::<i16>().map(Result::unwrap).collect(),
+        }
+    }
+
+    pub fn seconds(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(self.rate)
+    }
+
+    /// Root mean square level (full scale 1.0) from `from_s` to `to_s`.
+    pub fn rms(&self, from_s: f64, to_s: f64) -> f64 {
+        let part = &self.samples[((from_s * f64::from(self.rate)) as usize).min(self.samples.len())
+            ..((to_s * f64::from(self.rate)) as usize).min(self.samples.len())];
+        (part
+            .iter()
+            .map(|&s| (f64::from(s) / 32768.0).powi(2))
+            .sum::<f64>()
+            / part.len().max(1) as f64)
+            .sqrt()
+    }
+
+    /// The largest sample magnitude.
+    pub fn peak(&self) -> i32 {
+        self.samples
+            .iter()
+            .map(|s| i32::from(s.unsigned_abs()))
+            .max()
+            .unwrap_or(0)
     }
 }
 

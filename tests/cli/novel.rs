@@ -2,9 +2,8 @@
 //! --jobs, --chapters, `cache stats|clear`, and no partial files.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::Test;
+use crate::{Outcome, Test};
 
 /// A story with `chapters` chapters of `lines` paragraphs each, every
 /// sentence distinct; Bob speaks in every third paragraph.
@@ -35,44 +34,12 @@ fn voices(bob: &str) -> String {
     )
 }
 
-fn manifest(dir: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
-}
-
-fn castbook() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_castbook"));
-    command.env_remove("ORT_DYLIB_PATH");
-    command
-}
-
-fn render(dir: &Path, out: &str, extra: &[&str]) -> std::process::Output {
-    let output = castbook()
-        .current_dir(dir)
-        .args(["render", "story.txt", "-o", out, "--quiet"])
+/// `castbook render story.txt -o OUT --quiet EXTRA...`, which must succeed.
+#[track_caller]
+fn render(test: Test, out: &str, extra: &[&str]) -> Outcome {
+    test.args(&["render", "story.txt", "-o", out, "--quiet"])
         .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// Chapter WAVs (name → bytes) in an output folder.
-fn wavs(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect();
-    files.sort();
-    files
+        .succeeds()
 }
 
 /// Files a crash could leave: temporaries in the output folder or cache.
@@ -111,8 +78,8 @@ fn cached_segments(out: &Path) -> usize {
 }
 
 /// Chunk files in an output folder's cache.
-fn chunk_files(dir: &Path, out: &str) -> usize {
-    std::fs::read_dir(dir.join(out).join(".cache/segments"))
+fn chunk_files(out: &Path) -> usize {
+    std::fs::read_dir(out.join(".cache/segments"))
         .unwrap()
         .map(|s| std::fs::read_dir(s.unwrap().path()).unwrap().count())
         .sum()
@@ -121,9 +88,8 @@ fn chunk_files(dir: &Path, out: &str) -> usize {
 #[test]
 fn a_voice_change_resynthesises_only_that_characters_segments() {
     let test = Test::new().story(&story(2, 12)).voices(&voices("en-us+m3"));
-    let dir = test.path().to_owned();
-    render(&dir, "out", &["--jobs", "2"]);
-    let first = manifest(&dir.join("out"));
+    let rendered = render(test, "out", &["--jobs", "2"]);
+    let first = rendered.manifest("out");
     let total = first["stats"]["segments"].as_u64().unwrap();
     let segments = |speaker: Option<&str>| {
         first["chapters"]
@@ -143,113 +109,107 @@ fn a_voice_change_resynthesises_only_that_characters_segments() {
         synthesised > total / 2 && synthesised <= total,
         "{synthesised} of {total}"
     );
-    assert_eq!(cached_segments(&dir.join("out")) as u64, synthesised);
+    assert_eq!(
+        cached_segments(&rendered.dir.join("out")) as u64,
+        synthesised
+    );
     let bob = segments(Some("Bob"));
     assert!(bob >= 6 && bob < total, "{bob} of {total}");
 
-    let again = render(&dir, "out", &[]);
-    assert_eq!(manifest(&dir.join("out"))["stats"]["synthesised"], 0);
+    let again = render(rendered.then(), "out", &[]);
+    assert_eq!(again.manifest("out")["stats"]["synthesised"], 0);
     assert!(
-        String::from_utf8_lossy(&again.stderr)
+        again
+            .stderr
             .contains(&format!("{total} segments: 0 synthesised, {total} reused")),
         "{}",
-        String::from_utf8_lossy(&again.stderr)
+        again.stderr
     );
 
-    std::fs::write(dir.join("voices.toml"), voices("en-us+m5")).unwrap();
-    render(&dir, "out", &[]);
-    let changed = manifest(&dir.join("out"));
+    let changed = render(again.then().voices(&voices("en-us+m5")), "out", &[]);
+    let manifest = changed.manifest("out");
     assert_eq!(
-        changed["stats"]["synthesised"], bob,
+        manifest["stats"]["synthesised"], bob,
         "Bob's lines, and only them"
     );
-    assert_eq!(changed["stats"]["reused"], total - bob);
-    assert!(leftovers(&dir.join("out")).is_empty());
-    let _keep = test;
+    assert_eq!(manifest["stats"]["reused"], total - bob);
+    assert!(leftovers(&changed.dir.join("out")).is_empty());
 }
 
 #[test]
 fn jobs_do_not_change_the_bytes() {
-    let test = Test::new().story(&story(2, 9));
-    let dir = test.path().to_owned();
-    render(&dir, "one", &["--jobs", "1"]);
-    render(&dir, "two", &["--jobs", "2"]);
-    assert_eq!(wavs(&dir.join("one")), wavs(&dir.join("two")));
+    let one = render(Test::new().story(&story(2, 9)), "one", &["--jobs", "1"]);
+    let two = render(one.then(), "two", &["--jobs", "2"]);
+    assert_eq!(two.wavs("one"), two.wavs("two"));
     // Worth checking: the workers spoke chunks of several sentences each,
     // in whatever order the two of them took them.
-    let files = chunk_files(&dir, "two");
-    assert!(cached_segments(&dir.join("two")) > files, "{files} files");
-    assert_eq!(wavs(&dir.join("one")).len(), 2);
-    let _keep = test;
+    let files = chunk_files(&two.dir.join("two"));
+    assert!(
+        cached_segments(&two.dir.join("two")) > files,
+        "{files} files"
+    );
+    assert_eq!(two.wavs("one").len(), 2);
 }
 
 #[test]
 fn a_killed_render_resumes_to_identical_output() {
-    let test = Test::new().story(&story(3, 60));
-    let dir = test.path().to_owned();
-    render(&dir, "clean", &["--jobs", "1"]);
-    let total = manifest(&dir.join("clean"))["stats"]["segments"]
+    let clean = render(Test::new().story(&story(3, 60)), "clean", &["--jobs", "1"]);
+    let total = clean.manifest("clean")["stats"]["segments"]
         .as_u64()
         .unwrap() as usize;
 
-    let mut child = castbook()
-        .current_dir(&dir)
-        .args([
-            "render",
-            "story.txt",
-            "-o",
-            "killed",
-            "--quiet",
-            "--jobs",
-            "1",
-        ])
+    let test = clean.then();
+    let out = test.path().join("killed");
+    let mut child = test
+        .command()
+        .args(["render", "story.txt", "-o", "killed", "--quiet"])
+        .args(["--jobs", "1"])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while cached_segments(&dir.join("killed")) < 20 && std::time::Instant::now() < deadline {
+    while cached_segments(&out) < 20 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let done = cached_segments(&dir.join("killed"));
+    let done = cached_segments(&out);
     assert!(done >= 20 && done < total, "killed after {done} of {total}");
     // Whatever the moment, nothing incomplete is under a final name (a
     // chapter being written is a `.partial-*` temporary, swept on resume).
-    for (name, bytes) in wavs(&dir.join("killed")) {
+    for (name, bytes) in crate::wavs(&out) {
         if !name.starts_with(".partial-") {
             assert!(hound::WavReader::new(bytes.as_slice()).is_ok(), "{name}");
         }
     }
 
-    render(&dir, "killed", &["--jobs", "2"]);
-    let resumed = manifest(&dir.join("killed"));
-    let reused = resumed["stats"]["reused"].as_u64().unwrap() as usize;
+    let resumed = render(test, "killed", &["--jobs", "2"]);
+    let mut resumed_manifest = resumed.manifest("killed");
+    let reused = resumed_manifest["stats"]["reused"].as_u64().unwrap() as usize;
     assert!(
         reused >= done && reused < total,
         "{reused} reused, {done} cached"
     );
-    assert_eq!(wavs(&dir.join("killed")), wavs(&dir.join("clean")));
-    let mut clean = manifest(&dir.join("clean"));
-    let mut resumed = resumed;
+    assert_eq!(resumed.wavs("killed"), resumed.wavs("clean"));
+    let mut clean = resumed.manifest("clean");
     clean["stats"] = serde_json::Value::Null;
-    resumed["stats"] = serde_json::Value::Null;
-    assert_eq!(clean, resumed);
-    assert!(leftovers(&dir.join("killed")).is_empty());
-    let _keep = test;
+    resumed_manifest["stats"] = serde_json::Value::Null;
+    assert_eq!(clean, resumed_manifest);
+    assert!(leftovers(&resumed.dir.join("killed")).is_empty());
 }
 
 #[test]
 fn chapter_subsets_are_recorded_in_the_manifest() {
-    let test = Test::new().story(&story(3, 3));
-    let dir = test.path().to_owned();
-    render(&dir, "out", &["--chapters", "2-3"]);
-    let manifest = manifest(&dir.join("out"));
+    let rendered = render(
+        Test::new().story(&story(3, 3)),
+        "out",
+        &["--chapters", "2-3"],
+    );
+    let manifest = rendered.manifest("out");
     assert_eq!(manifest["chapters_in_book"], 3);
     assert_eq!(manifest["chapters_present"], serde_json::json!([2, 3]));
-    let names: Vec<String> = wavs(&dir.join("out")).into_iter().map(|w| w.0).collect();
+    let names: Vec<String> = rendered.wavs("out").into_iter().map(|w| w.0).collect();
     assert_eq!(names, ["02-chapter-2.wav", "03-chapter-3.wav"]);
-    let _keep = test;
 }
 
 #[test]
@@ -275,36 +235,37 @@ fn an_unwritable_output_is_named_and_leaves_nothing() {
 
 #[test]
 fn cache_stats_and_clear() {
-    let test = Test::new().story(&story(1, 3));
-    let dir = test.path().to_owned();
-    render(&dir, "out", &[]);
-    let segments = manifest(&dir.join("out"))["stats"]["segments"]
+    let rendered = render(Test::new().story(&story(1, 3)), "out", &[]);
+    let segments = rendered.manifest("out")["stats"]["segments"]
         .as_u64()
         .unwrap();
-    let stats = castbook()
-        .current_dir(&dir)
-        .args(["cache", "stats", "-o", "out"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&stats.stdout);
-    assert!(text.contains(&format!("segments: {segments} (")), "{text}");
-    assert!(text.contains("finished chapters: 1"), "{text}");
-    let clear = castbook()
-        .current_dir(&dir)
-        .args(["cache", "clear", "out/.cache"])
-        .output()
-        .unwrap();
-    assert!(clear.status.success());
+    let stats = rendered
+        .then()
+        .args(&["cache", "stats", "-o", "out"])
+        .stderr("")
+        .succeeds();
     assert!(
-        String::from_utf8_lossy(&clear.stdout).starts_with(&format!("removed {segments} segments")),
+        stats.stdout.contains(&format!("segments: {segments} (")),
         "{}",
-        String::from_utf8_lossy(&clear.stdout)
+        stats.stdout
     );
-    assert_eq!(cached_segments(&dir.join("out")), 0);
-    assert_eq!(
-        wavs(&dir.join("out")).len(),
-        1,
-        "clearing keeps the chapters"
+    assert!(
+        stats.stdout.contains("finished chapters: 1"),
+        "{}",
+        stats.stdout
     );
-    let _keep = test;
+    let clear = stats
+        .then()
+        .args(&["cache", "clear", "out/.cache"])
+        .stderr("")
+        .succeeds();
+    assert!(
+        clear
+            .stdout
+            .starts_with(&format!("removed {segments} segments")),
+        "{}",
+        clear.stdout
+    );
+    assert_eq!(cached_segments(&clear.dir.join("out")), 0);
+    assert_eq!(clear.wavs("out").len(), 1, "clearing keeps the chapters");
 }

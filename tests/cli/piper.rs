@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::{Test, sample_story};
+use crate::{Test, Wav, sample_story};
 
 fn joe() -> PathBuf {
     let model = castbook::synth::piper::test_model().expect(
@@ -21,46 +21,6 @@ fn model_rate(model: &std::path::Path) -> u32 {
     )
     .unwrap();
     json["audio"]["sample_rate"].as_u64().unwrap() as u32
-}
-
-struct Wav {
-    rate: u32,
-    samples: Vec<i16>,
-}
-
-impl Wav {
-    fn read(bytes: &[u8]) -> Wav {
-        let reader = hound::WavReader::new(bytes).unwrap();
-        let spec = reader.spec();
-        assert_eq!((spec.channels, spec.bits_per_sample), (1, 16));
-        Wav {
-            rate: spec.sample_rate,
-            samples: reader.into_samples::<i16>().map(Result::unwrap).collect(),
-        }
-    }
-
-    fn seconds(&self) -> f64 {
-        self.samples.len() as f64 / f64::from(self.rate)
-    }
-
-    fn rms(&self, from_s: f64, to_s: f64) -> f64 {
-        let part = &self.samples[(from_s * f64::from(self.rate)) as usize
-            ..((to_s * f64::from(self.rate)) as usize).min(self.samples.len())];
-        (part
-            .iter()
-            .map(|&s| (f64::from(s) / 32768.0).powi(2))
-            .sum::<f64>()
-            / part.len().max(1) as f64)
-            .sqrt()
-    }
-
-    fn peak(&self) -> i32 {
-        self.samples
-            .iter()
-            .map(|s| i32::from(s.unsigned_abs()))
-            .max()
-            .unwrap_or(0)
-    }
 }
 
 fn db(x: f64) -> f64 {
@@ -100,8 +60,7 @@ voice = "espeak:en-029+f2"
         .voices(&voices)
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
         .succeeds();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&outcome.read("out/manifest.json")).unwrap();
+    let manifest: serde_json::Value = outcome.manifest("out");
     assert_eq!(manifest["sample_rate"], model_rate(&model));
     let mut total = 0.0;
     let mut loudness: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
@@ -158,8 +117,7 @@ fn the_book_rate_is_the_highest_model_rate() {
         )
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
         .succeeds();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&outcome.read("out/manifest.json")).unwrap();
+    let manifest: serde_json::Value = outcome.manifest("out");
     assert_eq!(manifest["sample_rate"], 24000);
     let chapter = &manifest["chapters"][0];
     let wav = Wav::read(&outcome.read(&format!("out/{}", chapter["file"].as_str().unwrap())));
@@ -210,8 +168,7 @@ fn a_missing_model_names_the_path() {
 }
 
 fn stats(outcome: &crate::Outcome) -> (u64, u64) {
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&outcome.read("out/manifest.json")).unwrap();
+    let manifest: serde_json::Value = outcome.manifest("out");
     let stats = &manifest["stats"];
     (
         stats["synthesised"].as_u64().unwrap(),
@@ -257,8 +214,7 @@ fn a_model_can_be_named_without_its_path() {
         ))
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
         .succeeds();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&outcome.read("out/manifest.json")).unwrap();
+    let manifest: serde_json::Value = outcome.manifest("out");
     assert_eq!(manifest["sample_rate"], model_rate(&model));
     assert_eq!(
         manifest["chapters"][0]["segments"][0]["voice"],

@@ -5,7 +5,7 @@
 //! binary as `castbook __worker --cache DIR`; each fills the segment cache
 //! and the parent assembles chapters from it. Work comes in *chunks* (a few
 //! consecutive utterances of one speaker in one voice; see
-//! [`crate::cache`] and [`crate::mix`]). The protocol is one JSON object per
+//! [`crate::cache`] and the renderer's `plan`). The protocol is one JSON object per
 //! line in each direction:
 //!
 //! ```text
@@ -45,12 +45,13 @@ use std::sync::mpsc;
 use serde::{Deserialize, Serialize};
 
 use crate::audio::level_gain;
-use crate::cache::{Key, SegmentCache};
-use crate::synth::{EngineKind, Engines, SynthError, Voice};
+use crate::cache::{CacheError, CachedClip, Key, SegmentCache};
+use crate::core::{EngineKind, EngineSettings, Voice, error_chain};
+use crate::synth::{Engines, SynthError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("cannot start worker {program}: {source}")]
+    #[error("cannot start worker {program}")]
     Spawn {
         program: PathBuf,
         #[source]
@@ -59,10 +60,10 @@ pub enum WorkerError {
     #[error("worker failed: {0}")]
     Failed(String),
     #[error(transparent)]
-    Cache(#[from] crate::cache::CacheError),
+    Cache(#[from] CacheError),
     #[error(transparent)]
     Synth(#[from] SynthError),
-    #[error("talking to the render: {0}")]
+    #[error("talking to the render")]
     Io(#[from] std::io::Error),
 }
 
@@ -122,7 +123,7 @@ fn handle(line: &str, engines: &mut Engines, cache: &SegmentCache) -> Result<(),
     let texts: Vec<&str> = request.texts.iter().map(|t| t.as_ref()).collect();
     let isolate = engines.keeps_history(request.voice.engine);
     let mut synthesize = || {
-        synthesize_chunk(engines, cache, &key, &request.voice, &texts).map_err(|e| e.to_string())
+        synthesize_chunk(engines, cache, &key, &request.voice, &texts).map_err(|e| error_chain(&e))
     };
     if isolate {
         in_pristine_child(synthesize)
@@ -145,7 +146,7 @@ pub fn synthesize_chunk(
     }
     let mut writer = None;
     for text in texts {
-        let segment = engines.synthesize_pcm16(text, voice)?;
+        let segment = CachedClip::from_clip(engines.synthesize(text, voice)?);
         let gain = level_gain(&segment.samples, segment.sample_rate);
         let writer = match &mut writer {
             Some(writer) => writer,
@@ -164,7 +165,7 @@ pub fn synthesize_chunk(
 /// workers are the pool of sessions, fed in book order from the render.
 pub fn run_on_stdio(cache_dir: &Path, onnxruntime: Option<PathBuf>) -> Result<(), WorkerError> {
     let cache = SegmentCache::open(cache_dir)?;
-    let mut engines = Engines::new().with_piper(crate::synth::piper::PiperSettings {
+    let mut engines = Engines::new().with_settings(EngineSettings {
         onnxruntime,
         sessions: Some(1),
         models: Vec::new(),
@@ -378,7 +379,6 @@ fn exit_status(child: &mut Child) -> String {
 mod tests {
     use super::*;
     use crate::cache::segment_key;
-    use crate::synth::EngineKind;
     use crate::synth::test_engine::ToneEngine;
 
     #[test]

@@ -31,7 +31,7 @@ const AXES_NAME: &str = "castbook/axis_2";
 
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
-    #[error("not an ONNX model: {0}")]
+    #[error("not an ONNX model")]
     Parse(#[from] protobuf::Error),
     #[error("the model has no graph")]
     NoGraph,

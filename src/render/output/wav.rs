@@ -1,0 +1,81 @@
+//! Chapter WAVs: 16-bit mono at the book's rate, written in bulk, and the
+//! one-clip WAV of `castbook say`.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::cache::CachedClip;
+use crate::core::Clip;
+use crate::fsio;
+
+use super::super::RenderError;
+use super::super::assemble::{scale, trim_silence};
+
+/// The format of every WAV castbook writes.
+pub fn wav_spec(sample_rate: u32) -> hound::WavSpec {
+    hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    }
+}
+
+/// writer (far cheaper than a checked call per sample), in bounded chunks
+/// so that its buffer does not grow to the longest clip.
+pub fn write_bulk<W: std::io::Write + std::io::Seek>(
+    writer: &mut hound::WavWriter<W>,
+    count: u64,
+    mut sample: impl FnMut(usize) -> i16,
+) -> Result<(), hound::Error> {
+    const CHUNK: u64 = 16 * 1024;
+    let mut done = 0;
+    while done < count {
+        let n = (count - done).min(CHUNK);
+        let mut chunk = writer.get_i16_writer(n as u32);
+        for index in done..done + n {
+            chunk.write_sample(sample(index as usize));
+        }
+        chunk.flush()?;
+        done += n;
+    }
+    Ok(())
+}
+
+/// Whether `new` and `old` hold the same bytes (false if `old` is missing).
+pub fn same_contents(new: &Path, old: &Path) -> std::io::Result<bool> {
+    let Ok(old_meta) = std::fs::metadata(old) else {
+        return Ok(false);
+    };
+    if !old_meta.is_file() || old_meta.len() != std::fs::metadata(new)?.len() {
+        return Ok(false);
+    }
+    let hash = |path: &Path| -> std::io::Result<blake3::Hash> {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update_reader(std::fs::File::open(path)?)?;
+        Ok(hasher.finalize())
+    };
+    Ok(hash(new)? == hash(old)?)
+}
+
+/// Writes one clip as a 16-bit mono WAV (for `castbook say`), trimmed of the
+/// engine's padding and scaled by `volume`.
+pub fn write_clip(path: &Path, clip: Clip, volume: f32) -> Result<(), RenderError> {
+    let segment = CachedClip::from_clip(clip);
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    let wav_err = |source| RenderError::Wav {
+        path: path.to_owned(),
+        source,
+    };
+    let mut writer =
+        hound::WavWriter::new(&mut bytes, wav_spec(segment.sample_rate)).map_err(wav_err)?;
+    for &sample in trim_silence(&segment) {
+        writer
+            .write_sample(scale(sample, volume))
+            .map_err(wav_err)?;
+    }
+    writer.finalize().map_err(wav_err)?;
+    Ok(fsio::write_atomically(path, |file| {
+        file.write_all(bytes.get_ref())
+    })?)
+}
