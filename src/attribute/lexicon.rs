@@ -1,6 +1,7 @@
-//! Word lists: speech verbs, titles, pronouns, words that are capitalised
-//! without being names, and a small list of common first names (compiled for
-//! this project; no external data files).
+//! Word lists: speech verbs, titles, pronouns, person nouns and words that
+//! are capitalised without being names (general English, compiled for this
+//! project). First names and their genders live in `given_names`, built from
+//! public data by a script; they are re-exported here.
 //!
 //! Lists are small and generic on purpose: the same rules run on unseen
 //! novels, so nothing here names a character of any particular book.
@@ -9,6 +10,8 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use crate::core::Gender;
+
+pub use super::given_names::{first_name_gender, same_given_name};
 
 /// Verbs of saying and manner verbs that introduce or follow a quote, as
 /// base forms; past and third-person forms are generated.
@@ -259,10 +262,13 @@ pub fn title(word: &str) -> Option<Option<Gender>> {
     let gender = match lower.as_str() {
         "mr" | "mister" | "sir" | "lord" | "monsieur" | "m" | "herr" | "señor" | "senor"
         | "signor" | "uncle" | "brother" | "father" | "king" | "prince" | "duke" | "count"
-        | "baron" | "marquis" | "master" => Some(Gender::Male),
+        | "baron" | "marquis" | "master" | "grandfather" | "grandpa" | "granddad" | "emperor"
+        | "tsar" | "czar" | "earl" | "viscount" | "archduke" | "friar" => Some(Gender::Male),
         "mrs" | "miss" | "ms" | "lady" | "madame" | "mme" | "mlle" | "mademoiselle" | "dame"
         | "aunt" | "sister" | "mother" | "queen" | "princess" | "duchess" | "countess"
-        | "baroness" | "frau" | "fräulein" | "señora" | "signora" | "mistress" => {
+        | "baroness" | "frau" | "fräulein" | "señora" | "signora" | "mistress" | "grandmother"
+        | "grandma" | "granny" | "auntie" | "aunty" | "empress" | "tsarina" | "czarina"
+        | "marchioness" | "viscountess" | "archduchess" | "señorita" | "signorina" => {
             Some(Gender::Female)
         }
         "dr" | "doctor" | "professor" | "prof" | "captain" | "capt" | "colonel" | "major"
@@ -271,6 +277,56 @@ pub fn title(word: &str) -> Option<Option<Gender>> {
         _ => return None,
     };
     Some(gender)
+}
+
+/// Nouns that end the names of places, not people ("Fifth Avenue",
+/// "Rhode Island").
+pub fn is_place_noun(word_lower: &str) -> bool {
+    matches!(
+        word_lower,
+        "avenue"
+            | "street"
+            | "road"
+            | "square"
+            | "island"
+            | "isle"
+            | "islands"
+            | "river"
+            | "lake"
+            | "bay"
+            | "bridge"
+            | "station"
+            | "terrace"
+            | "gardens"
+            | "palace"
+            | "castle"
+            | "church"
+            | "cathedral"
+            | "abbey"
+            | "chapel"
+            | "college"
+            | "university"
+            | "hotel"
+            | "county"
+            | "ocean"
+            | "sea"
+            | "mountains"
+            | "valley"
+            | "canal"
+            | "harbour"
+            | "harbor"
+            | "park"
+            | "place"
+            | "hospital"
+            | "museum"
+            | "theatre"
+            | "theater"
+            | "club"
+            | "company"
+            | "society"
+            | "railway"
+            | "railroad"
+    )
 }
 
 /// Abbreviated titles whose period does not end a sentence.
@@ -434,8 +490,8 @@ pub fn is_never_name(word_lower: &str) -> bool {
     WORDS.contains(&word_lower)
 }
 
-/// Words that can sit between a subject and its speech verb ("Alice said
-/// softly", "he then asked") or after the verb ("said softly Alice" is rare,
+/// Words that can sit between a subject and its speech verb ("Hetty said
+/// softly", "he then asked") or after the verb ("said softly Hetty" is rare,
 /// but "said, laughing" is not).
 pub fn is_adverb(word_lower: &str) -> bool {
     word_lower.ends_with("ly")
@@ -482,13 +538,17 @@ pub fn person_noun(word_lower: &str) -> Option<Option<Gender>> {
         "man" | "gentleman" | "boy" | "lad" | "fellow" | "father" | "son" | "brother"
         | "husband" | "king" | "prince" | "lord" | "uncle" | "grandfather" | "nephew" | "sir"
         | "master" | "waiter" | "butler" | "footman" | "landlord" | "priest" | "monk" | "duke"
-        | "count" | "chap" | "youth" | "policeman" | "gentlemen" | "men" | "grandson" => {
-            Some(Gender::Male)
-        }
+        | "count" | "chap" | "youth" | "policeman" | "gentlemen" | "men" | "grandson"
+        | "bridegroom" | "boys" | "brothers" | "sons" | "fathers" | "husbands" | "lads"
+        | "fellows" | "hero" | "emperor" | "bishop" | "coachman" | "groom" | "postman"
+        | "fisherman" | "workman" | "nobleman" | "alderman" | "chairman" => Some(Gender::Male),
         "woman" | "lady" | "girl" | "lass" | "mother" | "daughter" | "sister" | "wife"
         | "queen" | "princess" | "aunt" | "grandmother" | "niece" | "madam" | "maid"
         | "landlady" | "mistress" | "nun" | "duchess" | "countess" | "widow" | "women"
-        | "ladies" | "granddaughter" => Some(Gender::Female),
+        | "ladies" | "granddaughter" | "matron" | "governess" | "housekeeper" | "actress"
+        | "waitress" | "heroine" | "spinster" | "bride" | "laundress" | "washerwoman" | "dame"
+        | "girls" | "sisters" | "daughters" | "mothers" | "wives" | "nurserymaid" | "nursemaid"
+        | "dairymaid" | "housemaid" | "chambermaid" | "maidservant" => Some(Gender::Female),
         "doctor" | "stranger" | "child" | "visitor" | "voice" | "servant" | "driver"
         | "officer" | "inspector" | "captain" | "colonel" | "professor" | "secretary" | "clerk"
         | "guard" | "soldier" | "sailor" | "porter" | "cook" | "nurse" | "host" | "hostess"
@@ -503,373 +563,9 @@ pub fn person_noun(word_lower: &str) -> Option<Option<Gender>> {
     Some(gender)
 }
 
-const FEMALE_NAMES: &[&str] = &[
-    "abigail",
-    "ada",
-    "adele",
-    "agnes",
-    "alice",
-    "amelia",
-    "amy",
-    "anna",
-    "anne",
-    "annie",
-    "beatrice",
-    "bella",
-    "bertha",
-    "betsy",
-    "betty",
-    "blanche",
-    "bridget",
-    "caroline",
-    "catherine",
-    "cecilia",
-    "charlotte",
-    "clara",
-    "claire",
-    "constance",
-    "cora",
-    "daisy",
-    "diana",
-    "dinah",
-    "dora",
-    "dorothy",
-    "edith",
-    "edna",
-    "eleanor",
-    "elinor",
-    "eliza",
-    "elizabeth",
-    "ella",
-    "ellen",
-    "elsie",
-    "emily",
-    "emma",
-    "esther",
-    "ethel",
-    "eva",
-    "eve",
-    "fanny",
-    "flora",
-    "florence",
-    "frances",
-    "grace",
-    "hannah",
-    "harriet",
-    "helen",
-    "hester",
-    "ida",
-    "irene",
-    "isabel",
-    "isabella",
-    "jane",
-    "janet",
-    "jean",
-    "jennie",
-    "jenny",
-    "jessie",
-    "joan",
-    "josephine",
-    "judith",
-    "julia",
-    "kate",
-    "katherine",
-    "kitty",
-    "laura",
-    "lilian",
-    "lily",
-    "lizzie",
-    "lois",
-    "louisa",
-    "louise",
-    "lucy",
-    "lydia",
-    "mabel",
-    "madeline",
-    "maggie",
-    "margaret",
-    "maria",
-    "marian",
-    "marie",
-    "marilla",
-    "martha",
-    "mary",
-    "matilda",
-    "maud",
-    "may",
-    "meg",
-    "minnie",
-    "molly",
-    "nancy",
-    "nellie",
-    "nora",
-    "olivia",
-    "pauline",
-    "polly",
-    "rachel",
-    "rebecca",
-    "rose",
-    "ruby",
-    "ruth",
-    "sally",
-    "sarah",
-    "sophia",
-    "sophie",
-    "susan",
-    "sybil",
-    "teresa",
-    "violet",
-    "virginia",
-    "winifred",
-    "kitty",
-    "diana",
-    "chloe",
-    "faith",
-    "lois",
-    "lana",
-    "martha",
-    "natasha",
-    "olga",
-    "polina",
-    "sonia",
-    "vera",
-    "anastasia",
-    "adèle",
-    "amelie",
-    "celestine",
-    "mariequita",
-    "maude",
-    "kathleen",
-    "moira",
-    "jessica",
-    "sandra",
-    "linda",
-    "karen",
-    "lisa",
-    "michelle",
-    "nicole",
-    "sharon",
-    "rita",
-    "julie",
-];
-
-const MALE_NAMES: &[&str] = &[
-    "albert",
-    "alexander",
-    "alfred",
-    "andrew",
-    "anthony",
-    "arthur",
-    "basil",
-    "ben",
-    "benjamin",
-    "bill",
-    "bob",
-    "charles",
-    "charlie",
-    "christopher",
-    "clark",
-    "daniel",
-    "david",
-    "dick",
-    "edward",
-    "edwin",
-    "ernest",
-    "francis",
-    "frank",
-    "frederick",
-    "fred",
-    "george",
-    "gilbert",
-    "gregory",
-    "harry",
-    "henry",
-    "herbert",
-    "hugh",
-    "jack",
-    "jacob",
-    "james",
-    "jim",
-    "joe",
-    "john",
-    "jonathan",
-    "joseph",
-    "lawrence",
-    "leonard",
-    "lewis",
-    "louis",
-    "matthew",
-    "michael",
-    "nicholas",
-    "oliver",
-    "patrick",
-    "paul",
-    "peter",
-    "philip",
-    "ralph",
-    "richard",
-    "robert",
-    "roger",
-    "samuel",
-    "sam",
-    "simon",
-    "stephen",
-    "thomas",
-    "tom",
-    "walter",
-    "william",
-    "will",
-    "alan",
-    "alec",
-    "adrian",
-    "dorian",
-    "gabriel",
-    "harold",
-    "jerry",
-    "jimmy",
-    "johnny",
-    "kenneth",
-    "martin",
-    "maurice",
-    "max",
-    "oscar",
-    "percy",
-    "raymond",
-    "timothy",
-    "tony",
-    "victor",
-    "vincent",
-    "alexis",
-    "ivan",
-    "dmitri",
-    "sergei",
-    "pyotr",
-    "nikolai",
-    "boris",
-    "alcee",
-    "alcée",
-    "victor",
-    "theodore",
-    "jonathan",
-    "lex",
-    "lionel",
-    "bruce",
-    "jonas",
-    "matthew",
-    "davy",
-    "jerry",
-    "thaddeus",
-    "bartholomew",
-    "jonathan",
-    "mordecai",
-    "isaac",
-    "abraham",
-    "moses",
-    "mark",
-    "luke",
-    "steve",
-    "kevin",
-    "brian",
-    "jason",
-    "ryan",
-    "eric",
-];
-
-/// Common English hypocoristics: (formal given name, its familiar forms).
-/// "Jim" in one chapter and "James Vane" in the next are one person.
-const NICKNAMES: &[(&str, &[&str])] = &[
-    ("abraham", &["abe"]),
-    ("albert", &["bert", "bertie"]),
-    ("alexander", &["alec", "alex", "sandy"]),
-    ("alfred", &["alf", "alfie"]),
-    ("anne", &["annie", "nan", "nancy"]),
-    ("anna", &["annie", "nan"]),
-    ("anthony", &["tony"]),
-    ("benjamin", &["ben", "benny"]),
-    ("caroline", &["carrie"]),
-    ("catherine", &["cathy", "kate", "katie", "kit", "kitty"]),
-    ("charles", &["charlie", "charley", "chuck"]),
-    ("christopher", &["chris", "kit"]),
-    ("daniel", &["dan", "danny"]),
-    ("dorothy", &["dolly", "dot", "dottie"]),
-    ("edward", &["ed", "eddie", "ned", "ted", "teddy"]),
-    ("eleanor", &["nell", "nellie", "nelly"]),
-    (
-        "elizabeth",
-        &[
-            "bess", "bessie", "beth", "betsy", "betty", "eliza", "lizzie", "lizzy",
-        ],
-    ),
-    ("frances", &["fanny", "fannie"]),
-    ("francis", &["frank", "frankie"]),
-    ("frederick", &["fred", "freddie", "freddy"]),
-    ("harriet", &["hattie"]),
-    ("helen", &["nell", "nellie", "nelly"]),
-    ("henry", &["harry", "hal", "hank"]),
-    ("isaac", &["ike"]),
-    ("james", &["jim", "jimmy", "jimmie", "jamie"]),
-    ("jane", &["jenny", "jennie"]),
-    ("john", &["jack", "johnny", "johnnie"]),
-    ("jonathan", &["jon"]),
-    ("joseph", &["joe", "joey"]),
-    ("katherine", &["kate", "kathy", "katie", "kit", "kitty"]),
-    ("lawrence", &["larry"]),
-    ("margaret", &["madge", "maggie", "meg", "peggy"]),
-    ("martha", &["mattie", "patty"]),
-    ("mary", &["mamie", "molly", "polly"]),
-    ("matthew", &["matt"]),
-    ("michael", &["mick", "mickey", "mike"]),
-    ("nathaniel", &["nat"]),
-    ("nicholas", &["nick"]),
-    ("patrick", &["paddy", "pat"]),
-    ("peter", &["pete"]),
-    ("rebecca", &["becky"]),
-    ("richard", &["dick", "dickie", "rick"]),
-    ("robert", &["bob", "bobby", "rob", "robbie"]),
-    ("samuel", &["sam", "sammy"]),
-    ("sarah", &["sadie", "sally"]),
-    ("susan", &["sue", "susie"]),
-    ("theodore", &["ted", "teddy", "theo"]),
-    ("thomas", &["tom", "tommy"]),
-    ("timothy", &["tim"]),
-    ("walter", &["walt", "wat"]),
-    ("william", &["bill", "billy", "will", "willie", "willy"]),
-];
-
-/// Whether two lower-case given names can be one person's: the same, or a
-/// formal name and its familiar form ("james" / "jim"), or two familiar
-/// forms of one formal name ("jim" / "jimmy").
-pub fn same_given_name(a: &str, b: &str) -> bool {
-    a == b
-        || NICKNAMES.iter().any(|(formal, familiar)| {
-            let is = |w: &str| w == *formal || familiar.contains(&w);
-            is(a) && is(b)
-        })
-}
-
-/// Gender suggested by a common first name.
-pub fn first_name_gender(word_lower: &str) -> Option<Gender> {
-    if FEMALE_NAMES.contains(&word_lower) {
-        Some(Gender::Female)
-    } else if MALE_NAMES.contains(&word_lower) {
-        Some(Gender::Male)
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn familiar_forms_of_given_names() {
-        assert!(same_given_name("jim", "james"));
-        assert!(same_given_name("harry", "henry"));
-        assert!(same_given_name("jimmy", "jim"));
-        assert!(!same_given_name("jim", "john"));
-        assert!(!same_given_name("kitty", "fannie"));
-    }
 
     #[test]
     fn speech_verb_forms_are_generated() {

@@ -2,7 +2,9 @@
 //!
 //! Design: a learned ranker over each quote's candidate speakers.
 //! `context` reads the book once (narration tokens, speech tags from
-//! `tags`, the roster from `characters`, mentions, vocatives); `cues`
+//! `tags`, the roster from `characters`: the user's cast, or names
+//! discovered in the text and grouped into people by `cluster`, with
+//! genders from `gender` and `given_names`; mentions, vocatives); `cues`
 //! collects the static facts around each quote; `candidates` lists who may
 //! have spoken it; `features` turns the evidence for one candidate into
 //! named numbers; `model` weighs them (a conditional logit whose weights
@@ -12,11 +14,14 @@
 
 mod candidates;
 mod characters;
+mod cluster;
 mod context;
 mod cues;
 mod decoder;
 mod explain;
 mod features;
+mod gender;
+mod given_names;
 mod history;
 pub mod learn;
 mod lexicon;
@@ -117,6 +122,7 @@ pub fn attribute_with(
         characters[i].words += words;
         segment.speaker = Some(info.name);
     }
+    gender::refine(book, &segments, &mut characters);
     Attributed {
         segments,
         characters,

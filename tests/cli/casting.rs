@@ -34,7 +34,7 @@ fn cast_prints_who_speaks_and_with_which_voice() {
     insta::assert_snapshot!(outcome.stdout, @r"
     CHARACTER   ALIASES  GENDER  LINES  WORDS  VOICE                     FROM
     (narrator)                                 espeak:en-us              auto
-    Giles       Rupert   ?           1      2  espeak:en-gb-x-rp+m3      voices.toml
+    Giles       Rupert   male        1      2  espeak:en-gb-x-rp+m3      voices.toml
     Faith                female      2      6  espeak:en-gb-scotland+f1  new
     ");
 }
