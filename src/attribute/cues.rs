@@ -65,6 +65,14 @@ pub struct Cues {
     pub prev2_tags: Vec<usize>,
     /// The gender of a pronoun tag in the next paragraph ("she said").
     pub next_pronoun: Option<Gender>,
+    /// The nearest paragraph of the same exchange, ahead and behind, whose
+    /// tags name someone: (distance in paragraphs, who). In a two-person
+    /// exchange an even distance means the same speaker, an odd one the
+    /// other.
+    pub ahead: Option<(usize, Vec<usize>)>,
+    pub behind: Option<(usize, Vec<usize>)>,
+    /// The nearest pronoun tag ahead in the exchange: (distance, gender).
+    pub ahead_pronoun: Option<(usize, Gender)>,
 }
 
 impl Cues {
@@ -195,7 +203,44 @@ fn neighbour_tags(ctx: &Context<'_>, p: usize, c: &mut Cues) {
             c.prev2_tags = named(p - 2);
         }
     }
+    let pronoun = |i: usize| {
+        ctx.paras[i]
+            .quotes
+            .iter()
+            .find_map(|&o| match ctx.tags[ctx.quotes[o].seg]?.kind {
+                TagKind::Pronoun(g) => Some(g),
+                _ => None,
+            })
+    };
+    for d in 1..=EXCHANGE_REACH {
+        if !dialogue(p + d) {
+            break;
+        }
+        if c.ahead_pronoun.is_none()
+            && let Some(g) = pronoun(p + d)
+        {
+            c.ahead_pronoun = Some((d, g));
+        }
+        let names = named(p + d);
+        if !names.is_empty() {
+            c.ahead = Some((d, names));
+            break;
+        }
+    }
+    for d in 1..=EXCHANGE_REACH.min(p) {
+        if !dialogue(p - d) {
+            break;
+        }
+        let names = named(p - d);
+        if !names.is_empty() {
+            c.behind = Some((d, names));
+            break;
+        }
+    }
 }
+
+/// How many paragraphs of an exchange the parity features look across.
+const EXCHANGE_REACH: usize = 8;
 
 /// Who the next paragraph's reply names as it opens ("Not eight, Harry").
 fn answered(ctx: &Context<'_>, p: usize) -> Option<usize> {

@@ -143,7 +143,8 @@ features! {
         expected_untagged => Char, last_after_narration => Char, speaker_rank2 => Char,
         speaker_rank3 => Char, continues_last => Char, in_exchange => Char;
     Neighbours: next_tag => Char, next2_tag => Char, prev_tag => Char, prev2_tag => Char,
-        next_pron_same => Char, named_inside => Char;
+        next_pron_same => Char, named_inside => Char, ahead_even => Char, ahead_odd => Char,
+        behind_even => Char, behind_odd => Char, ahead_pron_even => Char, ahead_pron_odd => Char;
     Vocatives: vocative_self => Char, vocative_para => Char, addressed_prev => Char,
         addressed_prev_untagged => Char, answered_next => Char, addresses_expected => Char;
     Paragraph: para_previous => Char, para_previous_untagged => Char;
@@ -436,6 +437,31 @@ fn prev2_tag(e: &Env<'_, '_>, id: usize) -> bool {
 /// "she said" answering an untagged quote: the quote is likely a man's.
 fn next_pron_same(e: &Env<'_, '_>, id: usize) -> bool {
     e.cues.untagged() && e.cues.next_pronoun.is_some_and(|g| is(e, id, g))
+}
+/// The nearest tag further on (three paragraphs or more) names `id` at an
+/// even distance: in an alternating exchange, `id` speaks now.
+fn ahead_even(e: &Env<'_, '_>, id: usize) -> bool {
+    e.cues.untagged()
+        && matches!(&e.cues.ahead, Some((d, who)) if *d >= 3 && d % 2 == 0 && who.contains(&id))
+}
+fn ahead_odd(e: &Env<'_, '_>, id: usize) -> bool {
+    e.cues.untagged()
+        && matches!(&e.cues.ahead, Some((d, who)) if *d >= 3 && d % 2 == 1 && who.contains(&id))
+}
+fn behind_even(e: &Env<'_, '_>, id: usize) -> bool {
+    e.cues.untagged()
+        && matches!(&e.cues.behind, Some((d, who)) if *d >= 3 && d % 2 == 0 && who.contains(&id))
+}
+fn behind_odd(e: &Env<'_, '_>, id: usize) -> bool {
+    e.cues.untagged()
+        && matches!(&e.cues.behind, Some((d, who)) if *d >= 3 && d % 2 == 1 && who.contains(&id))
+}
+/// "she said" an even number of paragraphs on: likely a woman speaks now.
+fn ahead_pron_even(e: &Env<'_, '_>, id: usize) -> bool {
+    e.cues.untagged() && matches!(e.cues.ahead_pronoun, Some((d, g)) if d % 2 == 0 && is(e, id, g))
+}
+fn ahead_pron_odd(e: &Env<'_, '_>, id: usize) -> bool {
+    e.cues.untagged() && matches!(e.cues.ahead_pronoun, Some((d, g)) if d % 2 == 1 && is(e, id, g))
 }
 fn named_inside(e: &Env<'_, '_>, id: usize) -> bool {
     e.cues.named_inside.contains(&id)

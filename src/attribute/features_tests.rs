@@ -106,6 +106,8 @@ const TOPIC: &str = "\"Hi,\" said Bob.\n\nAnn looked at Bob.\n\n\"Well.\"";
 const BEAT: &str = "Ann smiled at Bob. \"Yes.\"";
 const EPITHET: &str = "\"Hi,\" said Bob.\n\n\"Yo,\" said Ann.\n\n\"So,\" said Bob.\n\n\
                        \"Well,\" said the old woman.\n\n\"So,\" said Bob.\n\n\"No,\" said Ann.";
+const FAR: &str = "\"A.\"\n\n\"B.\"\n\n\"C.\"\n\n\"D.\"\n\n\"E,\" said Ann.\n\n\"F.\"\n\n\"G.\"\n\n\"H.\"\n\n\"I,\" said Bob.";
+const FAR2: &str = "\"E,\" said Ann.\n\n\"F.\"\n\n\"G.\"\n\n\"H.\"\n\n\"I.\"";
 const NEXT: &str = "\"Hi.\"\n\n\"Yo,\" said Bob.\n\n\"Well,\" said Ann.";
 
 static CASES: &[Case] = &[
@@ -333,6 +335,57 @@ static CASES: &[Case] = &[
     case("next2_tag", NEXT, 0, &[], "Ann", true),
     case("prev_tag", EXCHANGE, 2, &["Ann", "Bob"], "Bob", true),
     case("prev2_tag", EXCHANGE, 2, &["Ann", "Bob"], "Ann", true),
+    case("ahead_even", FAR, 0, &[], "Ann", true),
+    case("ahead_odd", FAR, 1, &["Ann"], "Ann", true),
+    case("ahead_odd", FAR, 1, &["Ann"], "Bob", false),
+    case(
+        "behind_even",
+        FAR2,
+        4,
+        &["Ann", "Bob", "Ann", "Bob"],
+        "Ann",
+        true,
+    ),
+    case(
+        "behind_even",
+        FAR,
+        7,
+        &["Ann", "Bob", "Ann", "Bob", "Ann", "Bob", "Ann"],
+        "Ann",
+        false,
+    ),
+    case(
+        "behind_odd",
+        FAR,
+        7,
+        &["Ann", "Bob", "Ann", "Bob", "Ann", "Bob", "Ann"],
+        "Ann",
+        true,
+    ),
+    case(
+        "behind_even",
+        FAR,
+        6,
+        &["Ann", "Bob", "Ann", "Bob", "Ann", "Bob"],
+        "Ann",
+        false,
+    ),
+    case(
+        "ahead_pron_even",
+        "\"Hi.\"\n\n\"Yo.\"\n\n\"So,\" she said.",
+        0,
+        &[],
+        "Ann",
+        true,
+    ),
+    case(
+        "ahead_pron_odd",
+        "\"Hi.\"\n\n\"So,\" she said.",
+        0,
+        &[],
+        "Ann",
+        true,
+    ),
     case(
         "next_pron_same",
         "\"Hi.\"\n\n\"Yo,\" she said.",
