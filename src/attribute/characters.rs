@@ -114,7 +114,7 @@ impl Roster {
                 })
                 .map(|(other, _)| other)
                 .collect();
-            if let [owner] = owners[..] {
+            if let Some(owner) = sole_or_the_man(known, &owners) {
                 surname_of.insert(single, owner);
             }
         }
@@ -154,12 +154,11 @@ impl Roster {
         }
         let mut parts: Vec<(String, usize)> = owners
             .into_iter()
-            .filter(|(w, ids)| {
-                ids.len() == 1
-                    && !roster.by_key.contains_key(w)
+            .filter(|(w, _)| {
+                !roster.by_key.contains_key(w)
                     && (!lexicon::is_never_name(w) || lexicon::title(w).is_some())
             })
-            .map(|(w, ids)| (w, ids[0]))
+            .filter_map(|(w, ids)| Some((w, sole_or_the_man(known, &ids)?)))
             .collect();
         parts.sort();
         for (w, id) in parts {
@@ -250,6 +249,25 @@ impl Roster {
             }
         }
         best
+    }
+}
+
+/// The one cast entry among `owners` a bare surname names: the only
+/// owner, or else the only man among them ("said Denham" beside "Ralph
+/// Denham" and "Mrs. Denham"): women are rarely called by the surname
+/// alone. (Added on the attribution branch; a minimal change in the names
+/// area.)
+fn sole_or_the_man(known: &[KnownCharacter], owners: &[usize]) -> Option<usize> {
+    if let [only] = owners {
+        return Some(*only);
+    }
+    let mut men = owners
+        .iter()
+        .copied()
+        .filter(|&o| known[o].gender == Some(Gender::Male));
+    match (men.next(), men.next()) {
+        (Some(man), None) => Some(man),
+        _ => None,
     }
 }
 
@@ -826,6 +844,27 @@ mod tests {
         // A title is not a given name: Mrs. Pike is a relative.
         assert_eq!(roster.lookup("Pike"), Some(2));
         assert_eq!(roster.lookup("Mrs. Pike"), Some(3));
+    }
+
+    #[test]
+    fn a_bare_surname_several_entries_share_is_the_mans() {
+        let k = |name: &str, aliases: &[&str], gender: Option<Gender>| KnownCharacter {
+            name: name.to_owned(),
+            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+            gender,
+        };
+        let known = [
+            k("Oswin Marsh", &["Mr. Marsh"], Some(Gender::Male)),
+            k("Mrs. Marsh", &[], Some(Gender::Female)),
+            k("Edith Vale", &["Mrs. Vale"], Some(Gender::Female)),
+            k("Vale", &[], None),
+            k("Tobias Vale", &["Tobias"], Some(Gender::Male)),
+        ];
+        let roster = Roster::from_known(&known);
+        assert_eq!(roster.lookup("Marsh"), Some(0));
+        assert_eq!(roster.lookup("Mrs. Marsh"), Some(1));
+        // The one-word entry "Vale" is the man's surname, not his wife's.
+        assert_eq!(roster.lookup("Vale"), Some(4));
     }
 
     #[test]
