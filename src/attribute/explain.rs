@@ -5,7 +5,7 @@
 use super::candidates::Cand;
 use super::characters::CharInfo;
 use super::decoder::Options;
-use super::features::FEATURES;
+use super::features;
 use super::model::Model;
 
 /// Why a quote went to its speaker.
@@ -23,7 +23,8 @@ pub struct Ranked {
     /// The character's name, or `None` for someone unnamed.
     pub name: Option<String>,
     pub probability: f32,
-    /// Strongest contributions first: (feature, weight × value).
+    /// Strongest contributions first: (feature, weight × value), the
+    /// general and the situation's weight of a feature added together.
     pub features: Vec<(&'static str, f32)>,
 }
 
@@ -44,16 +45,16 @@ pub fn explain_quote(
         .into_iter()
         .take(TOP_CANDIDATES)
         .map(|i| {
-            let mut features: Vec<(&'static str, f32)> = options.feats[i]
-                .iter()
-                .map(|&(f, v)| {
-                    (
-                        FEATURES[usize::from(f)].name,
-                        model.weights[usize::from(f)] * v,
-                    )
-                })
-                .filter(|(_, c)| *c != 0.0)
-                .collect();
+            let mut features: Vec<(&'static str, f32)> = Vec::new();
+            for &(f, v) in &options.feats[i] {
+                let name = features::feature_of(usize::from(f)).name;
+                let c = model.weights[usize::from(f)] * v;
+                match features.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, total)) => *total += c,
+                    None => features.push((name, c)),
+                }
+            }
+            features.retain(|(_, c)| *c != 0.0);
             features.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
             features.truncate(TOP_FEATURES);
             Ranked {

@@ -102,19 +102,73 @@ impl Feature {
     }
 }
 
-/// The non-zero features of one candidate: (index into [`FEATURES`], value).
+/// The kinds of quote whose evidence is weighed differently: every
+/// feature has a weight of its own in each (`name@situation`) besides its
+/// general weight, so that, say, turn-taking can count for much in an
+/// untagged exchange and little against a tag.
+pub const SITUATIONS: [&str; 6] = [
+    "named",
+    "pronoun",
+    "described",
+    "para_tagged",
+    "exchange",
+    "restart",
+];
+
+/// The situation of the quote `env` looks at.
+pub fn situation(env: &Env<'_, '_>) -> usize {
+    match env.cues.tag.map(|t| t.kind) {
+        Some(TagKind::Names(_)) if !env.cues.tag.is_some_and(|t| t.descriptive) => 0,
+        Some(TagKind::Pronoun(_)) => 1,
+        Some(_) => 2,
+        None if !env.cues.para_tags.is_empty() => 3,
+        None if env.hist.open() => 4,
+        None => 5,
+    }
+}
+
+/// How many weights a model has: one per feature, and one per feature and
+/// situation.
+pub fn width() -> usize {
+    FEATURES.len() * (1 + SITUATIONS.len())
+}
+
+/// The feature behind weight `i`.
+pub fn feature_of(i: usize) -> &'static Feature {
+    &FEATURES[i % FEATURES.len()]
+}
+
+/// The name of weight `i`: `feature` or `feature@situation`.
+pub fn weight_name(i: usize) -> String {
+    let f = feature_of(i).name;
+    match i / FEATURES.len() {
+        0 => f.to_owned(),
+        s => format!("{f}@{}", SITUATIONS[s - 1]),
+    }
+}
+
+/// The index of the weight called `name` (see [`weight_name`]).
+pub fn index_of(name: &str) -> Option<usize> {
+    let (feature, situation) = match name.split_once('@') {
+        Some((f, s)) => (f, 1 + SITUATIONS.iter().position(|x| *x == s)?),
+        None => (name, 0),
+    };
+    let i = FEATURES.iter().position(|f| f.name == feature)?;
+    Some(situation * FEATURES.len() + i)
+}
+
+/// The non-zero features of one candidate: (weight index, value), each
+/// feature once in general and once for the quote's situation.
 pub fn compute(env: &Env<'_, '_>, cand: Cand, out: &mut Vec<(u16, f32)>) {
     out.clear();
+    let offset = (1 + situation(env)) * FEATURES.len();
     for (i, f) in FEATURES.iter().enumerate() {
         let v = f.eval(env, cand);
         if v != 0.0 {
             out.push((i as u16, v));
+            out.push(((offset + i) as u16, v));
         }
     }
-}
-
-pub fn index_of(name: &str) -> Option<usize> {
-    FEATURES.iter().position(|f| f.name == name)
 }
 
 macro_rules! features {

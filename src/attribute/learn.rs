@@ -15,7 +15,7 @@ use super::candidates::Cand;
 use super::context::Context;
 use super::cues::{self, Cues};
 use super::decoder::Options;
-use super::features::{FEATURES, Group};
+use super::features::{self, Group};
 use super::history::History;
 use super::model::Model;
 use crate::ingest::Book;
@@ -131,10 +131,9 @@ impl Default for TrainOptions {
 /// found by L-BFGS (the problem is convex and small: a few hundred
 /// evaluations of the full gradient at most).
 pub fn train(examples: &[Example], opts: &TrainOptions) -> Model {
-    let n = FEATURES.len();
-    let active: Vec<bool> = FEATURES
-        .iter()
-        .map(|f| !opts.without.contains(&f.group))
+    let n = features::width();
+    let active: Vec<bool> = (0..n)
+        .map(|i| !opts.without.contains(&features::feature_of(i).group))
         .collect();
     let scale = 1.0 / examples.len().max(1) as f64;
     let l2 = f64::from(opts.l2);
@@ -266,9 +265,9 @@ pub fn loss_and_gradient(examples: &[Example], w: &[f64]) -> (f64, Vec<f64>) {
     (loss, grad)
 }
 
-/// Names of the features, in model order.
-pub fn feature_names() -> Vec<&'static str> {
-    FEATURES.iter().map(|f| f.name).collect()
+/// Names of the weights, in model order.
+pub fn feature_names() -> Vec<String> {
+    (0..features::width()).map(features::weight_name).collect()
 }
 
 #[cfg(test)]
@@ -287,7 +286,7 @@ mod tests {
         assert!(model.weights[0] > 1.0, "{:?}", &model.weights[..2]);
         assert!(model.weights[1] < 0.0);
         let without = TrainOptions {
-            without: vec![FEATURES[0].group],
+            without: vec![features::FEATURES[0].group],
             ..TrainOptions::default()
         };
         let ex = Example {
@@ -307,7 +306,7 @@ mod tests {
         };
         let w = vec![0.3, -0.2, 0.1];
         let pad = |w: &[f64]| {
-            let mut full = vec![0.0; FEATURES.len()];
+            let mut full = vec![0.0; features::width()];
             full[..3].copy_from_slice(w);
             full
         };

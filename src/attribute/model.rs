@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use super::features::{self, FEATURES};
+use super::features;
 
 /// How the quotes of a book are decided in sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,8 @@ pub enum Decoder {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
-    /// One weight per entry of [`FEATURES`].
+    /// One weight per feature, and per feature and situation (see
+    /// [`features::weight_name`]).
     pub weights: Vec<f32>,
     pub decoder: Decoder,
 }
@@ -39,7 +40,7 @@ impl Model {
     /// All weights zero.
     pub fn zero() -> Model {
         Model {
-            weights: vec![0.0; FEATURES.len()],
+            weights: vec![0.0; features::width()],
             decoder: Decoder::Greedy,
         }
     }
@@ -90,6 +91,7 @@ impl Model {
                 ["weight", name, value] => {
                     let i = features::index_of(name)
                         .ok_or_else(|| err(format!("no feature called {name:?}")))?;
+                    debug_assert_eq!(features::weight_name(i), *name);
                     model.weights[i] = value
                         .parse::<f32>()
                         .ok()
@@ -125,8 +127,10 @@ impl Model {
             Decoder::Greedy => out.push_str("decoder greedy\n"),
             Decoder::Beam(w) => out.push_str(&format!("decoder beam {w}\n")),
         }
-        for (f, w) in FEATURES.iter().zip(&self.weights) {
-            out.push_str(&format!("weight {} {w:.5}\n", f.name));
+        for (i, w) in self.weights.iter().enumerate() {
+            if *w != 0.0 {
+                out.push_str(&format!("weight {} {w:.5}\n", features::weight_name(i)));
+            }
         }
         out
     }
@@ -143,7 +147,8 @@ mod tests {
         model.decoder = Decoder::Beam(4);
         let again = Model::parse(&model.to_text("test\nmodel")).unwrap();
         assert_eq!(again, model);
-        assert_eq!(Model::embedded().weights.len(), FEATURES.len());
+        assert_eq!(Model::embedded().weights.len(), features::width());
+        assert_eq!(features::FEATURES.len() * 7, features::width());
     }
 
     #[test]
