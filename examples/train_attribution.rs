@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use castbook::attribute::learn::{self, Decoder, Example, FeatureGroup, Teacher, TrainOptions};
 use castbook::attribute::{self, KnownCharacter, Model};
-use castbook::ingest::{self, Book};
+use castbook::ingest::{self, Book, Reading};
 use castbook::segment::{self, Segment, SegmentKind};
 use castbook::{cast, script};
 use unicode_normalization::UnicodeNormalization;
@@ -250,12 +250,13 @@ fn predict(story: &Story, view: &View, model: &Model, dir: &Path) -> anyhow::Res
     let mode = if view.assisted { "assisted" } else { "e2e" };
     std::fs::create_dir_all(dir.join(mode))?;
     let mut jsonl = Vec::new();
-    script::write_jsonl(&story.book, &attributed, &mut jsonl)?;
+    // What `castbook script` writes by default (matter skipped).
+    script::write_jsonl(&story.book, &attributed, Reading::default(), &mut jsonl)?;
     std::fs::write(dir.join(mode).join(format!("{}.jsonl", story.name)), jsonl)?;
     let scripts = dir.join(format!("{mode}-scripts"));
     std::fs::create_dir_all(&scripts)?;
     let mut text = Vec::new();
-    script::write_text(&story.book, &attributed, &mut text)?;
+    script::write_text(&story.book, &attributed, Reading::default(), &mut text)?;
     std::fs::write(scripts.join(format!("{}.script", story.name)), text)?;
     Ok(())
 }

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use castbook::core::EngineKind;
+use castbook::ingest::Reading;
+use castbook::render::output::encode::AudioFormat;
+use castbook::render::output::subtitles::SubtitleFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,13 +25,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Render a story to one WAV per chapter plus manifest.json.
+    /// Render a story to one WAV per chapter plus manifest.json, and to
+    /// M4B, MP3, Opus or FLAC with --format.
     Render {
-        /// The story: a plain-text file in any common encoding, or an edited
-        /// script from `castbook script --format text`.
+        /// The story: an EPUB, an HTML or Markdown file, a plain-text file in
+        /// any common encoding, or an edited script from `castbook script
+        /// --format text`.
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
+        #[command(flatten)]
+        reading: ReadingArgs,
         /// Output folder [default: output/<story-slug>/].
         #[arg(short, long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -49,6 +56,30 @@ enum Command {
         /// Segment cache folder [default: <out>/.cache].
         #[arg(long, value_name = "DIR")]
         cache: Option<PathBuf>,
+        /// What to make besides the chapter WAVs and manifest.json (which
+        /// are always written, and the others are made from): one M4B with
+        /// chapter marks, or an MP3, Opus or FLAC file per chapter. Needs
+        /// ffmpeg for anything but wav.
+        #[arg(long, value_enum, default_value_t = FormatChoice::Wav)]
+        format: FormatChoice,
+        /// Master the chapters to the ACX audiobook standard: true peak at
+        /// most -3 dBFS (by a limiter), RMS -23..-18 dB [default: acx for
+        /// m4b and mp3, none otherwise].
+        #[arg(long, value_enum, value_name = "STANDARD")]
+        master: Option<MasterChoice>,
+        /// Also write subtitles from the manifest's timings: one file per
+        /// chapter, and one for the book with --format m4b.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        subtitles: Option<SubtitleChoice>,
+        /// Put each line's speaker in the subtitles (`Faith: ...`).
+        #[arg(long, requires = "subtitles")]
+        subtitles_speakers: bool,
+    },
+    /// Report each rendered chapter's loudness figures against ACX's
+    /// limits (true peak, RMS, head and tail silence).
+    Check {
+        /// A render's output folder (with manifest.json).
+        dir: PathBuf,
     },
     /// Show or delete the segment cache of an output folder.
     Cache {
@@ -71,6 +102,8 @@ enum Command {
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
+        #[command(flatten)]
+        reading: ReadingArgs,
         #[arg(short, long, value_enum, default_value_t = ScriptFormat::Jsonl)]
         format: ScriptFormat,
         /// Write to FILE instead of standard output.
@@ -87,10 +120,39 @@ enum Command {
         story: PathBuf,
         #[command(flatten)]
         voices: VoicesArg,
+        #[command(flatten)]
+        reading: ReadingArgs,
         /// Add newly found characters, with their voices, to voices.toml
         /// (created beside the story unless -c names it).
         #[arg(short, long)]
         write: bool,
+    },
+    /// Review and fix a story in the browser: a local page to read it with
+    /// speakers marked, hear lines, change speakers and voices, and render.
+    /// Changes are saved at once to the script and voices.toml.
+    Studio {
+        /// The story (a plain-text file or a script).
+        story: PathBuf,
+        /// Cast file, read and written [default: voices.toml beside the story].
+        #[arg(short = 'c', long = "voices", value_name = "FILE")]
+        voices: Option<PathBuf>,
+        /// Where a plain story's speaker changes go [default: STORY.script];
+        /// created at the first change, and opened by later runs.
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
+        /// Output folder of renders [default: output/<story-slug>/].
+        #[arg(short, long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Port [default: 4870, or any free port if that one is taken].
+        #[arg(long, value_name = "N")]
+        port: Option<u16>,
+        /// Address to listen on. Anyone who can reach it can change your
+        /// files: keep the default unless you mean it.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+        listen: std::net::IpAddr,
+        /// Synthesis processes for a render [default: number of cores].
+        #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+        jobs: Option<u32>,
     },
     /// List the usable voice ids of each engine.
     Voices {
@@ -205,6 +267,61 @@ fn parse_chapters(text: &str) -> Result<ChapterSelection, String> {
     })
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FormatChoice {
+    Wav,
+    M4b,
+    Mp3,
+    Opus,
+    Flac,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MasterChoice {
+    None,
+    Acx,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SubtitleChoice {
+    Srt,
+    Vtt,
+}
+
+/// What of a book is read besides the story.
+#[derive(Debug, clap::Args)]
+struct ReadingArgs {
+    /// Front and back matter: cover, title page, copyright, contents, about
+    /// the author, licences, tags, site footers. The title and author are
+    /// read either way.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = MatterChoice::Skip)]
+    matter: MatterChoice,
+    /// Summaries, author's notes and footnotes.
+    #[arg(long, value_enum, value_name = "WHAT", default_value_t = NotesChoice::Skip)]
+    notes: NotesChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MatterChoice {
+    Skip,
+    Keep,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum NotesChoice {
+    Skip,
+    Read,
+}
+
+impl ReadingArgs {
+    fn resolve(self) -> Reading {
+        Reading {
+            keep_matter: self.matter == MatterChoice::Keep,
+            read_notes: self.notes == NotesChoice::Read,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct VoicesArg {
     /// Cast file [default: voices.toml beside the story, if there is one].
@@ -228,6 +345,7 @@ pub enum Plan {
     Script {
         story: PathBuf,
         voices: Option<PathBuf>,
+        reading: Reading,
         format: ScriptFormat,
         out: Option<PathBuf>,
         explain: bool,
@@ -236,6 +354,7 @@ pub enum Plan {
     Cast {
         story: PathBuf,
         voices: Option<PathBuf>,
+        reading: Reading,
         /// Where `--write` writes: the cast file in use, or voices.toml beside the story.
         write: Option<PathBuf>,
         attribution_model: Option<PathBuf>,
@@ -250,6 +369,10 @@ pub enum Plan {
         voice: String,
         voices: Option<PathBuf>,
         out: PathBuf,
+    },
+    Studio(castbook::studio::Options),
+    Check {
+        dir: PathBuf,
     },
     CacheStats {
         dir: PathBuf,
@@ -267,6 +390,12 @@ pub enum Plan {
 pub struct RenderPlan {
     pub story: PathBuf,
     pub voices: Option<PathBuf>,
+    pub reading: Reading,
+    pub format: AudioFormat,
+    /// Master the chapters to ACX.
+    pub master: bool,
+    pub subtitles: Option<SubtitleFormat>,
+    pub subtitle_speakers: bool,
     /// None: `output/<story-slug>/`, known once the story is read.
     pub out: Option<PathBuf>,
     pub show_progress: bool,
@@ -293,24 +422,45 @@ pub fn parse() -> Result<Plan, clap::Error> {
         Command::Render {
             story,
             voices,
+            reading,
             out,
             quiet,
             verbose,
             jobs,
             chapters,
             cache,
+            format,
+            master,
+            subtitles,
+            subtitles_speakers,
         } => {
+            let format = match format {
+                FormatChoice::Wav => AudioFormat::Wav,
+                FormatChoice::M4b => AudioFormat::M4b,
+                FormatChoice::Mp3 => AudioFormat::Mp3,
+                FormatChoice::Opus => AudioFormat::Opus,
+                FormatChoice::Flac => AudioFormat::Flac,
+            };
+            let master = match master {
+                Some(choice) => choice == MasterChoice::Acx,
+                None => matches!(format, AudioFormat::M4b | AudioFormat::Mp3),
+            };
             use std::io::IsTerminal;
             Plan::Render(RenderPlan {
                 voices: voices.resolve(&story),
+                reading: reading.resolve(),
+                format,
+                master,
+                subtitles: subtitles.map(|s| match s {
+                    SubtitleChoice::Srt => SubtitleFormat::Srt,
+                    SubtitleChoice::Vtt => SubtitleFormat::Vtt,
+                }),
+                subtitle_speakers: subtitles_speakers,
                 story,
                 out,
                 show_progress: !quiet && std::io::stderr().is_terminal(),
                 verbose,
-                jobs: jobs.map_or_else(
-                    || std::thread::available_parallelism().map_or(1, usize::from),
-                    |n| n as usize,
-                ),
+                jobs: jobs.map_or_else(default_jobs, |n| n as usize),
                 chapters,
                 cache,
                 attribution_model: attribution_model_from_env(),
@@ -322,15 +472,38 @@ pub fn parse() -> Result<Plan, clap::Error> {
         Command::Cache {
             action: CacheCommand::Clear(dir),
         } => Plan::CacheClear { dir: dir.resolve() },
+        Command::Check { dir } => Plan::Check { dir },
         Command::Worker { cache, onnxruntime } => Plan::Worker { cache, onnxruntime },
+        Command::Studio {
+            story,
+            voices,
+            script,
+            out,
+            port,
+            listen,
+            jobs,
+        } => Plan::Studio(castbook::studio::Options {
+            voices: voices
+                .unwrap_or_else(|| story.parent().unwrap_or(Path::new(".")).join("voices.toml")),
+            story,
+            script,
+            out,
+            listen,
+            port,
+            // Filled in by the command, which can fail to find it.
+            program: PathBuf::new(),
+            jobs: jobs.map_or_else(default_jobs, |n| n as usize),
+        }),
         Command::Script {
             story,
             voices,
+            reading,
             format,
             out,
             explain,
         } => Plan::Script {
             voices: voices.resolve(&story),
+            reading: reading.resolve(),
             story,
             format,
             out,
@@ -340,12 +513,14 @@ pub fn parse() -> Result<Plan, clap::Error> {
         Command::Cast {
             story,
             voices,
+            reading,
             write,
         } => {
             let beside = story.parent().unwrap_or(Path::new(".")).join("voices.toml");
             let write = write.then(|| voices.voices.clone().unwrap_or(beside));
             Plan::Cast {
                 voices: voices.resolve(&story),
+                reading: reading.resolve(),
                 story,
                 write,
                 attribution_model: attribution_model_from_env(),
@@ -373,6 +548,11 @@ pub fn parse() -> Result<Plan, clap::Error> {
             out,
         },
     })
+}
+
+/// One synthesis process per core.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 #[cfg(test)]

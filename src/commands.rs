@@ -13,9 +13,13 @@ use anyhow::Context;
 use castbook::attribute::{self, Attributed};
 use castbook::cast::{self, VoicesFile};
 use castbook::core::{EngineKind, Gender};
-use castbook::ingest::{self, Book};
+use castbook::ingest::{self, Book, Reading};
 use castbook::synth::Engines;
 use castbook::{cache, fsio, render, script, segment, utter};
+
+use castbook::render::output::encode::{self, AudioFormat};
+use castbook::render::output::master;
+use castbook::render::output::subtitles::{self, SubtitleFormat};
 
 use crate::cli::{Plan, RenderPlan, ScriptFormat};
 
@@ -36,6 +40,7 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
         Plan::Script {
             story,
             voices,
+            reading,
             format,
             out,
             explain,
@@ -62,9 +67,11 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
                         script::write_explanations(&book, &explanations, &mut &mut *sink)?
                     }
                     ScriptFormat::Jsonl => {
-                        script::write_jsonl(&book, &attributed, &mut &mut *sink)?
+                        script::write_jsonl(&book, &attributed, reading, &mut &mut *sink)?
                     }
-                    ScriptFormat::Text => script::write_text(&book, &attributed, &mut &mut *sink)?,
+                    ScriptFormat::Text => {
+                        script::write_text(&book, &attributed, reading, &mut &mut *sink)?
+                    }
                 }
                 sink.flush()
             };
@@ -77,14 +84,17 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             Ok(())
         }
         Plan::Render(plan) => render(plan),
+        Plan::Check { dir } => check(&dir),
         Plan::Cast {
             story,
             voices,
+            reading,
             write,
             attribution_model,
         } => cast_table(
             &story,
             voices,
+            reading,
             write,
             &load_model(attribution_model.as_deref())?,
         ),
@@ -106,9 +116,30 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             writeln!(out, "removed {} from {}", removed.summary(), dir.display())?;
             Ok(out.flush()?)
         }
+        Plan::Studio(mut options) => {
+            options.program =
+                std::env::current_exe().context("finding the castbook binary for workers")?;
+            castbook::studio::run(options).map_err(studio_error)
+        }
         Plan::Worker { cache, onnxruntime } => {
             Ok(render::worker::run_on_stdio(&cache, onnxruntime)?)
         }
+    }
+}
+
+/// A studio error as the causes `main` reads the exit status from: the
+/// story, script or voices.toml the user gave (or the port they asked
+/// for) is theirs to fix (2); the server failing while it runs is not (1).
+fn studio_error(err: castbook::studio::StudioError) -> anyhow::Error {
+    use castbook::studio::StudioError;
+    use castbook::studio::doc::DocError;
+    match err {
+        StudioError::Doc(DocError::Script(err)) => err.into(),
+        StudioError::Doc(DocError::Ingest(err)) => err.into(),
+        StudioError::Doc(DocError::Config(err)) => err.into(),
+        StudioError::Doc(DocError::NotAScript { .. } | DocError::Refused(_))
+        | StudioError::Listen { .. } => InputError(err.to_string()).into(),
+        err => err.into(),
     }
 }
 
@@ -117,6 +148,7 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
 fn cast_table(
     story: &Path,
     voices: Option<PathBuf>,
+    reading: Reading,
     write: Option<PathBuf>,
     model: &AttributionModel,
 ) -> anyhow::Result<()> {
@@ -141,6 +173,10 @@ fn cast_table(
     let table = cast::write::table(&characters, &cast, file.narrator.is_some(), &new);
     let mut out = stdout();
     out.write_all(table.as_bytes())?;
+    // What was left out, as comments after the table.
+    for line in book.skipped_summary(reading) {
+        writeln!(out, "# skipped: {line}")?;
+    }
     out.flush()?;
     let Some(target) = write else {
         return Ok(());
@@ -232,6 +268,9 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
 
 fn render(plan: RenderPlan) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    if plan.format != AudioFormat::Wav {
+        encode::check_ffmpeg(plan.format)?;
+    }
     let (book, voices, attributed) = read_and_tag(
         &plan.story,
         plan.voices.as_deref(),
@@ -254,7 +293,11 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             eprintln!("castbook: {name}: {}", member.voice.label());
         }
     }
-    let mut chapters = utter::utterances(&book, &attributed, &cast, &utter::Pauses::default());
+    let (mut chapters, attributed) = read_aloud(&book, attributed, &cast, plan.reading);
+    for line in book.skipped_summary(plan.reading) {
+        eprintln!("castbook: skipped {line}");
+    }
+    let read_chapters = chapters.len();
     if let Some(selection) = &plan.chapters {
         chapters.retain(|c| selection.contains(c.index));
         if chapters.is_empty() {
@@ -262,7 +305,7 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
                 "--chapters {}: no such chapter; {} has chapters 1-{}",
                 selection.text,
                 plan.story.display(),
-                book.chapters.len()
+                read_chapters
             ))
             .into());
         }
@@ -280,14 +323,72 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
             program: std::env::current_exe().context("finding the castbook binary for workers")?,
             args: worker_args(),
         }),
-        chapters_in_book: book.chapters.len(),
+        chapters_in_book: read_chapters,
+        master: plan.master,
+        meta: render::BookMeta {
+            author: book.meta.author.clone(),
+            language: book.meta.language.clone(),
+            cover: None,
+        },
     };
+    let mut options = options;
+    if let Some(cover) = &book.meta.cover {
+        options.meta.cover = Some(write_cover(&options.out_dir, cover)?);
+    }
     drop((attributed, book));
     let total: usize = chapters.iter().map(|c| c.utterances.len()).sum();
     let progress = progress_bar(total as u64, plan.show_progress);
-    let manifest = render::render_book(&title, &chapters, &mut engines, &options, &progress)?;
+    let mut encoder = (plan.format != AudioFormat::Wav).then(|| {
+        encode::Encoder::new(
+            plan.format,
+            &options.out_dir,
+            encode::Tags {
+                title: title.clone(),
+                author: options.meta.author.clone(),
+                cover: options.meta.cover.as_ref().map(|c| options.out_dir.join(c)),
+                chapters_in_book: read_chapters,
+            },
+        )
+    });
+    let manifest = render::render_book_with(
+        &title,
+        &chapters,
+        &mut engines,
+        &options,
+        &progress,
+        &mut |entry| match &mut encoder {
+            Some(encoder) => Ok(encoder.chapter(entry)?),
+            None => Ok(()),
+        },
+    )?;
     drop(chapters);
     progress.finish_and_clear();
+    if let Some(encoder) = encoder {
+        let made = encoder.finish()?;
+        let fresh = made.iter().filter(|e| !e.kept).count();
+        eprintln!(
+            "castbook: {}: {} file(s) encoded, {} already up to date",
+            plan.format.extension(),
+            fresh,
+            made.len() - fresh
+        );
+    }
+    if let Some(format) = plan.subtitles {
+        let written = write_subtitles(
+            &options.out_dir,
+            format,
+            plan.subtitle_speakers,
+            plan.format,
+        )?;
+        eprintln!("castbook: wrote {written} subtitle file(s)");
+    }
+    if plan.master {
+        for chapter in &manifest.chapters {
+            let wav = options.out_dir.join(&chapter.file);
+            let figures = master::measure(&wav).with_context(|| wav.display().to_string())?;
+            eprintln!("castbook: {}", acx_line(&chapter.file, &figures));
+        }
+    }
     let seconds: f64 = manifest.chapters.iter().map(|c| c.duration_s).sum();
     let wall = started.elapsed().as_secs_f64();
     let stats = manifest.stats;
@@ -309,6 +410,104 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `01-the-letter.wav  peak -4.6 dB  RMS -20.1 dB  head 0.61 s  tail 1.21 s  ACX ok`
+fn acx_line(file: &str, figures: &master::Figures) -> String {
+    let problems = figures.acx_problems();
+    let verdict = if problems.is_empty() {
+        "ACX ok".to_owned()
+    } else {
+        format!("outside ACX: {}", problems.join(", "))
+    };
+    format!("{file}  {}  {verdict}", figures.describe())
+}
+
+/// `castbook check DIR`: each chapter WAV's figures against ACX's limits.
+fn check(dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        InputError(format!(
+            "{}: {e}; expected a render's output folder",
+            path.display()
+        ))
+    })?;
+    let manifest: render::output::manifest::Manifest =
+        serde_json::from_str(&text).map_err(|e| {
+            InputError(format!(
+                "{}: {e}; expected castbook's manifest",
+                path.display()
+            ))
+        })?;
+    let mut failing = 0;
+    let mut out = stdout();
+    for chapter in &manifest.chapters {
+        let wav = dir.join(&chapter.file);
+        let figures = master::measure(&wav).with_context(|| wav.display().to_string())?;
+        if !figures.acx_problems().is_empty() {
+            failing += 1;
+        }
+        std::io::Write::write_fmt(
+            &mut out,
+            format_args!("{}\n", acx_line(&chapter.file, &figures)),
+        )?;
+    }
+    std::io::Write::flush(&mut out)?;
+    if failing > 0 {
+        anyhow::bail!(
+            "{failing} of {} chapter(s) outside ACX's limits; render with --master acx",
+            manifest.chapters.len()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the cover beside the chapters (unless it is already there);
+/// returns its file name.
+fn write_cover(out_dir: &Path, cover: &ingest::Cover) -> anyhow::Result<String> {
+    let name = format!("cover.{}", cover.extension());
+    let path = out_dir.join(&name);
+    std::fs::create_dir_all(out_dir).with_context(|| out_dir.display().to_string())?;
+    if std::fs::read(&path).ok().as_deref() != Some(cover.data.as_slice()) {
+        fsio::write_atomically(&path, |f| std::io::Write::write_all(f, &cover.data))?;
+    }
+    Ok(name)
+}
+
+/// Subtitles for each chapter in the manifest, and for the book when it
+/// is one M4B. Returns how many files were written.
+fn write_subtitles(
+    out_dir: &Path,
+    format: SubtitleFormat,
+    speakers: bool,
+    audio: AudioFormat,
+) -> anyhow::Result<usize> {
+    let path = out_dir.join("manifest.json");
+    let manifest: render::output::manifest::Manifest =
+        serde_json::from_slice(&std::fs::read(&path).with_context(|| path.display().to_string())?)
+            .with_context(|| path.display().to_string())?;
+    let mut written = 0;
+    let mut book = Vec::new();
+    let mut offset = 0.0;
+    for chapter in &manifest.chapters {
+        let text = subtitles::subtitles(&[(0.0, chapter)], format, speakers);
+        let name = Path::new(&chapter.file).with_extension(format.extension());
+        fsio::write_atomically(&out_dir.join(&name), |f| {
+            std::io::Write::write_all(f, text.as_bytes())
+        })?;
+        written += 1;
+        book.push((offset, chapter));
+        offset += chapter.duration_s;
+    }
+    if audio == AudioFormat::M4b {
+        let text = subtitles::subtitles(&book, format, speakers);
+        let name = format!("{}.{}", ingest::slug(&manifest.title), format.extension());
+        fsio::write_atomically(&out_dir.join(name), |f| {
+            std::io::Write::write_all(f, text.as_bytes())
+        })?;
+        written += 1;
+    }
+    Ok(written)
+}
+
 fn hms(seconds: f64) -> String {
     let s = seconds.round() as u64;
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
@@ -322,6 +521,27 @@ fn worker_args() -> Vec<std::ffi::OsString> {
         args.extend(["--onnxruntime".into(), library.into_os_string()]);
     }
     args
+}
+
+/// The utterances of what `reading` reads: segments in skipped matter are
+/// left out, and so are chapters that are nothing but skipped matter (a
+/// copyright page); the chapters left are numbered from 1 as read.
+fn read_aloud(
+    book: &Book,
+    mut attributed: Attributed,
+    cast: &cast::Cast,
+    reading: Reading,
+) -> (Vec<utter::ChapterScript>, Attributed) {
+    attributed
+        .segments
+        .retain(|segment| book.skipped_at(segment.range.clone(), reading).is_none());
+    let mut chapters = utter::utterances(book, &attributed, cast, &utter::Pauses::default());
+    // `index` is still the chapter's 1-based position in the book here.
+    chapters.retain(|c| !book.chapter_skipped(c.index - 1, reading));
+    for (n, chapter) in chapters.iter_mut().enumerate() {
+        chapter.index = n + 1;
+    }
+    (chapters, attributed)
 }
 
 /// ingest → segment → attribute, shared by `render`, `script` and `cast`;
@@ -341,6 +561,9 @@ fn read_and_tag(
         return Ok((book, voices, attributed));
     }
     let book = ingest::read_book(story)?;
+    for warning in &book.warnings {
+        eprintln!("castbook: warning: {warning}");
+    }
     let segments = segment::segment_book(&book);
     let known = cast::known_characters(&voices);
     let attributed = attribute::attribute_with(&book, segments, &known, model.get());

@@ -25,6 +25,7 @@
 //! `core`, at the bottom.
 //!
 //! ```text
+//! studio     src/studio/       `castbook studio`: the review page, its server, its two files
 //! render     src/render/       plan, schedule (worker processes), assemble, output (WAV, manifest)
 //! audio      src/audio.rs      resampling and loudness levelling of clips
 //! cache      src/cache.rs      synthesised clips on disk, by content key
@@ -39,7 +40,9 @@
 //! core       src/core.rs       Gender, EngineKind, Voice, Clip, EngineSettings
 //! ```
 //!
-//! The binary (`main.rs`, `cli.rs`, `commands.rs`) sits above them all.
+//! The binary (`main.rs`, `cli.rs`, `commands.rs`) sits above them all;
+//! `studio` is the one library module that, like the commands, drives the
+//! whole pipeline.
 
 pub mod attribute;
 pub mod audio;
@@ -51,6 +54,7 @@ pub mod ingest;
 pub mod render;
 pub mod script;
 pub mod segment;
+pub mod studio;
 pub mod synth;
 pub mod utter;
 

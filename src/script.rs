@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::attribute::{Attributed, Character, KnownCharacter};
 use crate::core::Gender;
-use crate::ingest::Book;
+use crate::ingest::{Book, Reading};
 use crate::segment::{Segment, SegmentKind};
 
 #[derive(Debug, Serialize)]
@@ -30,25 +30,38 @@ struct Line<'a> {
     kind: &'static str,
     speaker: Option<&'a str>,
     text: &'a str,
+    /// Matter that is not read (`"summary"`, `"copyright page"`); such a
+    /// segment is given as narration with no speaker.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<&'a str>,
 }
 
-/// Writes one JSON object per segment to `out`.
-pub fn write_jsonl(book: &Book, attributed: &Attributed, out: &mut impl Write) -> io::Result<()> {
+/// Writes one JSON object per segment to `out`. Segments in matter that
+/// `reading` skips are still written (so the lines cover the whole text),
+/// as narration marked `"skipped"`.
+pub fn write_jsonl(
+    book: &Book,
+    attributed: &Attributed,
+    reading: Reading,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let mut chars_before = 0;
     let mut byte_cursor = 0;
     for segment in &attributed.segments {
         chars_before += book.text[byte_cursor..segment.range.start].chars().count();
         let text = segment.text(&book.text);
         let length = text.chars().count();
+        let skipped = book.skipped_at(segment.range.clone(), reading);
         let line = Line {
             start: chars_before,
             end: chars_before + length,
             kind: match segment.kind {
-                SegmentKind::Dialogue => "dialogue",
-                SegmentKind::Narration | SegmentKind::Heading => "narration",
+                SegmentKind::Dialogue if skipped.is_none() => "dialogue",
+                _ => "narration",
             },
-            speaker: segment.speaker.as_deref(),
+            speaker: segment.speaker.as_deref().filter(|_| skipped.is_none()),
             text,
+            skipped: skipped.map(|m| m.label.as_str()),
         };
         serde_json::to_writer(&mut *out, &line)?;
         out.write_all(b"\n")?;
@@ -109,11 +122,21 @@ pub const HEADER: &str = "# castbook script v1";
 pub struct ParsedScript {
     /// From the `# title:` line, when there is one.
     pub title: Option<String>,
+    /// From `# author:` and `# language:` lines.
+    pub author: Option<String>,
+    pub language: Option<String>,
+    /// From `# chapter:` lines: where each chapter starts in `text`, and its title.
+    pub chapters: Vec<(usize, String)>,
     /// From `# speaker NAME: GENDER` lines, so auto-casting matches the story's.
     pub genders: BTreeMap<String, Gender>,
     pub text: String,
     /// Byte range in `text`, kind, and speaker (dialogue only).
     pub segments: Vec<(Range<usize>, SegmentKind, Option<String>)>,
+    /// The 0-based line of the source each segment was read from, so a
+    /// tool can change one line and leave the rest of the file alone.
+    pub lines: Vec<usize>,
+    /// Skipped matter, from `# [LABEL] ` lines: its range in `text` and label.
+    pub matter: Vec<(Range<usize>, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,9 +163,24 @@ pub enum ScriptError {
 /// the segment's exact text with `\n`, `\r`, `\t`, `\\`, other control
 /// characters as `\u{..}`, and whitespace at the end of the line as `\s`
 /// (spaces) or `\u{..}`, so editors that trim lines can't change the book.
-pub fn write_text(book: &Book, attributed: &Attributed, out: &mut impl Write) -> io::Result<()> {
+///
+/// Matter that `reading` skips is shown as comments, `# [summary] | ...`:
+/// delete the `# [summary] ` in front to have the line read. `# chapter:`
+/// lines mark where chapters start and give their titles.
+pub fn write_text(
+    book: &Book,
+    attributed: &Attributed,
+    reading: Reading,
+    out: &mut impl Write,
+) -> io::Result<()> {
     writeln!(out, "{HEADER}")?;
     writeln!(out, "# title: {}", escape(&book.title))?;
+    if let Some(author) = &book.meta.author {
+        writeln!(out, "# author: {}", escape(author))?;
+    }
+    if let Some(language) = &book.meta.language {
+        writeln!(out, "# language: {}", escape(language))?;
+    }
     writeln!(
         out,
         "# Each line is one piece of the story. `@NAME: ` is dialogue spoken by NAME (`@?: ` when"
@@ -161,7 +199,15 @@ pub fn write_text(book: &Book, attributed: &Attributed, out: &mut impl Write) ->
     )?;
     writeln!(
         out,
-        "# except `# speaker NAME: female` (or male), which guides auto-casting for NAME."
+        "# except `# speaker NAME: female` (or male), which guides auto-casting for NAME,"
+    )?;
+    writeln!(
+        out,
+        "# `# chapter: TITLE`, which starts a chapter, and `# [WHAT] ...`, a part that is not"
+    )?;
+    writeln!(
+        out,
+        "# read (front matter, notes): delete `# [WHAT] ` to have it read."
     )?;
     for character in &attributed.characters {
         let gender = match character.gender {
@@ -171,8 +217,19 @@ pub fn write_text(book: &Book, attributed: &Attributed, out: &mut impl Write) ->
         };
         writeln!(out, "# speaker {}: {gender}", character.name)?;
     }
+    let mut chapter = None;
     for segment in &attributed.segments {
         let text = escape(segment.text(&book.text));
+        if chapter != Some(segment.chapter)
+            && let Some(c) = book.chapters.get(segment.chapter)
+            && !book.chapter_skipped(segment.chapter, reading)
+        {
+            writeln!(out, "# chapter: {}", escape(&c.title))?;
+            chapter = Some(segment.chapter);
+        }
+        if let Some(matter) = book.skipped_at(segment.range.clone(), reading) {
+            write!(out, "# [{}] ", matter.label)?;
+        }
         match segment.kind {
             SegmentKind::Heading => writeln!(out, "= {text}")?,
             SegmentKind::Narration => writeln!(out, "| {text}")?,
@@ -297,9 +354,14 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
     };
     let mut script = ParsedScript {
         title: None,
+        author: None,
+        language: None,
+        chapters: Vec::new(),
+        matter: Vec::new(),
         genders: BTreeMap::new(),
         text: String::new(),
         segments: Vec::new(),
+        lines: Vec::new(),
     };
     for (n, raw) in source.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
@@ -311,6 +373,23 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
             && script.title.is_none()
         {
             script.title = Some(unescape(title).map_err(|(c, m)| at(number, c + 10, m))?);
+            continue;
+        }
+        if let Some(author) = line.strip_prefix("# author: ")
+            && script.author.is_none()
+        {
+            script.author = Some(unescape(author).map_err(|(c, m)| at(number, c + 11, m))?);
+            continue;
+        }
+        if let Some(language) = line.strip_prefix("# language: ")
+            && script.language.is_none()
+        {
+            script.language = Some(unescape(language).map_err(|(c, m)| at(number, c + 13, m))?);
+            continue;
+        }
+        if let Some(title) = line.strip_prefix("# chapter: ") {
+            let title = unescape(title).map_err(|(c, m)| at(number, c + 12, m))?;
+            script.chapters.push((script.text.len(), title));
             continue;
         }
         if let Some(declared) = line.strip_prefix("# speaker ")
@@ -329,6 +408,18 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
             };
             script.genders.insert(name.trim().to_owned(), gender);
             continue;
+        }
+        // `# [summary] | text`: a segment that is kept but not read.
+        let mut line = line;
+        let mut label_column = 0;
+        let mut matter_label = None;
+        if let Some(rest) = line.strip_prefix("# [")
+            && let Some((label, body)) = rest.split_once("] ")
+            && body.starts_with(['@', '|', '='])
+        {
+            matter_label = Some(label.to_owned());
+            label_column = line.len() - body.len();
+            line = body;
         }
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
@@ -371,6 +462,7 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
             Some(rest) => (rest, body_column + 1),
             None => (body, body_column),
         };
+        let body_column = body_column + label_column;
         let text = unescape(body).map_err(|(c, m)| at(number, body_column + c, m))?;
         if text.is_empty() {
             return Err(at(
@@ -385,6 +477,10 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
         script
             .segments
             .push((start..script.text.len(), kind, speaker));
+        script.lines.push(n);
+        if let Some(label) = matter_label {
+            script.matter.push((start..script.text.len(), label));
+        }
     }
     if script.segments.is_empty() {
         return Err(at(
@@ -397,15 +493,70 @@ pub fn parse_text(path: &Path, source: &str) -> Result<ParsedScript, ScriptError
     Ok(script)
 }
 
+/// Why `name` can't be written as a speaker in a script line, if it can't.
+///
+/// A name ends at the first `:` of an `@NAME: ` line, is trimmed, and `?`
+/// means nobody; a line break would end the line.
+pub fn check_speaker_name(name: &str) -> Result<(), String> {
+    if name.trim() != name || name.is_empty() {
+        return Err(format!(
+            "speaker name {name:?} is empty or starts or ends with a space; expected a name such as \"Ann\""
+        ));
+    }
+    if name == "?" {
+        return Err("`?` means no speaker; expected a name".to_owned());
+    }
+    if let Some(bad) = name.chars().find(|&c| c == ':' || c.is_control()) {
+        return Err(format!(
+            "speaker name {name:?} contains {bad:?}; expected a name without `:` or control characters"
+        ));
+    }
+    if name.chars().count() > 100 {
+        return Err(format!(
+            "speaker name {name:?} is longer than 100 characters; expected a name"
+        ));
+    }
+    Ok(())
+}
+
+/// `line` (an `@NAME: text` dialogue line of a script) with its speaker
+/// changed to `speaker` (None: `@?`), the text kept byte for byte; None
+/// when `line` is not a dialogue line. The name must pass
+/// [`check_speaker_name`].
+pub fn with_speaker(line: &str, speaker: Option<&str>) -> Option<String> {
+    // A line of skipped matter keeps its `# [LABEL] ` in front.
+    let rest = line
+        .strip_prefix("# [")
+        .and_then(|rest| rest.split_once("] "))
+        .map_or(line, |(_, body)| body);
+    let prefix = &line[..line.len() - rest.len()];
+    let (_, body) = rest.strip_prefix('@')?.split_once(':')?;
+    Some(format!("{prefix}@{}:{body}", speaker.unwrap_or("?")))
+}
+
 impl ParsedScript {
     /// The book and tagged segments this script stands for. Chapters and
     /// paragraphs come from the rebuilt text; segment bounds and speakers
     /// come from the script, exactly as written.
     pub fn into_book(self, path: &Path, known: &[KnownCharacter]) -> (Book, Attributed) {
-        let mut book = crate::ingest::book_from_text(path, "UTF-8", self.text);
+        // A script is read as the user left it: no matter is looked for.
+        let mut book = if self.chapters.is_empty() {
+            crate::ingest::plain_book(path, "UTF-8", self.text)
+        } else {
+            let headings: Vec<Range<usize>> = self
+                .segments
+                .iter()
+                .filter(|(_, kind, _)| *kind == SegmentKind::Heading)
+                .map(|(range, _, _)| range.clone())
+                .collect();
+            crate::ingest::book_with_chapters(path, self.text, &self.chapters, &headings)
+        };
         if let Some(title) = self.title {
             book.title = title;
         }
+        book.meta.author = self.author;
+        book.meta.language = self.language;
+        book.matter = crate::ingest::matter_from_labels(&self.matter);
         let mut segments = Vec::new();
         for (range, kind, speaker) in self.segments {
             let chapter = book
@@ -512,7 +663,7 @@ mod tests {
 
     fn round_trip(book: &Book, attributed: &Attributed) -> ParsedScript {
         let mut out = Vec::new();
-        write_text(book, attributed, &mut out).unwrap();
+        write_text(book, attributed, Reading::default(), &mut out).unwrap();
         let source = String::from_utf8(out).unwrap();
         assert!(source.starts_with(HEADER));
         parse_text(Path::new("s.script"), &source).unwrap()
@@ -525,7 +676,7 @@ mod tests {
             &[Some("Ann"), Some("Ann"), None],
         );
         let mut out = Vec::new();
-        write_text(&book, &attributed, &mut out).unwrap();
+        write_text(&book, &attributed, Reading::default(), &mut out).unwrap();
         let body: Vec<&str> = std::str::from_utf8(&out)
             .unwrap()
             .lines()
@@ -547,7 +698,7 @@ mod tests {
     fn edited_speakers_and_unknown_names_are_kept() {
         let (book, attributed) = tagged("\"Hi,\" said Faith.\n", &[Some("Faith")]);
         let mut out = Vec::new();
-        write_text(&book, &attributed, &mut out).unwrap();
+        write_text(&book, &attributed, Reading::default(), &mut out).unwrap();
         let edited = String::from_utf8(out)
             .unwrap()
             .replace("@Faith:", "@Nobody Else:");
@@ -575,6 +726,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("s.script:2:4: unknown escape \\q"), "{err}");
+    }
+
+    #[test]
+    fn a_line_changes_speaker_and_keeps_its_text() {
+        let source = "# castbook script v1\n# title: T\n= T\\n\\n\n@Ann: \"Hi: you,\"\n|  said Ann.\\s\n\n@?: \"No.\"\n";
+        let parsed = parse_text(Path::new("s.script"), source).unwrap();
+        assert_eq!(parsed.lines, [2, 3, 4, 6]);
+        let lines: Vec<&str> = source.split('\n').collect();
+        assert_eq!(
+            with_speaker(lines[3], Some("Bob Holt")).unwrap(),
+            "@Bob Holt: \"Hi: you,\""
+        );
+        assert_eq!(
+            with_speaker(lines[6], Some("Ann")).unwrap(),
+            "@Ann: \"No.\""
+        );
+        assert_eq!(with_speaker(lines[3], None).unwrap(), "@?: \"Hi: you,\"");
+        assert_eq!(with_speaker(lines[4], Some("Ann")), None);
+        assert_eq!(
+            with_speaker("# [notes] @Ann: \"Hi.\"", Some("Bob")).unwrap(),
+            "# [notes] @Bob: \"Hi.\""
+        );
+        assert!(check_speaker_name("Mr. Holt").is_ok());
+        for bad in ["", " Ann", "A:B", "?", "Ann\nBob"] {
+            assert!(check_speaker_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     proptest! {

@@ -9,6 +9,13 @@
 //! apostrophes (don't, 'em, the Smiths') are not quotes. A quote left open
 //! at the end of a paragraph ends there; when the next paragraph opens with
 //! a quote mark, that segment is marked as continuing the same utterance.
+//!
+//! Dialogue introduced by dashes, as in many European books and their
+//! translations (`— Yes, he said.`, `―Sí ―dijo él―. Vamos.`, `-- Yes.`),
+//! is recognised when many paragraphs open with a dash: the speech runs
+//! from the paragraph's dash to the next dash set off from a word, or to a
+//! speech tag after a comma, `?` or `!` (`, he said`); a later dash takes
+//! it up again.
 
 use std::ops::Range;
 
@@ -48,13 +55,19 @@ impl Segment {
     pub fn spoken(&self, book_text: &str) -> String {
         let raw = self.text(book_text);
         let raw = if self.kind == SegmentKind::Dialogue {
-            raw.trim()
-                .trim_matches(|c: char| is_quote_mark(c) || c.is_whitespace())
+            raw.trim().trim_matches(|c: char| {
+                is_quote_mark(c) || is_dialogue_dash(c) || c == '-' || c.is_whitespace()
+            })
         } else {
             raw
         };
         raw.split_whitespace().collect::<Vec<_>>().join(" ")
     }
+}
+
+/// Dashes that open or interrupt dash-style dialogue (a hyphen only doubled).
+fn is_dialogue_dash(c: char) -> bool {
+    matches!(c, '—' | '―' | '–')
 }
 
 fn is_quote_mark(c: char) -> bool {
@@ -66,6 +79,7 @@ fn is_quote_mark(c: char) -> bool {
 enum QuoteStyle {
     Double,
     Single,
+    Dash,
 }
 
 /// Splits the whole book into segments.
@@ -121,7 +135,7 @@ pub fn segment_book(book: &Book) -> Vec<Segment> {
                     false,
                 );
                 let continues = n == 0 && quote.range.start == 0 && quote_open_at_end;
-                let kind = if is_embedded_phrase(text, quote) {
+                let kind = if style != QuoteStyle::Dash && is_embedded_phrase(text, quote) {
                     SegmentKind::Narration
                 } else {
                     SegmentKind::Dialogue
@@ -200,6 +214,15 @@ fn detect_style(text: &str) -> QuoteStyle {
         .chars()
         .filter(|&c| matches!(c, '"' | '“' | '”'))
         .count();
+    // Lines opening with a dash and a word: dash-style dialogue when they
+    // outnumber double-quoted stretches.
+    let dash_lines = text
+        .lines()
+        .filter(|line| dash_opening(line.trim_start()).is_some())
+        .count();
+    if dash_lines > 4 && dash_lines * 2 > doubles {
+        return QuoteStyle::Dash;
+    }
     let chars: Vec<char> = text.chars().collect();
     let single_openers = chars
         .iter()
@@ -235,7 +258,138 @@ fn is_elision(after: &[char]) -> bool {
     word.chars().next().is_some_and(|c| c.is_ascii_digit()) || ELISIONS.contains(&word.as_str())
 }
 
+/// The byte length of a dialogue dash opening `line` (`—`, `―`, `–`, or
+/// `--`, then a word after optional spaces), if it opens with one.
+fn dash_opening(line: &str) -> Option<usize> {
+    let len = if line.starts_with("--") {
+        2
+    } else {
+        line.chars()
+            .next()
+            .filter(|&c| is_dialogue_dash(c))
+            .map(char::len_utf8)?
+    };
+    line[len..]
+        .trim_start_matches(' ')
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphanumeric() || matches!(c, '¿' | '¡' | '…' | '.'))
+        .then_some(len)
+}
+
+/// Verbs of a speech tag after a comma (`— Yes, he said.`). Segmenting
+/// comes before attribution, so this is a short list of its own.
+const TAG_VERBS: [&str; 20] = [
+    "said",
+    "says",
+    "asked",
+    "asks",
+    "replied",
+    "replies",
+    "answered",
+    "answers",
+    "cried",
+    "exclaimed",
+    "added",
+    "continued",
+    "whispered",
+    "shouted",
+    "murmured",
+    "muttered",
+    "called",
+    "began",
+    "went",
+    "repeated",
+];
+
+/// Dash-style dialogue in one paragraph (see the module docs).
+fn find_dash_quotes(paragraph: &str) -> Vec<Quote> {
+    let lead = paragraph.len() - paragraph.trim_start().len();
+    if dash_opening(&paragraph[lead..]).is_none() {
+        return Vec::new();
+    }
+    let chars: Vec<(usize, char)> = paragraph.char_indices().collect();
+    let at = |i: usize| chars.get(i).map(|&(_, c)| c);
+    let is_dash_at = |i: usize| {
+        at(i).is_some_and(is_dialogue_dash) || at(i) == Some('-') && at(i + 1) == Some('-')
+    };
+    let mut quotes = Vec::new();
+    let mut open = Some(lead);
+    let mut i = chars.iter().position(|&(b, _)| b >= lead).unwrap_or(0) + 1;
+    if at(i - 1) == Some('-') {
+        i += 1;
+    }
+    while i < chars.len() {
+        let byte = chars[i].0;
+        let dash = is_dash_at(i);
+        let width = if dash && at(i) == Some('-') { 2 } else { 1 };
+        // "I—I" is a stammer, not a change of voice.
+        let between_letters = at(i.wrapping_sub(1)).is_some_and(char::is_alphabetic)
+            && at(i + width).is_some_and(char::is_alphabetic);
+        match open {
+            Some(start) => {
+                if dash && !between_letters {
+                    quotes.push(Quote {
+                        range: start..byte,
+                        closed: true,
+                    });
+                    open = None;
+                } else if matches!(at(i), Some(',' | '?' | '!'))
+                    && tag_follows(&paragraph[byte + 1..])
+                {
+                    quotes.push(Quote {
+                        range: start..byte + 1,
+                        closed: true,
+                    });
+                    open = None;
+                }
+            }
+            None => {
+                if dash && !between_letters {
+                    open = Some(byte);
+                }
+            }
+        }
+        i += width;
+    }
+    if let Some(start) = open {
+        let end = paragraph.trim_end().len();
+        if end > start {
+            quotes.push(Quote {
+                range: start..end,
+                closed: true,
+            });
+        }
+    }
+    quotes.retain(|q| {
+        paragraph[q.range.clone()]
+            .chars()
+            .any(char::is_alphanumeric)
+    });
+    quotes
+}
+
+/// Whether a speech tag starts within the next three words (`he said`,
+/// `said Anna`, `the old man answered`).
+fn tag_follows(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    if rest.starts_with("--") || rest.starts_with(is_dialogue_dash) {
+        // A dash comes first: it ends the speech itself.
+        return false;
+    }
+    rest.split_whitespace()
+        .take(3)
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .any(|w| TAG_VERBS.contains(&w.as_str()))
+}
+
 fn find_quotes(paragraph: &str, style: QuoteStyle) -> Vec<Quote> {
+    if style == QuoteStyle::Dash {
+        return find_dash_quotes(paragraph);
+    }
     let chars: Vec<(usize, char)> = paragraph.char_indices().collect();
     let at = |i: usize| chars.get(i).map(|&(_, c)| c);
     let before = |i: usize| if i == 0 { None } else { at(i - 1) };
@@ -262,6 +416,7 @@ fn find_quotes(paragraph: &str, style: QuoteStyle) -> Vec<Quote> {
                         }
                         _ => false,
                     },
+                    QuoteStyle::Dash => false,
                     QuoteStyle::Single => match c {
                         '‘' | '\'' => {
                             is_open_context(before(i))
@@ -288,6 +443,7 @@ fn find_quotes(paragraph: &str, style: QuoteStyle) -> Vec<Quote> {
                         }
                         _ => false,
                     },
+                    QuoteStyle::Dash => false,
                     QuoteStyle::Single => match c {
                         '’' | '\'' => {
                             let after_letter = before(i).is_some_and(char::is_alphanumeric);
@@ -472,13 +628,92 @@ mod tests {
         assert_eq!(dialogue.spoken(&book.text), "Go now!");
     }
 
+    /// A dash-dialogue chapter: enough dash paragraphs for the style.
+    fn dash_book(paragraphs: &[&str]) -> String {
+        let mut text = String::from("Title\n\n");
+        for _ in 0..5 {
+            text.push_str("— Yes.\n\n");
+        }
+        for p in paragraphs {
+            text.push_str(p);
+            text.push_str("\n\n");
+        }
+        text
+    }
+
+    #[test]
+    fn dash_dialogue_runs_to_the_next_dash() {
+        let d = dialogue_of(&dash_book(&["―Sí ―dijo él―. Vamos."]));
+        assert_eq!(&d[5..], ["―Sí", "―. Vamos."]);
+        let d = dialogue_of(&dash_book(&["-- Where to? -- asked Anna. -- Home."]));
+        assert_eq!(&d[5..], ["-- Where to?", "-- Home."]);
+        let d = dialogue_of(&dash_book(&["— Where to? asked Anna."]));
+        assert_eq!(&d[5..], ["— Where to?"]);
+    }
+
+    #[test]
+    fn dash_dialogue_stops_at_a_speech_tag() {
+        let text = dash_book(&["— Yes, he said, and turned away.", "He sat down."]);
+        let d = dialogue_of(&text);
+        assert_eq!(&d[5..], ["— Yes,"]);
+        let narration: Vec<String> = segments_of(&text)
+            .into_iter()
+            .filter(|(k, _)| *k == SegmentKind::Narration)
+            .map(|(_, t)| t.trim().to_owned())
+            .collect();
+        assert!(
+            narration.iter().any(|t| t == "he said, and turned away."),
+            "{narration:?}"
+        );
+        assert!(
+            narration.iter().any(|t| t == "He sat down."),
+            "{narration:?}"
+        );
+    }
+
+    #[test]
+    fn a_dash_between_letters_is_a_stammer() {
+        let d = dialogue_of(&dash_book(&["— I—I do not know."]));
+        assert_eq!(&d[5..], ["— I—I do not know."]);
+    }
+
+    #[test]
+    fn a_few_dashes_at_line_starts_do_not_make_a_dash_book() {
+        let text = "Title\n\n\"Hi,\" she said. \"Go on.\"\n\n\"No.\"\n\n\"Yes.\"\n\n\
+                    He went--\n--on and on.\n\n\"Well.\"\n\n\"Fine.\"\n";
+        assert_eq!(dialogue_of(text)[0], "\"Hi,\"");
+        let book = book_from_text(Path::new("t.txt"), "UTF-8", dash_book(&["— Go, he said."]));
+        let dialogue = segment_book(&book)
+            .into_iter()
+            .find(|s| s.kind == SegmentKind::Dialogue)
+            .unwrap();
+        assert_eq!(dialogue.spoken(&book.text), "Yes.");
+    }
+
     proptest! {
         #[test]
         fn segments_put_back_together_give_the_input(
-            text in r#"([A-Za-z ,.!?'’‘"“”\-]{0,40}(\n|\n\n|\r\n)?){0,12}"#,
+            text in r#"([—―–]?[A-Za-z ,.!?'’‘"“”—―–\-]{0,40}(\n|\n\n|\r\n)?){0,12}"#,
             heading in proptest::option::of("(Chapter [0-9]|Prologue|# Part)"),
         ) {
             let text = match heading { Some(h) => format!("{h}\n\n{text}"), None => text };
+            let book = book_from_text(Path::new("t.txt"), "UTF-8", text.clone());
+            let segments = segment_book(&book);
+            let rebuilt: String = segments.iter().map(|s| &text[s.range.clone()]).collect();
+            prop_assert_eq!(rebuilt, text.clone());
+            for pair in segments.windows(2) {
+                prop_assert_eq!(pair[0].range.end, pair[1].range.start);
+            }
+            prop_assert!(segments.iter().all(|s| !s.range.is_empty()));
+        }
+
+        #[test]
+        fn dash_dialogue_segments_tile_the_input(
+            paragraphs in proptest::collection::vec(
+                r#"(—|―|–|--)? ?[A-Za-z ,.!?'"—―–\-]{0,40}"#, 0..10),
+        ) {
+            let refs: Vec<&str> = paragraphs.iter().map(String::as_str).collect();
+            let text = dash_book(&refs);
             let book = book_from_text(Path::new("t.txt"), "UTF-8", text.clone());
             let segments = segment_book(&book);
             let rebuilt: String = segments.iter().map(|s| &text[s.range.clone()]).collect();

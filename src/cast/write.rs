@@ -211,6 +211,93 @@ pub fn add_characters(
     Ok((doc.to_string(), added))
 }
 
+/// `source` (the current voices.toml, or None to start one) with one
+/// entry changed: the narrator's when `name` is None, else the character
+/// voices.toml lists under `name` or an alias of it (a new
+/// `[characters."NAME"]` table when none does). `voice`: None leaves it,
+/// `Some(None)` removes it (auto-cast again), `Some(Some(v))` sets it;
+/// `gender` None leaves it (`Gender::Unknown` removes it). Everything
+/// else in the file, comments included, is kept as it was.
+pub fn set_entry(
+    source: Option<&str>,
+    file: &VoicesFile,
+    name: Option<&str>,
+    voice: Option<Option<&str>>,
+    gender: Option<Gender>,
+) -> Result<String, WriteError> {
+    let mut doc: DocumentMut = source.unwrap_or_default().parse()?;
+    let entry = match name {
+        None => doc
+            .entry("narrator")
+            .or_insert_with(|| Item::Table(Table::new()))
+            .as_table_mut()
+            .ok_or(WriteError::NotATable)?,
+        Some(name) => {
+            let key = entry_key(file, name).unwrap_or(name).to_owned();
+            let characters = doc
+                .entry("characters")
+                .or_insert_with(|| {
+                    let mut table = Table::new();
+                    table.set_implicit(true);
+                    Item::Table(table)
+                })
+                .as_table_mut()
+                .ok_or(WriteError::NotATable)?;
+            characters
+                .entry(&key)
+                .or_insert_with(|| Item::Table(Table::new()))
+                .as_table_mut()
+                .ok_or(WriteError::NotATable)?
+        }
+    };
+    match gender {
+        Some(Gender::Unknown) => {
+            entry.remove("gender");
+        }
+        Some(gender) => set_keeping_comment(entry, "gender", gender_name(Some(gender))),
+        None => {}
+    }
+    match voice {
+        Some(None) => {
+            entry.remove("voice");
+        }
+        Some(Some(voice)) => set_keeping_comment(entry, "voice", voice),
+        None => {}
+    }
+    Ok(doc.to_string())
+}
+
+/// Sets `key` to the string `new`, keeping the comment and spacing around
+/// the old value, if there was one.
+fn set_keeping_comment(table: &mut Table, key: &str, new: &str) {
+    match table.get_mut(key).and_then(Item::as_value_mut) {
+        Some(old) => {
+            let decor = old.decor().clone();
+            *old = new.into();
+            *old.decor_mut() = decor;
+        }
+        None => table[key] = value(new),
+    }
+}
+
+/// The `[characters]` key voices.toml lists `name` under: the key itself
+/// or the entry with that alias (exactly, else ignoring case).
+pub fn entry_key<'a>(file: &'a VoicesFile, name: &str) -> Option<&'a str> {
+    let matches = |key: &str, entry: &super::CharacterEntry, same: &dyn Fn(&str) -> bool| {
+        same(key) || entry.aliases.iter().any(|a| same(a.get_ref()))
+    };
+    let exact = |n: &str| n == name;
+    let folded = |n: &str| n.to_lowercase() == name.to_lowercase();
+    [&exact as &dyn Fn(&str) -> bool, &folded]
+        .into_iter()
+        .find_map(|same| {
+            file.characters
+                .iter()
+                .find(|(key, entry)| matches(key, entry, same))
+                .map(|(key, _)| key.as_str())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -264,6 +351,48 @@ mod tests {
             super::super::cast(&people, &again).unwrap().characters["Ann"].voice,
             cast.characters["Ann"].voice
         );
+    }
+
+    #[test]
+    fn one_entry_changes_and_the_rest_is_kept() {
+        let source = "# my cast\n[narrator]\nvoice = \"espeak:en-gb-x-rp\"  # calm\n\n[characters.Zoe]\naliases = [\"Zed\"]  # short\nvoice = \"espeak:en-us+f2\"\n";
+        let file = parse_voices_file(Path::new("voices.toml"), source).unwrap();
+        let voiced = set_entry(
+            Some(source),
+            &file,
+            Some("zed"),
+            Some(Some("espeak:en-029+f1")),
+            Some(Gender::Female),
+        )
+        .unwrap();
+        assert_eq!(
+            voiced,
+            source.replace(
+                "voice = \"espeak:en-us+f2\"\n",
+                "voice = \"espeak:en-029+f1\"\ngender = \"female\"\n"
+            )
+        );
+        let narrator =
+            set_entry(Some(source), &file, None, Some(Some("espeak:en-us")), None).unwrap();
+        assert!(
+            narrator.contains("[narrator]\nvoice = \"espeak:en-us\"  # calm\n"),
+            "{narrator}"
+        );
+        assert!(narrator.contains("# short"), "{narrator}");
+        let added = set_entry(
+            Some(source),
+            &file,
+            Some("Ann Lee"),
+            None,
+            Some(Gender::Male),
+        )
+        .unwrap();
+        let parsed = parse_voices_file(Path::new("voices.toml"), &added).unwrap();
+        assert_eq!(parsed.characters["Ann Lee"].gender, Some(Gender::Male));
+        let unvoiced = set_entry(Some(&added), &parsed, Some("Zoe"), Some(None), None).unwrap();
+        let parsed = parse_voices_file(Path::new("voices.toml"), &unvoiced).unwrap();
+        assert!(parsed.characters["Zoe"].voice.is_none());
+        assert!(unvoiced.starts_with("# my cast\n"));
     }
 
     #[test]

@@ -226,7 +226,7 @@ fn is_one_paragraph_per_line(text: &str, lines: &[Range<usize>]) -> bool {
 }
 
 /// Paragraph ranges within `body`, trimmed of surrounding whitespace.
-fn paragraphs(text: &str, body: Range<usize>, one_per_line: bool) -> Vec<Range<usize>> {
+pub(super) fn paragraphs(text: &str, body: Range<usize>, one_per_line: bool) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut current: Option<Range<usize>> = None;
     for line in line_ranges(&text[body.clone()]) {

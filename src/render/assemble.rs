@@ -13,11 +13,11 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::RenderError;
 use super::output::manifest::{ChapterEntry, SegmentEntry};
 use super::output::wav::{same_contents, wav_spec, write_bulk};
 use super::plan::{Planned, kind_name};
 use super::schedule::{Fetch, Progress};
+use super::{RenderError, output};
 use crate::audio::Conformer;
 use crate::cache::CachedClip;
 use crate::core::Voice;
@@ -31,6 +31,7 @@ pub(super) fn render_chapter(
     out_dir: &Path,
     conformer: &mut Conformer,
     progress: &dyn Progress,
+    master: bool,
 ) -> Result<(ChapterEntry, u32), RenderError> {
     let chapter = planned.chapter;
     let path = out_dir.join(&planned.file_name);
@@ -99,6 +100,17 @@ pub(super) fn render_chapter(
     write_bulk(&mut writer, tail, |_| 0).map_err(wav_err)?;
     written += tail;
     writer.finalize().map_err(wav_err)?;
+    let temp = if master {
+        let mastered = tempfile::Builder::new()
+            .prefix(PARTIAL_PREFIX)
+            .suffix(".wav")
+            .tempfile_in(out_dir)
+            .map_err(io)?;
+        output::master::master(temp.path(), mastered.path()).map_err(wav_err)?;
+        mastered
+    } else {
+        temp
+    };
     temp.as_file().sync_all().map_err(io)?;
     if same_contents(temp.path(), &path).map_err(io)? {
         // Keep the old file (and its mtime): nothing about it changed.

@@ -30,6 +30,7 @@
 mod assemble;
 pub mod output;
 mod plan;
+pub mod preview;
 mod schedule;
 pub mod worker;
 
@@ -37,7 +38,7 @@ use std::collections::HashMap;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use self::output::manifest::{ManifestWriter, RunStats};
+use self::output::manifest::{ChapterEntry, ManifestWriter, RunStats};
 use self::plan::{ChapterRecord, finished_record, mtime_ns};
 pub use self::schedule::Progress;
 use self::schedule::Source;
@@ -72,6 +73,8 @@ pub enum RenderError {
     Worker(#[from] WorkerError),
     #[error(transparent)]
     Audio(#[from] AudioError),
+    #[error(transparent)]
+    Encode(#[from] output::encode::EncodeError),
 }
 
 /// Where and how to render.
@@ -88,6 +91,19 @@ pub struct RenderOptions {
     pub worker: Option<WorkerSpec>,
     /// Chapters in the whole book (the manifest records it).
     pub chapters_in_book: usize,
+    /// Master each chapter WAV to the ACX standard ([`output::master`]).
+    pub master: bool,
+    /// Author, language and cover file, for the manifest.
+    pub meta: BookMeta,
+}
+
+/// What the manifest says about the book besides its title.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookMeta {
+    pub author: Option<String>,
+    pub language: Option<String>,
+    /// The cover image's file name in the output folder.
+    pub cover: Option<String>,
 }
 
 /// The default cache folder for an output folder.
@@ -103,6 +119,22 @@ pub fn render_book(
     options: &RenderOptions,
     progress: &dyn Progress,
 ) -> Result<Rendered, RenderError> {
+    render_book_with(title, chapters, engines, options, progress, &mut |_| Ok(()))
+}
+
+/// Called with each chapter's manifest entry as soon as its WAV is final,
+/// in book order (the encoders start on it while later chapters render).
+pub type ChapterDone<'a> = dyn FnMut(&ChapterEntry) -> Result<(), RenderError> + 'a;
+
+/// [`render_book`], telling `done` about each chapter as it is finished.
+pub fn render_book_with(
+    title: &str,
+    chapters: &[ChapterScript],
+    engines: &mut Engines,
+    options: &RenderOptions,
+    progress: &dyn Progress,
+    done: &mut ChapterDone,
+) -> Result<Rendered, RenderError> {
     let out_dir = &options.out_dir;
     std::fs::create_dir_all(out_dir).map_err(fsio::io_error(out_dir))?;
     let _out_lock = fsio::lock_file(&out_dir.join(".castbook.lock"))?;
@@ -112,7 +144,14 @@ pub fn render_book(
     cache.sweep_temporary()?;
 
     let book_rate = plan::book_rate(chapters, engines)?;
-    let plans = plan::plan(chapters, engines, &cache, out_dir, book_rate)?;
+    let plans = plan::plan(
+        chapters,
+        engines,
+        &cache,
+        out_dir,
+        book_rate,
+        options.master,
+    )?;
     let (jobs, synthesised) = schedule::missing_chunks(&plans, &cache);
     let job_index: HashMap<Key, usize> = jobs.iter().enumerate().map(|(n, j)| (j.key, n)).collect();
     let workers = options.jobs.min(jobs.len());
@@ -134,6 +173,7 @@ pub fn render_book(
     let mut manifest = ManifestWriter::start(
         BufWriter::new(manifest_file.reopen().map_err(&manifest_io)?),
         title,
+        &options.meta,
         book_rate,
         options.chapters_in_book,
         &plans.iter().map(|p| p.chapter.index).collect::<Vec<_>>(),
@@ -185,6 +225,7 @@ pub fn render_book(
                         out_dir,
                         &mut conformer,
                         progress,
+                        options.master,
                     )?;
                     let wav = out_dir.join(&entry.file);
                     let metadata = std::fs::metadata(&wav).map_err(fsio::io_error(&wav))?;
@@ -199,6 +240,7 @@ pub fn render_book(
                 }
             };
             manifest.chapter(&entry).map_err(&manifest_io)?;
+            done(&entry)?;
             chapters.push(ChapterSummary {
                 index: entry.index,
                 file: entry.file.clone(),

@@ -74,6 +74,7 @@ pub(super) fn plan<'a>(
     cache: &SegmentCache,
     out_dir: &Path,
     book_rate: u32,
+    master: bool,
 ) -> Result<Vec<Planned<'a>>, SynthError> {
     // Per voice: the engine's identity plus the voice's own (a model's
     // contents), and whether the engine keeps history.
@@ -89,6 +90,10 @@ pub(super) fn plan<'a>(
             .bytes(&(chapter.index as u64).to_le_bytes())
             .bytes(&chapter.lead_out_ms.to_le_bytes())
             .bytes(&book_rate.to_le_bytes());
+        if master {
+            // Only when asked: unmastered chapters keep their old digests.
+            digest.bytes(super::output::master::VERSION.as_bytes());
+        }
         let mut facts = |voice: &Voice| -> Result<(String, bool), SynthError> {
             let known = voice_facts.entry(voice.engine).or_default();
             if let Some(facts) = known.get(voice.id.as_str()) {

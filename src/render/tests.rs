@@ -35,6 +35,8 @@ fn options(dir: &Path) -> RenderOptions {
         jobs: 1,
         worker: None,
         chapters_in_book: 1,
+        master: false,
+        meta: Default::default(),
     }
 }
 

@@ -74,6 +74,19 @@ pub struct WorkerSpec {
     pub args: Vec<OsString>,
 }
 
+impl WorkerSpec {
+    /// `PROGRAM __worker [--onnxruntime LIB]`: the castbook binary as a
+    /// worker, loading the ONNX Runtime library this process found (if a
+    /// Piper voice made it look).
+    pub fn castbook(program: PathBuf) -> WorkerSpec {
+        let mut args: Vec<OsString> = vec!["__worker".into()];
+        if let Some(library) = crate::synth::onnx::loaded_onnxruntime() {
+            args.extend(["--onnxruntime".into(), library.into_os_string()]);
+        }
+        WorkerSpec { program, args }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Request<'a> {
     key: String,
@@ -268,20 +281,7 @@ impl Pool {
         let next = std::sync::Arc::new(AtomicUsize::new(0));
         let (sender, results) = mpsc::channel();
         for _ in 0..workers.max(1) {
-            let mut child = Command::new(&spec.program)
-                .args(&spec.args)
-                .arg("--cache")
-                .arg(cache_root)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .map_err(|source| WorkerError::Spawn {
-                    program: spec.program.clone(),
-                    source,
-                })?;
-            let stdin = child.stdin.take().expect("piped stdin");
-            let stdout = child.stdout.take().expect("piped stdout");
+            let (child, stdin, stdout) = spawn(spec, cache_root)?;
             let (stop, next, sender) = (stop.clone(), next.clone(), sender.clone());
             scope.spawn(move || feed(child, stdin, stdout, jobs, &next, &stop, &sender));
         }
@@ -331,34 +331,7 @@ fn feed(
     while !stop.load(Ordering::SeqCst) {
         let index = next.fetch_add(1, Ordering::SeqCst);
         let Some(job) = jobs.get(index) else { break };
-        let request = Request {
-            key: job.key.hex(),
-            voice: std::borrow::Cow::Borrowed(job.voice),
-            texts: job
-                .texts
-                .iter()
-                .map(|t| std::borrow::Cow::Borrowed(*t))
-                .collect(),
-        };
-        let sent = serde_json::to_writer(&mut stdin, &request)
-            .map_err(std::io::Error::from)
-            .and_then(|()| stdin.write_all(b"\n"))
-            .and_then(|()| stdin.flush());
-        line.clear();
-        let result = match sent.and_then(|()| stdout.read_line(&mut line)) {
-            Ok(0) | Err(_) => Err(format!(
-                "worker {} exited unexpectedly{}",
-                child.id(),
-                exit_status(&mut child)
-            )),
-            Ok(_) => match serde_json::from_str::<Reply>(&line) {
-                Ok(Reply { ok: Some(true), .. }) => Ok(()),
-                Ok(Reply {
-                    error: Some(error), ..
-                }) => Err(error),
-                _ => Err(format!("worker sent a bad reply: {}", line.trim_end())),
-            },
-        };
+        let result = ask(&mut child, &mut stdin, &mut stdout, job, &mut line);
         let failed = result.is_err();
         if sender.send((index, result)).is_err() || failed {
             break;
@@ -366,6 +339,110 @@ fn feed(
     }
     drop(stdin);
     let _ = child.wait();
+}
+
+/// Starts one worker process on the cache at `cache_root`.
+fn spawn(
+    spec: &WorkerSpec,
+    cache_root: &Path,
+) -> Result<(Child, ChildStdin, ChildStdout), WorkerError> {
+    let mut child = Command::new(&spec.program)
+        .args(&spec.args)
+        .arg("--cache")
+        .arg(cache_root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|source| WorkerError::Spawn {
+            program: spec.program.clone(),
+            source,
+        })?;
+    let stdin = child.stdin.take().expect("piped stdin");
+    let stdout = child.stdout.take().expect("piped stdout");
+    Ok((child, stdin, stdout))
+}
+
+/// Sends `job` to a worker and waits for its answer.
+fn ask(
+    child: &mut Child,
+    stdin: &mut BufWriter<ChildStdin>,
+    stdout: &mut BufReader<ChildStdout>,
+    job: &Job,
+    line: &mut String,
+) -> Result<(), String> {
+    let request = Request {
+        key: job.key.hex(),
+        voice: std::borrow::Cow::Borrowed(job.voice),
+        texts: job
+            .texts
+            .iter()
+            .map(|t| std::borrow::Cow::Borrowed(*t))
+            .collect(),
+    };
+    let sent = serde_json::to_writer(&mut *stdin, &request)
+        .map_err(std::io::Error::from)
+        .and_then(|()| stdin.write_all(b"\n"))
+        .and_then(|()| stdin.flush());
+    line.clear();
+    match sent.and_then(|()| stdout.read_line(line)) {
+        Ok(0) | Err(_) => Err(format!(
+            "worker {} exited unexpectedly{}",
+            child.id(),
+            exit_status(child)
+        )),
+        Ok(_) => match serde_json::from_str::<Reply>(line) {
+            Ok(Reply { ok: Some(true), .. }) => Ok(()),
+            Ok(Reply {
+                error: Some(error), ..
+            }) => Err(error),
+            _ => Err(format!("worker sent a bad reply: {}", line.trim_end())),
+        },
+    }
+}
+
+/// One long-lived worker process that synthesises chunks on request, one
+/// at a time: for callers that make a few clips now and then (the
+/// studio's previews) rather than a render's job list. The process ends
+/// when the client is dropped.
+pub struct Client {
+    child: Child,
+    stdin: Option<BufWriter<ChildStdin>>,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+}
+
+impl Client {
+    pub fn start(spec: &WorkerSpec, cache_root: &Path) -> Result<Client, WorkerError> {
+        let (child, stdin, stdout) = spawn(spec, cache_root)?;
+        Ok(Client {
+            child,
+            stdin: Some(BufWriter::new(stdin)),
+            stdout: BufReader::new(stdout),
+            line: String::new(),
+        })
+    }
+
+    /// Synthesises `job` into the cache; returns when it is there.
+    pub fn synthesize(&mut self, job: &Job) -> Result<(), WorkerError> {
+        let stdin = self.stdin.as_mut().expect("open until dropped");
+        ask(
+            &mut self.child,
+            stdin,
+            &mut self.stdout,
+            job,
+            &mut self.line,
+        )
+        .map_err(WorkerError::Failed)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // A closed stdin is the worker's signal to exit.
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
 }
 
 fn exit_status(child: &mut Child) -> String {

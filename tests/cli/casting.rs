@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::Test;
+use crate::shared_text;
 
 const STORY: &str = "The Library\n\nChapter 1\n\n\"We should go,\" said Faith. She grabbed her coat.\n\n\"Not yet,\" Giles replied. He cleaned his glasses.\n\n\"Xander is late,\" said Faith.\n";
 
@@ -366,23 +367,6 @@ fn config_alias_on_two_characters() {
 fn config_prosody_out_of_range() {
     insta::assert_snapshot!(config_error("[characters.Faith]\nrate = 9.5\n"), @"castbook: error: voices.toml:2:8: rate = 9.5 is out of range; expected 0.25 to 4");
     insta::assert_snapshot!(config_error("[voices.x]\nengine = \"espeak\"\nid = \"en-us\"\nvolume = -1\n"), @"castbook: error: voices.toml:4:10: volume = -1 is out of range; expected 0 to 4");
-}
-
-/// The eval kit's second-chances text: `CASTBOOK_SHARED` or `../shared`.
-fn shared_text() -> Option<PathBuf> {
-    let root = std::env::var_os("CASTBOOK_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let path = root.join("eval/attribution/dev/second-chances/text.txt");
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipped: {} not found (set CASTBOOK_SHARED)",
-            path.display()
-        );
-        None
-    }
 }
 
 #[test]

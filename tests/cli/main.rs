@@ -6,13 +6,16 @@
 //! manifest, its WAVs). Every module uses them. Each area of the CLI has
 //! its own module.
 
+mod books;
 mod casting;
 mod errors;
+mod formats;
 mod novel;
 mod output;
 mod piper;
 mod render;
 mod script;
+mod studio;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,6 +28,7 @@ pub struct Test {
     stdin: Option<Vec<u8>>,
     stdout_closed: bool,
     stderr: Option<String>,
+    env: Vec<(String, String)>,
 }
 
 pub struct Outcome {
@@ -54,6 +58,7 @@ impl Test {
             stdin: None,
             stdout_closed: false,
             stderr: None,
+            env: Vec::new(),
         }
     }
 
@@ -98,6 +103,12 @@ impl Test {
         self
     }
 
+    /// Sets an environment variable for the command.
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -110,7 +121,8 @@ impl Test {
             .current_dir(self.dir.path())
             .args(&self.args)
             .env_remove("ORT_DYLIB_PATH")
-            .env_remove("CASTBOOK_ATTRIBUTION_MODEL");
+            .env_remove("CASTBOOK_ATTRIBUTION_MODEL")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }
 
@@ -282,4 +294,21 @@ pub fn sample_story() -> String {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/the-lighthouse-keepers.txt"),
     )
     .expect("sample story")
+}
+
+/// The eval kit's second-chances text: `CASTBOOK_SHARED` or `../shared`.
+pub fn shared_text() -> Option<PathBuf> {
+    let root = std::env::var_os("CASTBOOK_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let path = root.join("eval/attribution/dev/second-chances/text.txt");
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipped: {} not found (set CASTBOOK_SHARED)",
+            path.display()
+        );
+        None
+    }
 }

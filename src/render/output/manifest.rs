@@ -13,6 +13,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
     pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The cover image's file name in the output folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover: Option<String>,
     pub sample_rate: u32,
     /// How many chapters the book has, and which of them this render made.
     pub chapters_in_book: usize,
@@ -66,12 +73,23 @@ impl<W: Write> ManifestWriter<W> {
     pub fn start(
         mut out: W,
         title: &str,
+        meta: &crate::render::BookMeta,
         sample_rate: u32,
         chapters_in_book: usize,
         chapters_present: &[usize],
     ) -> std::io::Result<ManifestWriter<W>> {
         write!(out, "{{\n  \"title\": ")?;
         serde_json::to_writer(&mut out, title)?;
+        for (key, value) in [
+            ("author", &meta.author),
+            ("language", &meta.language),
+            ("cover", &meta.cover),
+        ] {
+            if let Some(value) = value {
+                write!(out, ",\n  \"{key}\": ")?;
+                serde_json::to_writer(&mut out, value)?;
+            }
+        }
         write!(
             out,
             ",\n  \"sample_rate\": {sample_rate},\n  \"chapters_in_book\": {chapters_in_book},\n  \"chapters_present\": "
