@@ -196,6 +196,62 @@ fn is_name_word(t: &Tok<'_>) -> bool {
     t.is_cap() && (lexicon::title(&lower).is_some() || !lexicon::is_never_name(&lower))
 }
 
+/// Lower-case words inside a surname ("van der Berg", "de Winter").
+fn is_name_particle(t: &Tok<'_>) -> bool {
+    t.word
+        && !t.is_cap()
+        && matches!(
+            t.lower().as_str(),
+            "van"
+                | "der"
+                | "den"
+                | "de"
+                | "von"
+                | "du"
+                | "da"
+                | "di"
+                | "del"
+                | "della"
+                | "la"
+                | "le"
+                | "ter"
+                | "ten"
+        )
+}
+
+/// The last word of the name that continues from the name word at `i`,
+/// across name particles when a capitalised word follows them.
+fn name_end(window: &[Tok<'_>], i: usize) -> usize {
+    let mut last = i;
+    let mut j = i + 1;
+    while j < window.len() && window[j].word {
+        if is_name_word(&window[j]) {
+            last = j;
+            j += 1;
+            continue;
+        }
+        let mut k = j;
+        while k < window.len() && is_name_particle(&window[k]) {
+            k += 1;
+        }
+        if k == j || k >= window.len() || !window[k].word || !is_name_word(&window[k]) {
+            break;
+        }
+        j = k;
+    }
+    last
+}
+
+/// Where a run of name particles ending just before the name word at
+/// `first` starts, when a name word comes before them ("Ralph van der |Berg").
+fn particles_before(window: &[Tok<'_>], first: usize) -> Option<usize> {
+    let mut k = first;
+    while k > 0 && is_name_particle(&window[k - 1]) {
+        k -= 1;
+    }
+    (k < first && k > 0 && window[k - 1].word && is_name_word(&window[k - 1])).then_some(k - 1)
+}
+
 fn is_determiner(lower: &str) -> bool {
     matches!(lower, "the" | "a" | "an")
 }
@@ -241,8 +297,14 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
             let last = i;
             let mut first = i;
             if is_name_word(t) {
-                while first > 0 && window[first - 1].word && is_name_word(&window[first - 1]) {
-                    first -= 1;
+                while first > 0 && window[first - 1].word {
+                    if is_name_word(&window[first - 1]) {
+                        first -= 1;
+                    } else if let Some(k) = particles_before(window, first) {
+                        first = k;
+                    } else {
+                        break;
+                    }
                 }
                 if first > 0 && window[first - 1].word && is_determiner(&window[first - 1].lower())
                 {
@@ -285,10 +347,7 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
                     last = j;
                     j += 1;
                     if is_name_word(&window[last]) {
-                        while j < window.len() && window[j].word && is_name_word(&window[j]) {
-                            last = j;
-                            j += 1;
-                        }
+                        last = name_end(window, last);
                         break;
                     }
                 }
@@ -325,12 +384,7 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
                     "old" | "young" | "little" | "poor" | "big" | "fat" | "tall" | "dear" | "good"
                 ) && window.get(i + 1).is_some_and(is_name_word)
             {
-                while last + 1 < window.len()
-                    && window[last + 1].word
-                    && is_name_word(&window[last + 1])
-                {
-                    last += 1;
-                }
+                last = name_end(window, last);
             } else {
                 return None;
             }
@@ -435,6 +489,13 @@ mod tests {
         assert_eq!(after(" said the gloomy Ratcliffe."), name("Ratcliffe"));
         assert_eq!(after(" broke in old Isaac Brown."), name("Isaac Brown"));
         assert_eq!(
+            after(" said Pieter van der Berg quietly."),
+            name("Pieter van der Berg")
+        );
+        assert_eq!(after(" said Anna de Vries."), name("Anna de Vries"));
+        // A particle with no name after it is not part of the name.
+        assert_eq!(after(" said Pieter de la."), name("Pieter"));
+        assert_eq!(
             after(" said the man with the black beard."),
             Some(Subject::Described(
                 "the man with the black beard".to_owned(),
@@ -476,6 +537,10 @@ mod tests {
     #[test]
     fn tags_before_a_quote() {
         assert_eq!(before("Alice said:"), name("Alice"));
+        assert_eq!(
+            before("Pieter van der Berg said:"),
+            name("Pieter van der Berg")
+        );
         assert_eq!(before("It was late. Then said the King,"), name("the King"));
         assert_eq!(
             before("He turned to Mary and said,"),
