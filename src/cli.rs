@@ -71,7 +71,7 @@ enum Command {
         /// chapter, and one for the book with --format m4b.
         #[arg(long, value_enum, value_name = "FORMAT")]
         subtitles: Option<SubtitleChoice>,
-        /// Put each line's speaker in the subtitles (`Faith: ...`).
+        /// Put each line's speaker in the subtitles (`Ines: ...`).
         #[arg(long, requires = "subtitles")]
         subtitles_speakers: bool,
     },

@@ -696,12 +696,12 @@ mod tests {
 
     #[test]
     fn edited_speakers_and_unknown_names_are_kept() {
-        let (book, attributed) = tagged("\"Hi,\" said Faith.\n", &[Some("Faith")]);
+        let (book, attributed) = tagged("\"Hi,\" said Ines.\n", &[Some("Ines")]);
         let mut out = Vec::new();
         write_text(&book, &attributed, Reading::default(), &mut out).unwrap();
         let edited = String::from_utf8(out)
             .unwrap()
-            .replace("@Faith:", "@Nobody Else:");
+            .replace("@Ines:", "@Nobody Else:");
         let parsed = parse_text(Path::new("s.script"), &edited).unwrap();
         let (book2, attributed2) = parsed.into_book(Path::new("s.script"), &[]);
         assert_eq!(book2.text, book.text);

@@ -2,12 +2,12 @@
 //!
 //! With a voices.toml cast the roster is exactly the user's names and
 //! aliases (a one-word entry that is another entry's surname, "Stone"
-//! beside "Jonathan Stone", is read as that person; an entry known only by
+//! beside "Nathaniel Stone", is read as that person; an entry known only by
 //! a description, "The Sculptor", is marked as such for resolve).
 //!
 //! Without one, proper names are discovered from the narration: capitalised
 //! word runs (with particles: "Mr. van der Berg") whose words are (almost)
-//! never written in lower case (or follow a known given name: "Jonathan
+//! never written in lower case (or follow a known given name: "Nathaniel
 //! Stone"), backed by evidence that they are people (subject of a speech
 //! verb, a title such as Mr./Lady/Captain, a first name written twice, or
 //! frequent mentions outside prepositional "place" positions); families
@@ -84,7 +84,7 @@ impl Roster {
             ..Roster::default()
         };
         // A one-word entry that is the surname of another entry's "given
-        // name + surname" ("Stone" beside "Jonathan Stone") is that person
+        // name + surname" ("Stone" beside "Nathaniel Stone") is that person
         // named a second time: once fiction has introduced someone by given
         // name and surname, the surname alone is how the narration keeps
         // referring to them. Left as its own entry it would catch every
@@ -253,8 +253,8 @@ impl Roster {
 }
 
 /// The one cast entry among `owners` a bare surname names: the only
-/// owner, or else the only man among them ("said Denham" beside "Ralph
-/// Denham" and "Mrs. Denham"): women are rarely called by the surname
+/// owner, or else the only man among them ("said Ashby" beside "Rufus
+/// Ashby" and "Mrs. Ashby"): women are rarely called by the surname
 /// alone. (Added on the attribution branch; a minimal change in the names
 /// area.)
 fn sole_or_the_man(known: &[KnownCharacter], owners: &[usize]) -> Option<usize> {
@@ -272,7 +272,7 @@ fn sole_or_the_man(known: &[KnownCharacter], owners: &[usize]) -> Option<usize> 
 }
 
 /// Whether a cast entry is known only by a description ("The Sculptor",
-/// "The Lad"): its name opens with an article and none of its aliases adds
+/// "The Boy"): its name opens with an article and none of its aliases adds
 /// a word of its own (a proper name such as "Hale" for "The Doctor").
 /// Like a description found in the text, such an entry may be an epithet
 /// for a named character ("said the sculptor" in Hector's exchanges), so
@@ -403,10 +403,10 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             }
         }
     }
-    // Surnames that are also common words ("Jonathan Stone", "Mary
-    // Brown"): a known given name written before the word, more than
+    // Surnames that are also common words ("Nathaniel Stone", "Hilda
+    // Baker"): a known given name written before the word, more than
     // once, vouches for it, so the bare "Stone" is a name when it is
-    // capitalised inside a sentence, however often "small" is written.
+    // capitalised inside a sentence, however often "stone" is written.
     let vouched: HashSet<String> = forms
         .values()
         .filter(|f| {
@@ -448,7 +448,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         .into_values()
         .filter(|f| {
             // A recurring full name vouches for a known first name at its
-            // head ("Bill Stokes", however often "bill" is written).
+            // head ("Mark Stokes", however often "mark" is written).
             let vouched_given = |i: usize, w: &str| {
                 i == 0
                     && f.core.len() > 1
@@ -603,7 +603,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
 /// list, unless the pronouns after its untitled mentions clearly say
 /// otherwise ("Jean" is a man in a French novel).
 ///
-/// A word this book uses as a surname ("Mr. Marvel", "Thomas Marvel") and
+/// A word this book uses as a surname ("Mr. Pearl", "Oswald Pearl") and
 /// never as a given name is not looked up in the list: many surnames are
 /// also given names, of either sex.
 fn given_name_genders(forms: &[Form]) -> HashMap<String, Gender> {
@@ -784,15 +784,15 @@ mod tests {
     #[test]
     fn a_given_name_vouches_for_a_common_word_surname() {
         // "wood" is written in lower case more often than "Stone" is
-        // capitalised, but "Jonathan Stone" makes it a surname.
-        let text = "A stone wall stood. Then Jonathan Stone came in. The stone was wet. \
-                    A stone fell. Jonathan Stone laughed. Jonathan Stone sat. It was a stone cabin \
+        // capitalised, but "Nathaniel Stone" makes it a surname.
+        let text = "A stone wall stood. Then Nathaniel Stone came in. The stone was wet. \
+                    A stone fell. Nathaniel Stone laughed. Nathaniel Stone sat. It was a stone cabin \
                     with a stone door and a stone floor. Pratt looked at Stone. \
                     The police took Stone away.";
         let toks = tokenize(text, 0, true);
         let narration = [&toks[..]];
         let roster = discover(&narration, &[]);
-        let stone = roster.lookup("Jonathan Stone").unwrap();
+        let stone = roster.lookup("Nathaniel Stone").unwrap();
         assert_eq!(roster.lookup("Stone"), Some(stone));
         let at = toks
             .iter()
@@ -832,15 +832,15 @@ mod tests {
             gender: None,
         };
         let known = [
-            k("The Stranger", &["Walter Crane"]),
+            k("The Stranger", &["Oscar Crane"]),
             k("Crane", &[]),
             k("Pike", &[]),
             k("Mrs. Pike", &[]),
         ];
         let roster = Roster::from_known(&known);
-        // "Crane" is Walter Crane named a second time.
+        // "Crane" is Oscar Crane named a second time.
         assert_eq!(roster.lookup("Crane"), Some(0));
-        assert_eq!(roster.lookup("Walter Crane"), Some(0));
+        assert_eq!(roster.lookup("Oscar Crane"), Some(0));
         // A title is not a given name: Mrs. Pike is a relative.
         assert_eq!(roster.lookup("Pike"), Some(2));
         assert_eq!(roster.lookup("Mrs. Pike"), Some(3));
@@ -885,25 +885,25 @@ mod tests {
 
     #[test]
     fn familiar_forms_join_the_full_name() {
-        let text = "Then James Morton came in. James Morton sat. Jim laughed. Jim sat down. \
-                    Lord Henry Ashdown smiled. Harry Potter waved. Harry Potter sat. \
-                    Later Jack went out. Jack smiled.";
+        let text = "Then Samuel Morton came in. Samuel Morton sat. Sam laughed. Sam sat down. \
+                    Lord Theodore Ashdown smiled. Ted Potter waved. Ted Potter sat. \
+                    Later Mike went out. Mike smiled.";
         let toks = tokenize(text, 0, true);
         let narration = [&toks[..]];
         let subjects = [
-            Subject::Name("James Morton".to_owned()),
-            Subject::Name("Jim".to_owned()),
-            Subject::Name("Harry".to_owned()),
-            Subject::Name("Jack".to_owned()),
+            Subject::Name("Samuel Morton".to_owned()),
+            Subject::Name("Sam".to_owned()),
+            Subject::Name("Ted".to_owned()),
+            Subject::Name("Mike".to_owned()),
         ];
         let refs: Vec<&Subject> = subjects.iter().collect();
         let roster = discover(&narration, &refs);
-        let james = roster.lookup("James Morton").unwrap();
-        assert_eq!(roster.lookup("Jim"), Some(james));
+        let samuel = roster.lookup("Samuel Morton").unwrap();
+        assert_eq!(roster.lookup("Sam"), Some(samuel));
         // A name written in full elsewhere wins over a familiar form.
-        assert_eq!(roster.lookup("Harry"), roster.lookup("Harry Potter"));
-        // No "John" here: "Jack" stays itself.
-        assert!(roster.lookup("Jack").is_some_and(|j| j != james));
+        assert_eq!(roster.lookup("Ted"), roster.lookup("Ted Potter"));
+        // No "Michael" here: "Mike" stays itself.
+        assert!(roster.lookup("Mike").is_some_and(|j| j != samuel));
     }
 
     #[test]
@@ -935,23 +935,23 @@ mod tests {
 
     #[test]
     fn a_surname_is_not_looked_up_as_a_first_name() {
-        // "Marvel" is a woman's first name in the list, but here it is a
+        // "Pearl" is a woman's first name in the list, but here it is a
         // man's surname.
-        assert_eq!(lexicon::first_name_gender("marvel"), Some(Gender::Female));
-        let text = "Then Mr. Thomas Marvel came in. Later Marvel sat down. Then Marvel \
-                    laughed. Then Mr. Marvel left.";
+        assert_eq!(lexicon::first_name_gender("pearl"), Some(Gender::Female));
+        let text = "Then Mr. Oswald Pearl came in. Later Pearl sat down. Then Pearl \
+                    laughed. Then Mr. Pearl left.";
         let toks = tokenize(text, 0, true);
         let roster = discover(&[&toks[..]], &[]);
-        let marvel = roster.lookup("Marvel").unwrap();
-        assert_eq!(roster.lookup("Mr. Thomas Marvel"), Some(marvel));
-        assert_eq!(roster.chars[marvel].gender, Some(Gender::Male));
+        let pearl = roster.lookup("Pearl").unwrap();
+        assert_eq!(roster.lookup("Mr. Oswald Pearl"), Some(pearl));
+        assert_eq!(roster.chars[pearl].gender, Some(Gender::Male));
     }
 
     #[test]
     fn a_first_name_written_once_is_not_a_character() {
         // "Autumn" and "June" are given names, but one capitalised mention
         // is not a person; two mentions of "Bob" (one opening a sentence) are.
-        let text = "It was a cool Autumn morning in June. Ann met Bob at the gate. \
+        let text = "It was a cool Autumn morning in June. Ida met Bob at the gate. \
                     Bob came in and sat down.";
         let toks = tokenize(text, 0, true);
         let roster = discover(&[&toks[..]], &[]);

@@ -39,7 +39,7 @@ pub struct Quote {
 /// What a speech tag says about the speaker, resolved against the roster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TagKind {
-    /// "said Faith", "said the painter": names a character of the roster.
+    /// "said Ines", "said the sculptor": names a character of the roster.
     Names(usize),
     /// "he said" (and "said the man", a bare person noun).
     Pronoun(Gender),
@@ -62,7 +62,7 @@ pub struct QuoteTag {
     pub kind: TagKind,
     /// Byte offset of the tag's subject.
     pub at: usize,
-    /// The tag was a description (an epithet such as "the painter"), even
+    /// The tag was a description (an epithet such as "the sculptor"), even
     /// when it resolved to a character.
     pub descriptive: bool,
     /// Which description (index into [`Context::descriptions`]).
@@ -93,11 +93,11 @@ pub struct Context<'a> {
     pub tag_count: Vec<u32>,
     /// Lower-case words of the narration (to tell names from ordinary words).
     pub common: HashSet<&'a str>,
-    /// For each description used in tags ("the painter"): how many tags use it, and for each named
+    /// For each description used in tags ("the sculptor"): how many tags use it, and for each named
     /// character, how many of those uses fall on that character's turns
     /// (tagged with the character's name two paragraphs before or after,
     /// in the same exchange). An epithet used on one character's turns is
-    /// that character ("the painter" talking with Harry is Basil).
+    /// that character ("the sculptor" talking with Ted is Rowan).
     pub description_uses: Vec<u32>,
     pub epithet_votes: Vec<Vec<(usize, u32)>>,
 }
@@ -420,7 +420,7 @@ pub fn is_generic(description: &str) -> bool {
 
 /// Speech tags of every quote: the clause after the quote first, then the
 /// one before it (in its paragraph, or closing the previous paragraph with
-/// a colon: "Marilla looked up and said grimly:").
+/// a colon: "Imelda looked up and said grimly:").
 fn find_tags(segments: &[Segment], text: &str, toks: &[Vec<Tok<'_>>]) -> Vec<Option<Tag>> {
     let same_para = |a: usize, b: usize| {
         segments[a].paragraph.is_some()
@@ -505,8 +505,8 @@ fn ends_sentence(dialogue: &str) -> bool {
 }
 
 /// Prepositions whose object is the target of an action ("turned to
-/// Ann", "took it from Bob"); "with" and "of" are left out: "it was a
-/// belief with Ann that..." keeps Ann as the topic.
+/// Ida", "took it from Bob"); "with" and "of" are left out: "it was a
+/// belief with Ida that..." keeps Ida as the topic.
 pub fn is_preposition(word_lower: &str) -> bool {
     matches!(
         word_lower,
@@ -537,8 +537,8 @@ mod tests {
 
     #[test]
     fn tags_resolve_to_characters_and_descriptions_become_characters() {
-        let text = "Title\n\nAnn met Bob. Ann sat.\n\n\"Hello,\" said Ann.\n\n\
-                    \"Hi,\" he answered.\n\n\"Well,\" said the painter.\n\n\
+        let text = "Title\n\nIda met Bob. Ida sat.\n\n\"Hello,\" said Ida.\n\n\
+                    \"Hi,\" he answered.\n\n\"Well,\" said the sculptor.\n\n\
                     \"Yes,\" said the man.\n\n\"No,\" I said.\n";
         with_context(text, &[], |ctx| {
             let kinds: Vec<TagKind> = ctx
@@ -546,34 +546,34 @@ mod tests {
                 .iter()
                 .map(|q| ctx.tags[q.seg].unwrap().kind)
                 .collect();
-            let ann = ctx.roster.lookup("Ann").unwrap();
-            let painter = ctx.roster.lookup("the painter").unwrap();
-            assert!(ctx.roster.chars[painter].described);
+            let ida = ctx.roster.lookup("Ida").unwrap();
+            let sculptor = ctx.roster.lookup("the sculptor").unwrap();
+            assert!(ctx.roster.chars[sculptor].described);
             assert_eq!(
                 kinds,
                 [
-                    TagKind::Names(ann),
+                    TagKind::Names(ida),
                     TagKind::Pronoun(Gender::Male),
-                    TagKind::Names(painter),
+                    TagKind::Names(sculptor),
                     TagKind::Pronoun(Gender::Male),
                     TagKind::FirstPerson
                 ]
             );
-            assert_eq!(ctx.tag_count[ann], 1);
+            assert_eq!(ctx.tag_count[ida], 1);
         });
     }
 
     #[test]
     fn paragraphs_quotes_and_mentions() {
-        let text = "Title\n\nAnn met Bob.\n\n\"Hello,\" said Ann. \"Sit.\"\n\n\"Hi, Ann.\"\n";
+        let text = "Title\n\nIda met Bob.\n\n\"Hello,\" said Ida. \"Sit.\"\n\n\"Hi, Ida.\"\n";
         with_context(text, &[], |ctx| {
             assert_eq!(ctx.quotes.len(), 3);
             let (first, second) = (ctx.quotes[0], ctx.quotes[1]);
             assert_eq!((second.para, second.nth), (first.para, 1));
             assert!(ctx.is_narration(first.para - 1) && !ctx.is_narration(first.para));
-            let ann = ctx.roster.lookup("Ann").unwrap();
-            assert_eq!(ctx.vocatives[ctx.quotes[2].seg], [ann]);
-            assert_eq!(ctx.mention_count[ann], 2);
+            let ida = ctx.roster.lookup("Ida").unwrap();
+            assert_eq!(ctx.vocatives[ctx.quotes[2].seg], [ida]);
+            assert_eq!(ctx.mention_count[ida], 2);
             assert_eq!(ctx.narrator, None);
         });
     }

@@ -242,7 +242,7 @@ fn neighbour_tags(ctx: &Context<'_>, p: usize, c: &mut Cues) {
 /// How many paragraphs of an exchange the parity features look across.
 const EXCHANGE_REACH: usize = 8;
 
-/// Who the next paragraph's reply names as it opens ("Not eight, Harry").
+/// Who the next paragraph's reply names as it opens ("Not eight, Ted").
 fn answered(ctx: &Context<'_>, p: usize) -> Option<usize> {
     let next = ctx.paras.get(p + 1)?;
     let &first = next.segments.first()?;
@@ -366,20 +366,20 @@ mod tests {
 
     #[test]
     fn topic_vocatives_and_beats_around_quotes() {
-        let text = "Title\n\nAnn met Bob. Ann sat. Bob stood. Bob sang.\n\n\
-                    \"Hello, Bob,\" said Ann.\n\n\"Hi,\" he answered.\n\n\
-                    Bob looked at Ann for a while.\n\n\
-                    With a glance at Ann, Bob smiled. \"Rain.\"\n\n\"Yes, Ann.\"\n";
+        let text = "Title\n\nIda met Bob. Ida sat. Bob stood. Bob sang.\n\n\
+                    \"Hello, Bob,\" said Ida.\n\n\"Hi,\" he answered.\n\n\
+                    Bob looked at Ida for a while.\n\n\
+                    With a glance at Ida, Bob smiled. \"Rain.\"\n\n\"Yes, Ida.\"\n";
         all_cues(text, |ctx, cues| {
-            let ann = ctx.roster.lookup("Ann").unwrap();
+            let ida = ctx.roster.lookup("Ida").unwrap();
             let bob = ctx.roster.lookup("Bob").unwrap();
             assert_eq!(cues[0].vocatives, [bob]);
             assert_eq!(cues[1].prev_vocatives, [bob]);
             assert_eq!(cues[1].pronoun(), Some((Gender::Male, true)));
             assert_eq!(cues[2].topic, Some(bob));
             assert_eq!(cues[2].actor, Some(Actor::Named(bob)));
-            assert_eq!(cues[2].para_objects, [ann]);
-            assert_eq!(cues[2].answered, Some(ann));
+            assert_eq!(cues[2].para_objects, [ida]);
+            assert_eq!(cues[2].answered, Some(ida));
             assert_eq!(cues[2].recent_rank(bob), Some(0));
             assert!(cues[3].untagged());
         });

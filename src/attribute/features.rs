@@ -231,7 +231,7 @@ fn clashes(e: &Env<'_, '_>, id: usize, g: Gender) -> bool {
 }
 
 /// The quote's own tag is a description (or relation) pointing at no
-/// named character: "said the painter", "answered the other".
+/// named character: "said the sculptor", "answered the other".
 fn descriptive_tag(e: &Env<'_, '_>) -> Option<Option<usize>> {
     let t = e.cues.tag?;
     match t.kind {
@@ -255,7 +255,7 @@ fn recent_of_gender(e: &Env<'_, '_>, id: usize, g: Gender, n: usize) -> bool {
         == Some(&id)
 }
 
-// Tags: "said Faith", "said the painter", "my companion".
+// Tags: "said Ines", "said the sculptor", "my companion".
 
 fn tag_names(e: &Env<'_, '_>, id: usize) -> bool {
     e.cues
@@ -279,7 +279,7 @@ fn para_tag_names_descr(e: &Env<'_, '_>, id: usize) -> bool {
         .iter()
         .any(|t| t.kind == TagKind::Names(id) && t.descriptive)
 }
-/// "said the painter" on a named character's turn may be that character.
+/// "said the sculptor" on a named character's turn may be that character.
 fn descr_expected(e: &Env<'_, '_>, id: usize) -> bool {
     descriptive_tag(e).is_some_and(|d| d != Some(id))
         && e.hist.expected() == Some(id)
@@ -295,7 +295,7 @@ fn descr_gender_clash(e: &Env<'_, '_>, id: usize) -> bool {
         .described_gender(e.ctx)
         .is_some_and(|g| clashes(e, id, g))
 }
-/// "said the croupier" naming an entry of the user's cast.
+/// "said the ferryman" naming an entry of the user's cast.
 fn tag_names_cast_descr(e: &Env<'_, '_>, id: usize) -> bool {
     e.ctx.roster.closed && tag_names_descr(e, id)
 }
@@ -307,7 +307,7 @@ fn epithet_share(e: &Env<'_, '_>, id: usize) -> f32 {
     }
 }
 /// How often the description is used, for its own character: a
-/// description used again and again is someone of its own ("the croupier").
+/// description used again and again is someone of its own ("the ferryman").
 fn epithet_self(e: &Env<'_, '_>, id: usize) -> f32 {
     match e.cues.tag.and_then(|t| t.description) {
         Some(d) if tag_names_descr(e, id) => {
@@ -354,7 +354,7 @@ fn pron_narrator(e: &Env<'_, '_>, id: usize) -> bool {
 fn pron_in_para(e: &Env<'_, '_>, id: usize) -> bool {
     e.cues.pron_in_para == Some(id)
 }
-/// "Syme looked at Gregory." / "No," he said: the narration's subject.
+/// "Harlow looked at Fenwick." / "No," he said: the narration's subject.
 fn pron_topic(e: &Env<'_, '_>, id: usize) -> bool {
     match pronoun(e) {
         Some(Gender::Male) => e.cues.topic_male == Some(id),
@@ -374,7 +374,7 @@ fn pron_expected(e: &Env<'_, '_>, id: usize) -> bool {
 fn pron_last(e: &Env<'_, '_>, id: usize) -> bool {
     pronoun(e).is_some_and(|g| is(e, id, g)) && e.hist.last == Some(id)
 }
-/// "Is it finished, Basil?" / "Quite," he said: the one just addressed.
+/// "Is it finished, Rowan?" / "Quite," he said: the one just addressed.
 fn pron_addressed(e: &Env<'_, '_>, id: usize) -> bool {
     pronoun(e).is_some_and(|g| is(e, id, g))
         && e.cues.prev_vocatives.contains(&id)
@@ -391,7 +391,7 @@ fn pron_caller(e: &Env<'_, '_>, id: usize) -> bool {
             .iter()
             .any(|&v| v != id && (e.ctx.is_narrator(v) || clashes(e, v, g)))
 }
-/// "said the Queen, turning to Alice, she went on": the paragraph's speaker.
+/// "said the Queen, turning to Greta, she went on": the paragraph's speaker.
 fn pron_para_speaker(e: &Env<'_, '_>, id: usize) -> bool {
     pronoun(e).is_some_and(|g| !clashes(e, id, g)) && e.hist.para.contains(&Some(id))
 }
@@ -535,11 +535,11 @@ fn addressed_prev(e: &Env<'_, '_>, id: usize) -> bool {
 fn addressed_prev_untagged(e: &Env<'_, '_>, id: usize) -> bool {
     e.cues.untagged() && addressed_prev(e, id)
 }
-/// "Not eight, Harry, please": the reply names the one it answers.
+/// "Not eight, Ted, please": the reply names the one it answers.
 fn answered_next(e: &Env<'_, '_>, id: usize) -> bool {
     e.cues.untagged() && e.cues.answered == Some(id)
 }
-/// "And you, Ann?" addressed to the one whose turn it was: the last
+/// "And you, Ida?" addressed to the one whose turn it was: the last
 /// speaker goes on.
 fn addresses_expected(e: &Env<'_, '_>, id: usize) -> bool {
     e.cues.untagged()

@@ -142,7 +142,7 @@ pub fn sentences(toks: &[Tok<'_>]) -> Vec<usize> {
 /// it): the first "he"/"she" (or "himself"/"herself") later in the sentence
 /// before any other capitalised name, or a "He"/"She" opening the next
 /// sentence ("Hugo sat down. He ..."). A pronoun after a name that is not
-/// the subject more often means the subject ("Nora looked at the Rabbit,
+/// the subject more often means the subject ("Nora looked at the Heron,
 /// and she ..."). `is_name` says which capitalised words are names.
 pub fn pronoun_after(
     toks: &[Tok<'_>],
@@ -287,7 +287,7 @@ pub fn refine(book: &Book, segments: &[Segment], characters: &mut [Character]) {
             continue;
         }
         // The gender its own name shows, if resolve named it late (a
-        // narrator called "Alexis Ivanovitch" by the others).
+        // narrator called "Pavel Dmitrievitch" by the others).
         evidence[i].first_name = std::iter::once(&c.name)
             .chain(&c.aliases)
             .find_map(|form| name_gender(form));
@@ -317,7 +317,7 @@ fn opens_sentence(toks: &[Tok<'_>], sentence_of: &[usize], k: usize) -> bool {
 }
 
 /// The gender a written name shows by itself: a title ("Mrs. Hale"), its
-/// first name ("Hugo Hale"), or a Russian patronymic ("Ivanovitch",
+/// first name ("Hugo Hale"), or a Russian patronymic ("Dmitrievitch",
 /// "Petrovna").
 pub fn name_gender(name: &str) -> Option<Gender> {
     let k = key(name);
@@ -356,8 +356,8 @@ fn is_narrator(c: &Character) -> bool {
 
 /// How the others address the narrator, from the quotes said right
 /// before or after one of the narrator's: forms of address ("sir",
-/// "madam", "young lady"), and the name they call out most ("Alexis
-/// Ivanovitch"), when one clearly leads, counted twice; and the spouse the
+/// "madam", "young lady"), and the name they call out most ("Pavel
+/// Dmitrievitch"), when one clearly leads, counted twice; and the spouse the
 /// narrator names in their own quotes ("my wife"): [as a woman, as a man].
 /// Others' quotes also address third persons, so a lone "madame" says
 /// little; the name called again and again is the narrator's.
@@ -428,7 +428,7 @@ fn spouse_at(words: &[String], i: usize) -> Option<Gender> {
 enum Address {
     /// "sir", "young lady": the gender of the one addressed.
     Phrase(Gender),
-    /// A name of two words or more ("Alexis Ivanovitch", "Mrs. Hale").
+    /// A name of two words or more ("Pavel Dmitrievitch", "Mrs. Hale").
     Name(String),
 }
 
@@ -510,14 +510,14 @@ mod tests {
         let mut text = String::from("Title\n\nI went to the casino with the General.\n\n");
         for _ in 0..4 {
             text.push_str(
-                "\"Come here, Alexis Ivanovitch!\" said the General.\n\n\
+                "\"Come here, Pavel Dmitrievitch!\" said the General.\n\n\
                  \"I will not,\" I said.\n\n",
             );
         }
         let g = genders(&text);
         let narrator = g
             .iter()
-            .find(|(n, _)| n.contains("Narrator") || n.contains("Alexis"));
+            .find(|(n, _)| n.contains("Narrator") || n.contains("Pavel"));
         assert_eq!(narrator.map(|(_, g)| *g), Some(Some(Gender::Male)), "{g:?}");
     }
 
@@ -525,7 +525,7 @@ mod tests {
     fn names_show_gender_by_title_first_name_or_patronymic() {
         assert_eq!(name_gender("Mrs. Hale"), Some(Gender::Female));
         assert_eq!(name_gender("Hugo Hale"), Some(Gender::Male));
-        assert_eq!(name_gender("Alexis Ivanovitch"), Some(Gender::Male));
+        assert_eq!(name_gender("Pavel Dmitrievitch"), Some(Gender::Male));
         assert_eq!(name_gender("Anna Petrovna"), Some(Gender::Female));
         assert_eq!(name_gender("Narrator"), None);
         assert_eq!(name_gender("Dr. Hale"), None);

@@ -175,7 +175,7 @@ pub fn explain(
 }
 
 /// A first-person narrator found in the text takes the name the other
-/// characters call out when talking to them ("Watson, come!").
+/// characters call out when talking to them ("Pell, come!").
 fn name_the_narrator(ctx: &mut context::Context<'_>, decided: &[Option<usize>]) {
     let Some(n) = ctx.narrator else { return };
     if ctx.roster.closed {

@@ -1,4 +1,4 @@
-//! Speech tags: "said Faith", "Faith snarled", "he asked", "asked the
+//! Speech tags: "said Ines", "Ines snarled", "he asked", "asked the
 //! doctor", "I said", found in the narration right after or right before a
 //! quote (within its clause).
 
@@ -9,7 +9,7 @@ use crate::core::Gender;
 /// Who a speech tag names as the speaker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
-    /// A capitalised name, as written ("Mr. Holmes", "the Hatter").
+    /// A capitalised name, as written ("Mr. Fowler", "the Heron").
     Name(String),
     /// A description ("the old man"), with the gender its noun implies.
     Described(String, Option<Gender>),
@@ -58,7 +58,7 @@ pub fn tag_after(toks: &[Tok<'_>]) -> Option<Tag> {
 }
 
 /// The tag in the narration that precedes a quote: its last clause, ending
-/// with the verb ("Alice said:", "said the King,").
+/// with the verb ("Greta said:", "said the King,").
 pub fn tag_before(toks: &[Tok<'_>]) -> Option<Tag> {
     let mut end = toks.len();
     while end > 0 && !toks[end - 1].word && toks[end - 1].is_punct(",:—–-") {
@@ -114,9 +114,9 @@ fn is_verb_at(window: &[Tok<'_>], i: usize) -> bool {
 }
 
 fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
-    // Before the verb: "Alice said", "the old man said", "he then asked".
+    // Before the verb: "Greta said", "the old man said", "he then asked".
     let mut k = verb;
-    // "he then asked", "she would only say", "Alice had said".
+    // "he then asked", "she would only say", "Greta had said".
     while k > 0
         && window[k - 1].word
         && (lexicon::is_adverb(&window[k - 1].lower())
@@ -142,7 +142,7 @@ fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
         let t = &window[k - 1];
         let lower = t.lower();
         if lower == "who" {
-            // "the Lory, who at last turned sulky, would say": the name
+            // "the Wren, who at last turned sulky, would say": the name
             // before "who".
             let mut j = k - 1;
             while j > 0 && !window[j - 1].word && window[j - 1].is_punct(",") {
@@ -166,7 +166,7 @@ fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
             return Some(tag);
         }
     }
-    // After the verb: "said Alice", "said the Hatter", "said he".
+    // After the verb: "said Greta", "said the Heron", "said he".
     let mut k = verb + 1;
     if window.get(k).zip(window.get(verb)).is_some_and(|(n, v)| {
         n.word
@@ -243,7 +243,7 @@ fn name_end(window: &[Tok<'_>], i: usize) -> usize {
 }
 
 /// Where a run of name particles ending just before the name word at
-/// `first` starts, when a name word comes before them ("Ralph van der |Berg").
+/// `first` starts, when a name word comes before them ("Rufus van der |Berg").
 fn particles_before(window: &[Tok<'_>], first: usize) -> Option<usize> {
     let mut k = first;
     while k > 0 && is_name_particle(&window[k - 1]) {
@@ -416,7 +416,7 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
     }
     let at = phrase[0].start();
     if let Some(cap) = phrase.iter().position(is_name_word) {
-        // "the gloomy Ratcliffe" is Ratcliffe; "the Hatter" keeps its article.
+        // "the gloomy Thornbury" is Thornbury; "the Heron" keeps its article.
         let from = if cap == 1 && is_determiner(&det) {
             0
         } else {
@@ -478,16 +478,13 @@ mod tests {
 
     #[test]
     fn tags_after_a_quote() {
-        assert_eq!(after(" said Faith."), name("Faith"));
-        assert_eq!(after(" Faith snarled, turning away."), name("Faith"));
-        assert_eq!(after(" said Mr. Holmes quietly."), name("Mr. Holmes"));
-        assert_eq!(after(" said the Hatter."), name("the Hatter"));
-        assert_eq!(
-            after(" said the Caterpillar sternly."),
-            name("the Caterpillar")
-        );
-        assert_eq!(after(" said the gloomy Ratcliffe."), name("Ratcliffe"));
-        assert_eq!(after(" broke in old Isaac Brown."), name("Isaac Brown"));
+        assert_eq!(after(" said Ines."), name("Ines"));
+        assert_eq!(after(" Ines snarled, turning away."), name("Ines"));
+        assert_eq!(after(" said Mr. Fowler quietly."), name("Mr. Fowler"));
+        assert_eq!(after(" said the Heron."), name("the Heron"));
+        assert_eq!(after(" said the Finch sternly."), name("the Finch"));
+        assert_eq!(after(" said the gloomy Thornbury."), name("Thornbury"));
+        assert_eq!(after(" broke in old Amos Fenner."), name("Amos Fenner"));
         assert_eq!(
             after(" said Pieter van der Berg quietly."),
             name("Pieter van der Berg")
@@ -522,34 +519,34 @@ mod tests {
 
     #[test]
     fn no_tag_in_plain_narration() {
-        assert_eq!(after(" Faith shaded her eyes."), None);
+        assert_eq!(after(" Ines shaded her eyes."), None);
         assert_eq!(after(" He went to the door."), None);
         assert_eq!(
-            after(" And she squeezed herself up closer to Alice as she spoke."),
+            after(" And she squeezed herself up closer to Greta as she spoke."),
             None
         );
         assert_eq!(
-            after(". Then Alice looked at the man who had said it."),
+            after(". Then Greta looked at the man who had said it."),
             None
         );
     }
 
     #[test]
     fn tags_before_a_quote() {
-        assert_eq!(before("Alice said:"), name("Alice"));
+        assert_eq!(before("Greta said:"), name("Greta"));
         assert_eq!(
             before("Pieter van der Berg said:"),
             name("Pieter van der Berg")
         );
         assert_eq!(before("It was late. Then said the King,"), name("the King"));
         assert_eq!(
-            before("He turned to Mary and said,"),
+            before("He turned to Hilda and said,"),
             Some(Subject::Pronoun(Gender::Male))
         );
-        assert_eq!(before("Alice said nothing."), None);
+        assert_eq!(before("Greta said nothing."), None);
         assert_eq!(
-            before("It was the Lory, who would only say,"),
-            name("the Lory")
+            before("It was the Wren, who would only say,"),
+            name("the Wren")
         );
         assert_eq!(
             before("And she could only say:"),

@@ -14,13 +14,13 @@ use crate::core::Gender;
 /// said", or the speaker of an untagged quote; `gender` None for any):
 /// the topic of its last sentences. Walking back from the last sentence:
 /// one naming a character right after "but"/"until" gives that character
-/// ("..., but Syme went on"); one saying its subject keeps quiet ("Bob
+/// ("..., but Harlow went on"); one saying its subject keeps quiet ("Bob
 /// smoked in silence") gives someone else it names, or rules the subject
 /// out; one whose first reference of that gender is a pronoun ("But now
-/// she knew that Anne...") continues the topic of the sentence before;
+/// she knew that Nora...") continues the topic of the sentence before;
 /// the first one that names a fitting character first gives its subject
-/// ("Gregory's mouth worked" → Gregory), skipping objects of prepositions
-/// ("He turned to a picture painted by Frank"). Without such a sentence,
+/// ("Fenwick's mouth worked" → Fenwick), skipping objects of prepositions
+/// ("He turned to a picture painted by Otto"). Without such a sentence,
 /// the first fitting mention of the last sentence that has one.
 pub fn sentence_subject(
     toks: &[Tok<'_>],
@@ -64,7 +64,7 @@ pub fn sentence_subject(
         }
     }
     // Whether a later sentence went on with a pronoun: then a quiet
-    // subject broke the silence ("Kemp sat in silence. Then he rose").
+    // subject broke the silence ("Crane sat in silence. Then he rose").
     let mut continued = false;
     for n in (1..=starts.len()).rev() {
         if let Some(id) = turn[n] {
@@ -101,8 +101,8 @@ pub fn sentence_subject(
         .map(|&(_, id)| id)
 }
 
-/// Sentences saying that their subject keeps quiet ("Syme made no
-/// answer", "Skaggs smoked in silence"), indexed like `sentence`.
+/// Sentences saying that their subject keeps quiet ("Harlow made no
+/// answer", "Fenwick smoked in silence"), indexed like `sentence`.
 fn silent_sentences(toks: &[Tok<'_>], n: usize, sentence: &dyn Fn(usize) -> usize) -> Vec<bool> {
     let mut silent = vec![false; n + 1];
     for (k, t) in toks.iter().enumerate().filter(|(_, t)| t.word) {
@@ -155,7 +155,7 @@ pub enum Actor {
 
 /// The first character acting in a paragraph's narration segments (their
 /// tokens and mentions): a named mention that is not the object of a
-/// preposition ("with an appeal to Miss Mayblunt" is acted upon), or a
+/// preposition ("with an appeal to Miss Ashcombe" is acted upon), or a
 /// subject pronoun opening a sentence or following an opening adverb or
 /// conjunction ("Presently she began again").
 pub fn first_actor<'a>(
@@ -222,26 +222,30 @@ mod tests {
 
     #[test]
     fn the_subject_of_the_last_sentence_not_the_last_name() {
-        let names = ["Syme", "Gregory"];
-        assert_eq!(subject("Syme looked at Gregory.", &names, None), Some(0));
+        let names = ["Harlow", "Fenwick"];
+        assert_eq!(subject("Harlow looked at Fenwick.", &names, None), Some(0));
         assert_eq!(
-            subject("Syme sat. Gregory turned to Syme.", &names, None),
+            subject("Harlow sat. Fenwick turned to Harlow.", &names, None),
             Some(1)
         );
         // A pronoun sentence continues the one before.
         assert_eq!(
-            subject("Gregory sat. He turned to a picture by Syme.", &names, None),
+            subject(
+                "Fenwick sat. He turned to a picture by Harlow.",
+                &names,
+                None
+            ),
             Some(1)
         );
         // The one named after "but" speaks next.
         assert_eq!(
-            subject("Gregory stood up, but Syme went on.", &names, None),
+            subject("Fenwick stood up, but Harlow went on.", &names, None),
             Some(0)
         );
         // One who keeps quiet does not speak.
         assert_eq!(
             subject(
-                "Syme spoke of the farm. Gregory smoked in silence.",
+                "Harlow spoke of the farm. Fenwick smoked in silence.",
                 &names,
                 None
             ),
@@ -251,8 +255,8 @@ mod tests {
 
     #[test]
     fn the_first_actor_skips_objects_of_prepositions() {
-        let toks = tokenize("With a glance at Bob, Ann stood up.", 0, true);
-        let m = mentions(&toks, &["Ann", "Bob"]);
+        let toks = tokenize("With a glance at Bob, Ida stood up.", 0, true);
+        let m = mentions(&toks, &["Ida", "Bob"]);
         let actor = first_actor(std::iter::once((&toks[..], &m[..])), false);
         assert_eq!(actor, Some(Actor::Named(0)));
         let toks = tokenize("Presently he smiled.", 0, true);

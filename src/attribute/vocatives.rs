@@ -1,9 +1,9 @@
-//! Names inside quotes: who a quote addresses ("Yes, Alice." / "Alice,
+//! Names inside quotes: who a quote addresses ("Yes, Greta." / "Greta,
 //! come here!"), and the name the other characters call a first-person
-//! narrator by ("Watson, come!").
+//! narrator by ("Pell, come!").
 //!
 //! A vocative is a name set off by punctuation (or after "dear", "my",
-//! "oh"); a name in apposition to a person noun ("His boy, Joe, shaved
+//! "oh"); a name in apposition to a person noun ("His boy, Otto, shaved
 //! me") is talked about, not addressed.
 
 use std::collections::{HashMap, HashSet};
@@ -38,10 +38,10 @@ pub fn find(roster: &Roster, toks: &[Tok<'_>]) -> Vec<usize> {
 }
 
 /// Whether the name at `toks[k..k + len]` renames the person noun before
-/// it ("His boy, Joe, shaved me"; "the proprietor, Mr. Turner, said so"):
+/// it ("His boy, Otto, shaved me"; "the proprietor, Mr. Fenner, said so"):
 /// a name set off by commas right after "his/her/the + person noun"
 /// says who is talked about, not who is talked to. A vocative follows an
-/// interjection or a clause ("Yes, Joe, ..."; "I know the way, Joe, ...").
+/// interjection or a clause ("Yes, Otto, ..."; "I know the way, Otto, ...").
 fn is_apposition(toks: &[Tok<'_>], k: usize, len: usize) -> bool {
     let comma = |i: usize| toks.get(i).is_some_and(|t| t.is_punct(","));
     if k < 3 || !comma(k - 1) || !comma(k + len) {
@@ -60,7 +60,7 @@ fn is_apposition(toks: &[Tok<'_>], k: usize, len: usize) -> bool {
 
 /// The first-person narrator's name, when the text reveals it: the name
 /// other characters call out in the lines they say next to the narrator's
-/// ("Watson, come here!"). `lines` are the tokens of each quote with its
+/// ("Pell, come here!"). `lines` are the tokens of each quote with its
 /// speaker, in order; the name must be clearly the most frequent.
 pub fn narrator_name(
     lines: &[(Vec<Tok<'_>>, Option<usize>)],
@@ -144,28 +144,28 @@ mod tests {
 
     #[test]
     fn vocatives_are_names_set_off_by_punctuation() {
-        let r = roster(&["Alice", "Joe", "Bob"]);
+        let r = roster(&["Greta", "Otto", "Bob"]);
         let found = |s: &str| find(&r, &tokenize(s, 0, true));
-        assert_eq!(found("Yes, Alice."), [0]);
-        assert_eq!(found("Alice, come here! My dear Bob!"), [0, 2]);
-        assert_eq!(found("I saw Alice today."), Vec::<usize>::new());
+        assert_eq!(found("Yes, Greta."), [0]);
+        assert_eq!(found("Greta, come here! My dear Bob!"), [0, 2]);
+        assert_eq!(found("I saw Greta today."), Vec::<usize>::new());
         // Apposition: talked about, not addressed.
-        assert_eq!(found("His boy, Joe, shaved me."), Vec::<usize>::new());
+        assert_eq!(found("His boy, Otto, shaved me."), Vec::<usize>::new());
     }
 
     #[test]
     fn the_narrator_is_the_name_called_next_to_their_lines() {
         let line = |s: &'static str, who: usize| (tokenize(s, 0, true), Some(who));
         let lines = vec![
-            line("Watson, come!", 0),
+            line("Pell, come!", 0),
             line("Why?", 1),
-            line("Because, Watson.", 0),
+            line("Because, Pell.", 0),
             line("Well.", 1),
-            line("Good, Watson.", 0),
+            line("Good, Pell.", 0),
             line("Fine.", 1),
         ];
         let common = HashSet::new();
-        assert_eq!(narrator_name(&lines, 1, &common).as_deref(), Some("Watson"));
+        assert_eq!(narrator_name(&lines, 1, &common).as_deref(), Some("Pell"));
         assert_eq!(narrator_name(&lines[..3], 1, &common), None);
     }
 }
