@@ -18,6 +18,7 @@ mod cluster;
 mod context;
 mod cues;
 mod decoder;
+mod discover;
 mod explain;
 mod features;
 mod gender;
