@@ -164,6 +164,66 @@ impl Roster {
         roster
     }
 
+    /// Given names of the user's cast that are also common words ("May
+    /// Sutton", "Will Baxter"): the parts of names added by `from_known`
+    /// leave them out, since "may" and "will" are words. They are added
+    /// when the text writes the word capitalised inside sentences more
+    /// often than in lower case (then it is mostly the name), one
+    /// character has it as the first word of a longer name, and the
+    /// first-name list gives it the entry's gender.
+    pub fn add_given_names_used_as_names(
+        &mut self,
+        known: &[KnownCharacter],
+        narration: &[&[Tok<'_>]],
+    ) {
+        let mut owners: HashMap<String, Vec<usize>> = HashMap::new();
+        for (id, k) in known.iter().enumerate() {
+            for form in std::iter::once(&k.name).chain(&k.aliases) {
+                let words: Vec<String> = key(form).split(' ').map(str::to_owned).collect();
+                let first = &words[0];
+                let fits = words.len() >= 2
+                    && lexicon::title(first).is_none()
+                    && lexicon::is_never_name(first)
+                    && !self.by_key.contains_key(first)
+                    && k.gender
+                        .is_some_and(|g| lexicon::first_name_gender(first) == Some(g));
+                if fits {
+                    let list = owners.entry(first.clone()).or_default();
+                    if !list.contains(&id) {
+                        list.push(id);
+                    }
+                }
+            }
+        }
+        owners.retain(|_, ids| ids.len() == 1);
+        if owners.is_empty() {
+            return;
+        }
+        // Per word: (capitalised inside a sentence, lower case).
+        let mut uses: HashMap<String, (usize, usize)> = HashMap::new();
+        for t in narration.iter().flat_map(|t| t.iter()).filter(|t| t.word) {
+            let lower = t.lower();
+            if !owners.contains_key(&lower) {
+                continue;
+            }
+            let u = uses.entry(lower).or_default();
+            if !t.is_cap() {
+                u.1 += 1;
+            } else if !t.sent_start {
+                u.0 += 1;
+            }
+        }
+        let mut added: Vec<(String, usize)> = owners
+            .into_iter()
+            .filter(|(w, _)| uses.get(w).is_some_and(|&(cap, low)| cap >= 3 && cap > low))
+            .map(|(w, ids)| (w, ids[0]))
+            .collect();
+        added.sort();
+        for (w, id) in added {
+            self.add_key(&w, id);
+        }
+    }
+
     pub(super) fn add_key(&mut self, form: &str, id: usize) {
         let k = key(form);
         if k.is_empty() {

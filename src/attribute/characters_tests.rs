@@ -231,3 +231,44 @@ fn places_and_sentence_starts_are_not_characters() {
     assert!(roster.lookup("Rome").is_none());
     assert!(roster.lookup("Afterwards").is_none());
 }
+
+#[test]
+fn a_given_name_that_is_a_word_joins_when_the_text_writes_it_as_a_name() {
+    let known = vec![KnownCharacter {
+        name: "Miss Sutton".to_owned(),
+        aliases: vec!["May Sutton".to_owned()],
+        gender: Some(Gender::Female),
+    }];
+    let with = |text: &str| {
+        let toks = tokenize(text, 0, true);
+        let mut roster = Roster::from_known(&known);
+        roster.add_given_names_used_as_names(&known, &[&toks[..]]);
+        roster.lookup("May")
+    };
+    assert_eq!(Roster::from_known(&known).lookup("May"), None);
+    assert_eq!(
+        with("Then May came in. He saw May smile. They let May go. It may rain."),
+        Some(0)
+    );
+    // Written in lower case more often: the word, not the name.
+    assert_eq!(
+        with(
+            "Then May came in. He saw May smile. They let May go. It may rain. \
+              You may go. We may see. They may not."
+        ),
+        None
+    );
+    // The first-name list gives "May" to women only.
+    let man = [KnownCharacter {
+        gender: Some(Gender::Male),
+        ..known[0].clone()
+    }];
+    let toks = tokenize(
+        "Then May came in. He saw May smile. They let May go.",
+        0,
+        true,
+    );
+    let mut roster = Roster::from_known(&man);
+    roster.add_given_names_used_as_names(&man, &[&toks[..]]);
+    assert_eq!(roster.lookup("May"), None);
+}

@@ -136,7 +136,9 @@ impl<'a> Context<'a> {
             let subjects: Vec<&Subject> = raw_tags.iter().flatten().map(|t| &t.subject).collect();
             characters::discover(&narration, &subjects)
         } else {
-            Roster::from_known(known)
+            let mut roster = Roster::from_known(known);
+            roster.add_given_names_used_as_names(known, &narration);
+            roster
         };
         let narrator = first_person(&narration).then(|| {
             roster.narrator().unwrap_or_else(|| {
