@@ -65,7 +65,8 @@ pub struct QuoteTag {
     /// The tag was a description (an epithet such as "the sculptor"), even
     /// when it resolved to a character.
     pub descriptive: bool,
-    /// Which description (index into [`Context::descriptions`]).
+    /// Which description, numbered in order of first use (the index of
+    /// [`Context::description_uses`] and [`Context::epithet_votes`]).
     pub description: Option<u32>,
 }
 

@@ -22,7 +22,7 @@ pub enum Decoder {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     /// One weight per feature, and per feature and situation (see
-    /// [`features::weight_name`]).
+    /// `features::weight_name`).
     pub weights: Vec<f32>,
     pub decoder: Decoder,
 }
