@@ -257,6 +257,9 @@ fn say(text: &str, reference: &str, voices: Option<&Path>, out: &Path) -> anyhow
     }
     let seconds = clip.duration_s();
     render::output::wav::write_clip(out, clip, voice.volume)?;
+    for note in engines.take_notes() {
+        eprintln!("castbook: {note}");
+    }
     eprintln!(
         "castbook: wrote {:.1} s of {} to {}",
         seconds,
@@ -363,6 +366,10 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     )?;
     drop(chapters);
     progress.finish_and_clear();
+    // Workers report their own notes as they finish.
+    for note in engines.take_notes() {
+        eprintln!("castbook: {note}");
+    }
     if let Some(encoder) = encoder {
         let made = encoder.finish()?;
         let fresh = made.iter().filter(|e| !e.kept).count();
@@ -551,10 +558,17 @@ fn read_and_tag(
     voices: Option<&Path>,
     model: &AttributionModel,
 ) -> anyhow::Result<(Book, VoicesFile, Attributed)> {
-    let voices = match voices {
+    let mut voices = match voices {
         Some(path) => cast::load_voices_file(path)?,
         None => VoicesFile::default(),
     };
+    // A neural engine's voices are the better default cast, where one is
+    // installed and the cast file leaves the choice open.
+    if !voices.names_an_engine()
+        && let Some((narrator, pool)) = castbook::synth::preferred_auto_cast()
+    {
+        voices.defaults = cast::Defaults { narrator, pool };
+    }
     // An edited script carries its own speakers: no attribution.
     if let Some(parsed) = script::read_if_script(story)? {
         let (book, attributed) = parsed.into_book(story, &cast::known_characters(&voices));

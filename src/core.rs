@@ -27,15 +27,17 @@ pub enum Gender {
 pub enum EngineKind {
     Espeak,
     Piper,
+    Kokoro,
 }
 
 impl EngineKind {
-    pub const ALL: [EngineKind; 2] = [EngineKind::Espeak, EngineKind::Piper];
+    pub const ALL: [EngineKind; 3] = [EngineKind::Espeak, EngineKind::Piper, EngineKind::Kokoro];
 
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::Espeak => "espeak",
             EngineKind::Piper => "piper",
+            EngineKind::Kokoro => "kokoro",
         }
     }
 
@@ -48,7 +50,7 @@ impl EngineKind {
     /// built into the engine (`en-us+f3`).
     pub fn ids_are_model_files(self) -> bool {
         match self {
-            EngineKind::Espeak => false,
+            EngineKind::Espeak | EngineKind::Kokoro => false,
             EngineKind::Piper => true,
         }
     }

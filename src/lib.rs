@@ -29,7 +29,7 @@
 //! render     src/render/       plan, schedule (worker processes), assemble, output (WAV, manifest)
 //! audio      src/audio.rs      resampling and loudness levelling of clips
 //! cache      src/cache.rs      synthesised clips on disk, by content key
-//! synth      src/synth/        engines: espeak, piper (with onnx); one trait, one registry
+//! synth      src/synth/        engines: espeak, piper, kokoro (with onnx); one trait, one registry
 //! utter      src/utter.rs      utterances per chapter, with voices and pauses
 //! cast       src/cast/         voices.toml, auto-casting, pronunciation
 //! script     src/script.rs     JSON lines and the editable script

@@ -32,6 +32,9 @@ pub struct VoicesFile {
     pub piper: Option<PiperEntry>,
     #[serde(skip)]
     origin: Option<Origin>,
+    /// What auto-casting uses where this file names no voice.
+    #[serde(skip)]
+    pub defaults: super::Defaults,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -502,6 +505,18 @@ impl VoicesFile {
         }
     }
 
+    /// Whether the file says anything about which engines speak: a voice
+    /// for the narrator or a character, a `[voices]` definition, a `[pool]`,
+    /// or a pitch (which only some engines can change). When it doesn't,
+    /// the binary may pick the auto-cast [`super::Defaults`].
+    pub fn names_an_engine(&self) -> bool {
+        let entries = || self.narrator.iter().chain(self.characters.values());
+        entries().any(|e| e.voice.is_some() || e.pitch.is_some())
+            || !self.voices.is_empty()
+            || self.pool.is_some()
+            || self.piper.is_some()
+    }
+
     /// Engine settings: `[piper]`, and the model files `[voices]` names.
     pub fn engine_settings(&self) -> EngineSettings {
         let models = self
@@ -529,7 +544,10 @@ impl VoicesFile {
     /// The auto-cast pool, in the order written.
     pub fn pool(&self) -> Result<Vec<PoolVoice>, ConfigError> {
         let Some(pool) = &self.pool else {
-            return Ok(super::default_pool()
+            return Ok(self
+                .defaults
+                .pool
+                .clone()
                 .into_iter()
                 .map(|(reference, gender)| PoolVoice {
                     label: reference.clone(),

@@ -35,7 +35,7 @@ pub use config::{
 pub use pronounce::Lexicon;
 
 use crate::attribute::{Character, KnownCharacter};
-use crate::core::{EngineKind, Gender, Voice};
+use crate::core::{Gender, Voice};
 
 /// Where a character's voice came from, for `castbook cast`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +68,26 @@ impl Cast {
         speaker
             .and_then(|name| self.characters.get(name))
             .map_or(&self.narrator, |member| &member.voice)
+    }
+}
+
+/// The voices auto-casting uses where voices.toml names none: the
+/// narrator's, and the pool (`ENGINE:ID`, gender). The built-in defaults
+/// are espeak-ng's; the binary switches to Kokoro's when Kokoro is
+/// installed and voices.toml names no engine (see
+/// [`VoicesFile::names_an_engine`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Defaults {
+    pub narrator: String,
+    pub pool: Vec<(String, Gender)>,
+}
+
+impl Default for Defaults {
+    fn default() -> Defaults {
+        Defaults {
+            narrator: "espeak:en-us".to_owned(),
+            pool: default_pool(),
+        }
     }
 }
 
@@ -105,9 +125,9 @@ pub fn cast(characters: &[Character], file: &VoicesFile) -> Result<Cast, ConfigE
             entry
                 .voice
                 .as_ref()
-                .map_or("espeak:en-us", |v| v.get_ref().as_str()),
+                .map_or(file.defaults.narrator.as_str(), |v| v.get_ref().as_str()),
         )?,
-        None => Voice::new(EngineKind::Espeak, "en-us"),
+        None => file.resolve(&CharacterEntry::default(), &file.defaults.narrator)?,
     };
     let pool: Vec<PoolVoice> = file
         .pool()?

@@ -185,7 +185,13 @@ pub fn run_on_stdio(cache_dir: &Path, onnxruntime: Option<PathBuf>) -> Result<()
     });
     prepare(&mut engines);
     let (stdin, stdout) = (std::io::stdin(), std::io::stdout());
-    match serve(stdin.lock(), stdout.lock(), &mut engines, &cache) {
+    let served = serve(stdin.lock(), stdout.lock(), &mut engines, &cache);
+    // Warnings (phonemes an engine could not say) go to the render's
+    // stderr, which workers share.
+    for note in engines.take_notes() {
+        eprintln!("castbook: {note}");
+    }
+    match served {
         // The render that started us has gone (killed): nobody to tell.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         result => Ok(result?),

@@ -341,10 +341,14 @@ impl Library {
     /// stopped at. Using espeak's
     /// own clause splitting keeps its handling of abbreviations ("Mr.") and
     /// numbers ("3.5"), which a hand-written splitter would get wrong.
+    ///
+    /// With [`Ipa::Tied`], phonemes written with two letters carry a tie
+    /// bar (`t͡ʃ`, `a͡ɪ`), which tells them from two phonemes in a row.
     pub fn text_to_phonemes(
         &self,
         voice_id: &str,
         text: &str,
+        ipa: Ipa,
     ) -> Result<Vec<PhonemeClause>, String> {
         self.set_voice(voice_id)?;
         let text = CString::new(text.replace('\0', " ")).expect("NULs replaced");
@@ -352,14 +356,17 @@ impl Library {
         let start = text.as_ptr() as usize;
         let mut pointer: *const c_void = text.as_ptr().cast();
         let mut clauses = Vec::new();
-        const PHONEMES_IPA: c_int = 0x02;
+        // Bit 1: IPA; bit 7: bits 8-23 hold a tie character.
+        let mode: c_int = match ipa {
+            Ipa::Plain => 0x02,
+            Ipa::Tied => 0x02 | 0x80 | (0x361 << 8),
+        };
         while !pointer.is_null() {
             let before = (pointer as usize - start).min(bytes.len());
             // SAFETY: `pointer` walks `text`, which stays alive; espeak sets it
             // to NULL at the end and returns a buffer valid until the next call.
-            let phonemes = unsafe {
-                ffi::espeak_TextToPhonemes(&mut pointer, ffi::CHARS_UTF8 as c_int, PHONEMES_IPA)
-            };
+            let phonemes =
+                unsafe { ffi::espeak_TextToPhonemes(&mut pointer, ffi::CHARS_UTF8 as c_int, mode) };
             if phonemes.is_null() {
                 break;
             }
@@ -383,6 +390,15 @@ impl Library {
         }
         Ok(clauses)
     }
+}
+
+/// How [`Library::text_to_phonemes`] writes phonemes of two letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipa {
+    /// `tʃ`, `aɪ` (as Piper was trained).
+    Plain,
+    /// `t͡ʃ`, `a͡ɪ`, tied with U+0361.
+    Tied,
 }
 
 /// One clause of [`Library::text_to_phonemes`].
@@ -594,10 +610,25 @@ mod tests {
     fn phonemes_in_ipa() {
         let library = lock().unwrap();
         let clauses = library
-            .text_to_phonemes("en-us", "Hello world. How are you?")
+            .text_to_phonemes("en-us", "Hello world. How are you?", Ipa::Plain)
             .unwrap();
         assert!(clauses.len() >= 2, "{clauses:?}");
         assert!(clauses[0].phonemes.contains('l'), "{clauses:?}");
+    }
+
+    #[test]
+    fn tied_ipa_marks_two_letter_phonemes() {
+        let library = lock().unwrap();
+        let phonemes = |ipa| {
+            library
+                .text_to_phonemes("en-us", "merchantship", ipa)
+                .unwrap()
+                .remove(0)
+                .phonemes
+        };
+        // The affricate of "merchant" is tied; the t+sh of "-tship" is not.
+        assert_eq!(phonemes(Ipa::Tied), "mˈɜːt\u{361}ʃəntʃˌɪp");
+        assert_eq!(phonemes(Ipa::Plain), "mˈɜːtʃəntʃˌɪp");
     }
 
     #[test]
@@ -607,6 +638,7 @@ mod tests {
             .text_to_phonemes(
                 "en-us",
                 "Mr. Smith said, \"Wait; it costs 3.5 dollars!\" Really? Yes: fine. And so",
+                Ipa::Plain,
             )
             .unwrap();
         let terminators: Vec<Option<char>> = clauses.iter().map(|c| c.terminator).collect();

@@ -12,8 +12,10 @@
 //! here, and the engine's own file.
 
 pub mod espeak;
+pub mod kokoro;
 pub mod onnx;
 pub mod piper;
+pub mod runs;
 #[cfg(test)]
 pub mod test_engine;
 
@@ -39,6 +41,8 @@ pub enum SynthError {
         label: String,
         hint: String,
     },
+    #[error("{label}: {reason}")]
+    Unsupported { label: String, reason: String },
     #[error("{engine} failed to speak {text:?}: {reason}")]
     Failed {
         engine: EngineKind,
@@ -94,6 +98,19 @@ pub trait Engine: Send {
     fn keeps_history(&self) -> bool {
         false
     }
+
+    /// Whether the engine can change a voice's pitch. Voices of engines
+    /// that can't are refused with a pitch other than 50 (see
+    /// [`Engines::check_voice`]) rather than spoken at their own pitch.
+    fn takes_pitch(&self) -> bool {
+        true
+    }
+
+    /// Warnings gathered while speaking (phonemes an engine could not say
+    /// as asked), each one line, cleared by the call.
+    fn take_notes(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The engines one render uses, created on first use.
@@ -131,8 +148,29 @@ impl Engines {
         Ok(engine.as_mut())
     }
 
+    /// Errors when the voice's engine does not have it, or cannot speak
+    /// it with the voice's settings (a pitch it has no control of).
     pub fn check_voice(&mut self, voice: &Voice) -> Result<(), SynthError> {
-        self.get(voice.engine)?.check_voice(&voice.id)
+        let engine = self.get(voice.engine)?;
+        engine.check_voice(&voice.id)?;
+        if voice.pitch != 50.0 && !engine.takes_pitch() {
+            return Err(SynthError::Unsupported {
+                label: voice.label(),
+                reason: format!(
+                    "{} voices have no pitch control; leave out pitch (it is {})",
+                    voice.engine, voice.pitch
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Every engine's [`Engine::take_notes`].
+    pub fn take_notes(&mut self) -> Vec<String> {
+        self.engines
+            .values_mut()
+            .flat_map(|engine| engine.take_notes())
+            .collect()
     }
 
     pub fn synthesize(&mut self, text: &str, voice: &Voice) -> Result<Clip, SynthError> {
@@ -200,6 +238,13 @@ impl Engines {
     }
 }
 
+/// The auto-cast voices of the best engine installed, where that is not
+/// the built-in espeak-ng: the narrator's `ENGINE:ID`, and the pool
+/// (`ENGINE:ID`, gender). Kokoro's, when it is installed; None otherwise.
+pub fn preferred_auto_cast() -> Option<(String, Vec<(String, Gender)>)> {
+    kokoro::is_installed().then(kokoro::auto_cast_voices)
+}
+
 /// The engine registry: how each [`EngineKind`] is created.
 fn create_engine(
     kind: EngineKind,
@@ -208,6 +253,7 @@ fn create_engine(
     match kind {
         EngineKind::Espeak => Ok(Box::new(espeak::Espeak::new()?)),
         EngineKind::Piper => Ok(Box::new(piper::Piper::new(settings))),
+        EngineKind::Kokoro => Ok(Box::new(kokoro::Kokoro::new(settings))),
     }
 }
 

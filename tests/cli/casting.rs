@@ -348,8 +348,8 @@ fn config_wrong_type() {
 
 #[test]
 fn config_unknown_engine_suggests_the_near_one() {
-    insta::assert_snapshot!(config_error("[characters.Faith]\nvoice = \"espek:en-us\"\n"), @r#"castbook: error: voices.toml:2:9: unknown engine "espek" in voice "espek:en-us"; expected one of: espeak, piper; did you mean espeak?"#);
-    insta::assert_snapshot!(config_error("[voices.calm]\nengine = \"festival\"\nid = \"kal\"\n[characters.Faith]\nvoice = \"calm\"\n"), @r#"castbook: error: voices.toml:2:10: unknown engine "festival"; expected one of: espeak, piper"#);
+    insta::assert_snapshot!(config_error("[characters.Faith]\nvoice = \"espek:en-us\"\n"), @r#"castbook: error: voices.toml:2:9: unknown engine "espek" in voice "espek:en-us"; expected one of: espeak, piper, kokoro; did you mean espeak?"#);
+    insta::assert_snapshot!(config_error("[voices.calm]\nengine = \"festival\"\nid = \"kal\"\n[characters.Faith]\nvoice = \"calm\"\n"), @r#"castbook: error: voices.toml:2:10: unknown engine "festival"; expected one of: espeak, piper, kokoro"#);
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod books;
 mod casting;
 mod errors;
 mod formats;
+mod kokoro;
 mod novel;
 mod output;
 mod piper;
@@ -29,6 +30,7 @@ pub struct Test {
     stdout_closed: bool,
     stderr: Option<String>,
     env: Vec<(String, String)>,
+    kokoro: bool,
 }
 
 pub struct Outcome {
@@ -37,6 +39,7 @@ pub struct Outcome {
     pub stderr: String,
     expected_stderr: Option<String>,
     pub dir: PathBuf,
+    kokoro: bool,
     _keep: TempDir,
 }
 
@@ -59,6 +62,7 @@ impl Test {
             stdout_closed: false,
             stderr: None,
             env: Vec::new(),
+            kokoro: false,
         }
     }
 
@@ -103,6 +107,14 @@ impl Test {
         self
     }
 
+    /// Lets castbook find the project's Kokoro install. Without it, tests
+    /// run as on a machine without Kokoro, so the auto-cast default (which
+    /// is Kokoro's where it is installed) is espeak's whatever the machine.
+    pub fn with_kokoro(mut self) -> Test {
+        self.kokoro = true;
+        self
+    }
+
     /// Sets an environment variable for the command.
     pub fn env(mut self, key: &str, value: &str) -> Test {
         self.env.push((key.to_owned(), value.to_owned()));
@@ -122,7 +134,13 @@ impl Test {
             .args(&self.args)
             .env_remove("ORT_DYLIB_PATH")
             .env_remove("CASTBOOK_ATTRIBUTION_MODEL")
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+            // The project's local installs (ONNX Runtime, voices), also
+            // when the binary is built elsewhere (CARGO_TARGET_DIR).
+            .env("CASTBOOK_VENV", project_venv());
+        if !self.kokoro {
+            command.env("CASTBOOK_KOKORO_DIR", NO_KOKORO);
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
         command
     }
 
@@ -159,6 +177,7 @@ impl Test {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             expected_stderr: self.stderr,
             dir: self.dir.path().to_owned(),
+            kokoro: self.kokoro,
             _keep: self.dir,
         }
     }
@@ -197,7 +216,12 @@ impl Test {
 impl Outcome {
     /// A new command in the same scratch folder, to run after this one.
     pub fn then(self) -> Test {
-        Test::in_dir(self._keep)
+        let test = Test::in_dir(self._keep);
+        if self.kokoro {
+            test.with_kokoro()
+        } else {
+            test
+        }
     }
 
     /// stderr with the scratch folder replaced by `[DIR]`, for snapshots.
@@ -286,6 +310,15 @@ impl Wav {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// A Kokoro folder that does not exist: castbook as on a machine without it.
+pub const NO_KOKORO: &str = "/nonexistent/castbook-tests-without-kokoro";
+
+/// The project's `.venv` (where scripts/setup installs ONNX Runtime and
+/// voices; Kokoro's files are beside it).
+pub fn project_venv() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv")
 }
 
 /// The repo's bundled sample story.

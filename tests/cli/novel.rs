@@ -7,7 +7,7 @@ use crate::{Outcome, Test};
 
 /// A story with `chapters` chapters of `lines` paragraphs each, every
 /// sentence distinct; Bob speaks in every third paragraph.
-fn story(chapters: usize, lines: usize) -> String {
+pub(crate) fn story(chapters: usize, lines: usize) -> String {
     let mut text = String::from("The Long Test\n\n");
     for c in 1..=chapters {
         text.push_str(&format!("Chapter {c}\n\n"));
@@ -43,7 +43,7 @@ fn render(test: Test, out: &str, extra: &[&str]) -> Outcome {
 }
 
 /// Files a crash could leave: temporaries in the output folder or cache.
-fn leftovers(out: &Path) -> Vec<String> {
+pub(crate) fn leftovers(out: &Path) -> Vec<String> {
     let mut found: Vec<String> = std::fs::read_dir(out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -57,7 +57,7 @@ fn leftovers(out: &Path) -> Vec<String> {
 
 /// Segments in the cache: each file is a chunk of segments whose count
 /// is the u32 after the magic and sample rate (see `castbook::cache`).
-fn cached_segments(out: &Path) -> usize {
+pub(crate) fn cached_segments(out: &Path) -> usize {
     let Ok(shards) = std::fs::read_dir(out.join(".cache/segments")) else {
         return 0;
     };

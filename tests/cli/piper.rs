@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::{Test, Wav, sample_story};
 
-fn joe() -> PathBuf {
+pub(crate) fn joe() -> PathBuf {
     let model = castbook::synth::piper::test_model().expect(
         "the Piper test voice is missing: run scripts/setup --piper (or scripts/setup-piper), \
          or set CASTBOOK_PIPER_MODEL to an .onnx file with its .onnx.json",
@@ -23,7 +23,7 @@ fn model_rate(model: &std::path::Path) -> u32 {
     json["audio"]["sample_rate"].as_u64().unwrap() as u32
 }
 
-fn db(x: f64) -> f64 {
+pub(crate) fn db(x: f64) -> f64 {
     20.0 * x.max(1e-9).log10()
 }
 

@@ -28,37 +28,25 @@ mod sessions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 
 use self::model::{Model, discover_models, resolve_model, split_id};
-use self::sessions::{InferJob, Prepared, SessionPool, pool_size};
+use self::sessions::{Prepared, SESSION_BYTES};
 use super::onnx::environment;
+use super::onnx::pool::{SessionPool, all_unavailable, pool_size};
 use super::{Engine, SynthError, VoiceInfo, espeak};
 use crate::core::{Clip, EngineKind, EngineSettings, Gender, Voice};
-
-/// VITS output is not bounded: scale a clip down if it would clip when
-/// stored as 16-bit (the mixer sets the final level anyway).
-fn below_full_scale(mut samples: Vec<f32>) -> Vec<f32> {
-    let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
-    if peak > 0.99 {
-        let gain = 0.99 / peak;
-        for sample in &mut samples {
-            *sample *= gain;
-        }
-    }
-    samples
-}
 
 /// The Piper engine: models by path, and a lazily started session pool.
 pub struct Piper {
     /// libonnxruntime as the cast file names it, if it does.
     onnxruntime: Option<PathBuf>,
-    /// Parallel sessions; None: automatic (see [`sessions::pool_size`]).
+    /// Parallel sessions; None: automatic (see [`pool_size`]).
     sessions: Option<usize>,
     /// Models the cast file names, listed by `castbook voices`.
     named_models: Vec<PathBuf>,
     models: HashMap<PathBuf, Arc<Model>>,
-    pool: Option<SessionPool>,
+    pool: Option<SessionPool<Prepared>>,
 }
 
 impl Piper {
@@ -163,6 +151,11 @@ impl Engine for Piper {
         Ok(self.model(split_id(id).0)?.fingerprint.clone())
     }
 
+    /// VITS models have no pitch input.
+    fn takes_pitch(&self) -> bool {
+        false
+    }
+
     fn sample_rate(&mut self, id: &str) -> Result<u32, SynthError> {
         Ok(self.model(split_id(id).0)?.config.audio.sample_rate)
     }
@@ -181,82 +174,16 @@ impl Engine for Piper {
     }
 
     fn synthesize_batch(&mut self, items: &[(&str, &Voice)]) -> Vec<Result<Clip, SynthError>> {
-        let mut results: Vec<Option<Result<Clip, SynthError>>> =
-            (0..items.len()).map(|_| None).collect();
         if let Err(err) = self.runtime() {
-            let reason = err.to_string();
-            return items
-                .iter()
-                .map(|_| {
-                    Err(SynthError::Unavailable {
-                        engine: EngineKind::Piper,
-                        reason: reason.clone(),
-                    })
-                })
-                .collect();
+            return all_unavailable(EngineKind::Piper, items.len(), &err.to_string());
         }
-        let size = pool_size(self.sessions);
-        let pool = self.pool.get_or_insert_with(|| SessionPool::new(size));
-        let queue = pool.queue.clone().expect("queue open while the pool lives");
-        let (reply, replies) = mpsc::channel();
-        let mut rates = vec![0u32; items.len()];
-        let mut jobs = Vec::new();
-        for (index, (text, voice)) in items.iter().enumerate() {
-            match self.prepare(text, voice) {
-                Ok(prepared) => {
-                    rates[index] = prepared.sample_rate;
-                    jobs.push(InferJob {
-                        index,
-                        input: prepared,
-                        reply: reply.clone(),
-                    });
-                }
-                Err(err) => results[index] = Some(Err(err)),
-            }
-        }
-        // Longest first, so no session is left with a long utterance at the
-        // end of the batch while the others idle; results keep input order.
-        jobs.sort_by_key(|job| {
-            std::cmp::Reverse(job.input.sentences.iter().map(Vec::len).sum::<usize>())
+        let size = pool_size(self.sessions, SESSION_BYTES);
+        let pool = self.pool.take().unwrap_or_else(|| SessionPool::new(size));
+        let results = pool.speak(EngineKind::Piper, items, |text, voice| {
+            self.prepare(text, voice)
         });
-        let mut pending = 0;
-        for job in jobs {
-            let index = job.index;
-            if queue.send(job).is_ok() {
-                pending += 1;
-            } else {
-                results[index] = Some(Err(SynthError::Failed {
-                    engine: EngineKind::Piper,
-                    text: items[index].0.chars().take(60).collect(),
-                    reason: "the Piper worker pool stopped".to_owned(),
-                }));
-            }
-        }
-        drop(reply);
-        for (index, result) in replies.iter().take(pending) {
-            results[index] = Some(
-                result
-                    .map(|samples| Clip::from_f32(below_full_scale(samples), rates[index]))
-                    .map_err(|reason| SynthError::Failed {
-                        engine: EngineKind::Piper,
-                        text: items[index].0.chars().take(60).collect(),
-                        reason,
-                    }),
-            );
-        }
+        self.pool = Some(pool);
         results
-            .into_iter()
-            .enumerate()
-            .map(|(index, r)| {
-                r.unwrap_or_else(|| {
-                    Err(SynthError::Failed {
-                        engine: EngineKind::Piper,
-                        text: items[index].0.chars().take(60).collect(),
-                        reason: "a Piper worker stopped without an answer".to_owned(),
-                    })
-                })
-            })
-            .collect()
     }
 
     fn voices(&mut self) -> Result<Vec<VoiceInfo>, SynthError> {

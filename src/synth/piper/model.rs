@@ -8,8 +8,8 @@ use serde::Deserialize;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::core::is_model_name;
-use crate::synth::espeak;
 use crate::synth::onnx::{project_venvs, site_packages};
+use crate::synth::{espeak, runs};
 
 /// Longest model input (in phonemes) castbook builds from a sentence's
 /// clauses. VITS inference costs more per second of speech as inputs grow
@@ -148,38 +148,10 @@ impl Model {
     pub fn phoneme_ids(&self, text: &str) -> Result<Vec<Vec<i64>>, String> {
         let clauses = espeak::lock()
             .map_err(|err| err.to_string())?
-            .text_to_phonemes(&self.config.espeak.voice, text)?;
-        let mut sentences = Vec::new();
-        let mut current = String::new();
-        for clause in &clauses {
-            let phonemes = strip_language_flags(&clause.phonemes);
-            let phonemes = phonemes.trim();
-            let length = |s: &str| s.chars().count();
-            if length(&current) + length(phonemes) > MAX_RUN_PHONEMES && current.ends_with(' ') {
-                // `current` ends at clause punctuation: a natural place to break.
-                sentences.push(std::mem::take(&mut current));
-            }
-            if !phonemes.is_empty() {
-                if !current.is_empty() && !current.ends_with(' ') {
-                    current.push(' ');
-                }
-                current.push_str(phonemes);
-            }
-            if let Some(mark) = clause.terminator {
-                current.push(mark);
-                if matches!(mark, ',' | ';' | ':') {
-                    current.push(' ');
-                }
-            }
-            if clause.ends_sentence() {
-                sentences.push(std::mem::take(&mut current));
-            }
-        }
-        sentences.push(current);
-        Ok(sentences
+            .text_to_phonemes(&self.config.espeak.voice, text, espeak::Ipa::Plain)?;
+        Ok(runs::runs(&clauses, MAX_RUN_PHONEMES, str::to_owned)
             .iter()
-            .filter(|s| s.chars().any(char::is_alphabetic))
-            .map(|s| self.ids(s.trim_end()))
+            .map(|run| self.ids(run))
             .collect())
     }
 
@@ -200,21 +172,6 @@ impl Model {
         ids.extend(&map["$"]);
         ids
     }
-}
-
-/// espeak marks words it reads in another language as `(fr)…(en)`.
-fn strip_language_flags(phonemes: &str) -> String {
-    let mut out = String::with_capacity(phonemes.len());
-    let mut depth = 0;
-    for c in phonemes.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' if depth > 0 => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
 }
 
 pub(super) fn config_path(model: &Path) -> PathBuf {
@@ -379,6 +336,5 @@ mod tests {
         assert_eq!(split_id("a/b.onnx#3"), ("a/b.onnx", Some("3")));
         assert_eq!(split_id("a/b.onnx"), ("a/b.onnx", None));
         assert_eq!(split_id("a#b/c.onnx"), ("a#b/c.onnx", None));
-        assert_eq!(strip_language_flags("(fr)bɔ̃(en)ʒˈuːɹ"), "bɔ̃ʒˈuːɹ");
     }
 }

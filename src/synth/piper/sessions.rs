@@ -1,28 +1,20 @@
-//! Piper inference: a pool of threads, each owning one ONNX Runtime
-//! session per model with a single intra-op thread, fed from one queue.
-//!
-//! A session of a medium model holds about 0.5 GB, so the pool is bounded
-//! (one per core, at most [`MAX_DEFAULT_SESSIONS`], and no more than
-//! available memory allows) unless the settings fix it.
+//! Piper inference on the shared session pool ([`crate::synth::onnx::pool`]):
+//! each pool thread keeps one session per model, with one intra-op thread.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::value::Tensor;
 
 use super::graph;
 use super::model::Model;
 use crate::core::error_chain;
-use crate::synth::onnx::environment;
+use crate::synth::onnx::pool::{Inference, session_from_bytes};
 
-/// Default upper bound on parallel sessions (each about 0.5 GB).
-pub const MAX_DEFAULT_SESSIONS: usize = 4;
 /// Memory one session of a medium model needs, for bounding the pool.
-const SESSION_BYTES: u64 = 512 * 1024 * 1024;
+pub(super) const SESSION_BYTES: u64 = 512 * 1024 * 1024;
 
 /// One utterance's model inputs, prepared on the caller's thread.
 pub(super) struct Prepared {
@@ -33,76 +25,32 @@ pub(super) struct Prepared {
     pub(super) speaker: Option<i64>,
 }
 
-/// One utterance for the pool.
-pub(super) struct InferJob {
-    pub(super) index: usize,
-    pub(super) input: Prepared,
-    pub(super) reply: mpsc::Sender<(usize, Result<Vec<f32>, String>)>,
-}
+impl Inference for Prepared {
+    type Sessions = HashMap<PathBuf, Session>;
 
-/// Threads that each own a session per model, fed from one queue.
-pub(super) struct SessionPool {
-    pub(super) queue: Option<mpsc::Sender<InferJob>>,
-    workers: Vec<JoinHandle<()>>,
-}
-
-impl SessionPool {
-    pub(super) fn new(size: usize) -> SessionPool {
-        let (queue, jobs) = mpsc::channel::<InferJob>();
-        let jobs = Arc::new(Mutex::new(jobs));
-        let workers = (0..size)
-            .map(|_| {
-                let jobs = Arc::clone(&jobs);
-                std::thread::spawn(move || worker(&jobs))
-            })
-            .collect();
-        SessionPool {
-            queue: Some(queue),
-            workers,
-        }
-    }
-}
-
-impl Drop for SessionPool {
-    fn drop(&mut self) {
-        // Closing the queue ends each worker's loop.
-        self.queue.take();
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
-        }
-    }
-}
-
-fn worker(jobs: &Mutex<mpsc::Receiver<InferJob>>) {
-    let mut sessions: HashMap<PathBuf, Session> = HashMap::new();
-    loop {
-        let job = {
-            let Ok(receiver) = jobs.lock() else { return };
-            match receiver.recv() {
-                Ok(job) => job,
-                Err(_) => return,
+    fn infer(&self, sessions: &mut Self::Sessions) -> Result<Vec<f32>, String> {
+        let session = match sessions.entry(self.model.path.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(open_session(&self.model.path)?)
             }
         };
-        let result = run_job(&mut sessions, &job);
-        let _ = job.reply.send((job.index, result));
-    }
-}
-
-fn run_job(sessions: &mut HashMap<PathBuf, Session>, job: &InferJob) -> Result<Vec<f32>, String> {
-    let session = match sessions.entry(job.input.model.path.clone()) {
-        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-        std::collections::hash_map::Entry::Vacant(e) => {
-            e.insert(open_session(&job.input.model.path)?)
+        let mut audio = Vec::new();
+        for ids in &self.sentences {
+            audio.extend(
+                infer(session, ids, self.scales, self.speaker).map_err(|err| err.to_string())?,
+            );
         }
-    };
-    let mut audio = Vec::new();
-    for ids in &job.input.sentences {
-        audio.extend(
-            infer(session, ids, job.input.scales, job.input.speaker)
-                .map_err(|err| err.to_string())?,
-        );
+        Ok(audio)
     }
-    Ok(audio)
+
+    fn cost(&self) -> usize {
+        self.sentences.iter().map(Vec::len).sum()
+    }
+
+    fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
 }
 
 /// A session for the model at `path`, its convolutions made 2-D first
@@ -111,22 +59,7 @@ fn open_session(path: &Path) -> Result<Session, String> {
     let fail = |err: String| format!("{}: cannot load the model: {err}", path.display());
     let original = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
     let rewritten = graph::convolutions_as_2d(&original).map_err(|e| fail(error_chain(&e)))?;
-    session_from_bytes(rewritten.as_deref().unwrap_or(&original)).map_err(fail)
-}
-
-fn session_from_bytes(model: &[u8]) -> Result<Session, String> {
-    let environment = environment(None)?;
-    Session::builder(environment)
-        .map_err(|e| e.to_string())?
-        // `All` includes the NCHWc layout that makes 2-D convolutions fast.
-        .with_optimization_level(GraphOptimizationLevel::All)
-        .map_err(|e| e.to_string())?
-        .with_intra_threads(1)
-        .map_err(|e| e.to_string())?
-        .with_inter_threads(1)
-        .map_err(|e| e.to_string())?
-        .commit_from_memory(model)
-        .map_err(|e| e.to_string())
+    session_from_bytes(rewritten.as_deref().unwrap_or(&original), 1, false).map_err(fail)
 }
 
 fn infer(
@@ -155,27 +88,10 @@ fn infer(
     Ok(audio.to_vec())
 }
 
-/// How many sessions to run: the user's choice, else one per core, at most
-/// [`MAX_DEFAULT_SESSIONS`] and what available memory allows.
-pub(super) fn pool_size(requested: Option<usize>) -> usize {
-    if let Some(n) = requested {
-        return n.max(1);
-    }
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let memory = available_memory().map_or(usize::MAX, |bytes| (bytes / SESSION_BYTES) as usize);
-    cores.min(MAX_DEFAULT_SESSIONS).min(memory).max(1)
-}
-
-fn available_memory() -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::synth::onnx::environment;
     use crate::synth::piper::joe;
 
     #[test]
@@ -189,7 +105,7 @@ mod tests {
         // No noise, so each model gives one answer.
         let scales = [0.0, 1.0, 0.0];
         let run = |bytes: &[u8]| {
-            let mut session = session_from_bytes(bytes).unwrap();
+            let mut session = session_from_bytes(bytes, 1, false).unwrap();
             infer(&mut session, ids, scales, None).unwrap()
         };
         let (before, after) = (run(&original), run(&rewritten));

@@ -6,6 +6,8 @@
 //! `onnxruntime` wheel; voice packages live in the same environment, so
 //! [`project_venvs`] and [`site_packages`] serve model discovery too.
 
+pub mod pool;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -63,10 +65,14 @@ pub fn find_onnxruntime(configured: Option<&Path>) -> Result<PathBuf, String> {
     ))
 }
 
-/// Candidate `.venv` folders: above the executable, then the git root of
-/// the current folder.
+/// Candidate `.venv` folders: `CASTBOOK_VENV` if set (for a binary built
+/// outside the project, as with `CARGO_TARGET_DIR`), above the executable,
+/// then the git root of the current folder.
 pub fn project_venvs() -> Vec<PathBuf> {
     let mut out = Vec::new();
+    if let Some(venv) = std::env::var_os("CASTBOOK_VENV").filter(|v| !v.is_empty()) {
+        out.push(PathBuf::from(venv));
+    }
     if let Ok(exe) = std::env::current_exe() {
         let exe = exe.canonicalize().unwrap_or(exe);
         if let Some(venv) = exe
@@ -74,6 +80,7 @@ pub fn project_venvs() -> Vec<PathBuf> {
             .skip(1)
             .map(|dir| dir.join(".venv"))
             .find(|venv| venv.is_dir())
+            && !out.contains(&venv)
         {
             out.push(venv);
         }
