@@ -1,13 +1,12 @@
 //! Command line: clap types live here and stop here. `parse` turns them
 //! into a [`Plan`] of plain paths and options that the pipeline runs.
 //! The environment is read here too, at the edge, and nowhere in the
-//! library: `CASTBOOK_ATTR_DISABLE` becomes the plan's [`Evidence`].
+//! library: `CASTBOOK_ATTRIBUTION_MODEL` becomes the plan's model path.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use castbook::attribute::Evidence;
 use castbook::core::EngineKind;
 use castbook::ingest::Reading;
 use castbook::render::output::encode::AudioFormat;
@@ -72,7 +71,7 @@ enum Command {
         /// chapter, and one for the book with --format m4b.
         #[arg(long, value_enum, value_name = "FORMAT")]
         subtitles: Option<SubtitleChoice>,
-        /// Put each line's speaker in the subtitles (`Faith: ...`).
+        /// Put each line's speaker in the subtitles (`Ines: ...`).
         #[arg(long, requires = "subtitles")]
         subtitles_speakers: bool,
     },
@@ -110,6 +109,10 @@ enum Command {
         /// Write to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Instead of the script, say why each quote went to its speaker:
+        /// the best candidates, their probabilities and strongest evidence.
+        #[arg(long, conflicts_with = "format")]
+        explain: bool,
     },
     /// Show the characters found and the voice each one gets.
     Cast {
@@ -345,7 +348,8 @@ pub enum Plan {
         reading: Reading,
         format: ScriptFormat,
         out: Option<PathBuf>,
-        evidence: Evidence,
+        explain: bool,
+        attribution_model: Option<PathBuf>,
     },
     Cast {
         story: PathBuf,
@@ -353,7 +357,7 @@ pub enum Plan {
         reading: Reading,
         /// Where `--write` writes: the cast file in use, or voices.toml beside the story.
         write: Option<PathBuf>,
-        evidence: Evidence,
+        attribution_model: Option<PathBuf>,
     },
     Voices {
         engine: Option<EngineKind>,
@@ -401,31 +405,15 @@ pub struct RenderPlan {
     pub chapters: Option<ChapterSelection>,
     /// None: `<out>/.cache`.
     pub cache: Option<PathBuf>,
-    pub evidence: Evidence,
+    /// A model file to use instead of the compiled-in one (evaluation only).
+    pub attribution_model: Option<PathBuf>,
 }
 
-/// The evidence attribution may use: all but the comma list in
-/// `CASTBOOK_ATTR_DISABLE` (for ablation runs), whose names must be known.
-fn evidence_from_env() -> Result<Evidence, clap::Error> {
-    let disabled = std::env::var("CASTBOOK_ATTR_DISABLE").unwrap_or_default();
-    evidence_without(&disabled).map_err(|message| {
-        clap::Error::raw(
-            clap::error::ErrorKind::ValueValidation,
-            format!("CASTBOOK_ATTR_DISABLE: {message}\n"),
-        )
-    })
-}
-
-fn evidence_without(disabled: &str) -> Result<Evidence, String> {
-    for name in disabled.split(',').map(str::trim) {
-        if !name.is_empty() && !Evidence::NAMES.contains(&name) {
-            return Err(format!(
-                "unknown evidence {name:?}; expected a comma list of: {}",
-                Evidence::NAMES.join(", ")
-            ));
-        }
-    }
-    Ok(Evidence::without(disabled))
+/// `CASTBOOK_ATTRIBUTION_MODEL`: an attribution model file to use instead
+/// of the compiled-in one. For evaluation only (leave-one-story-out runs a
+/// model trained without the story it measures), so it is no option.
+fn attribution_model_from_env() -> Option<PathBuf> {
+    std::env::var_os("CASTBOOK_ATTRIBUTION_MODEL").map(PathBuf::from)
 }
 
 pub fn parse() -> Result<Plan, clap::Error> {
@@ -475,7 +463,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 jobs: jobs.map_or_else(default_jobs, |n| n as usize),
                 chapters,
                 cache,
-                evidence: evidence_from_env()?,
+                attribution_model: attribution_model_from_env(),
             })
         }
         Command::Cache {
@@ -512,13 +500,15 @@ pub fn parse() -> Result<Plan, clap::Error> {
             reading,
             format,
             out,
+            explain,
         } => Plan::Script {
             voices: voices.resolve(&story),
             reading: reading.resolve(),
             story,
             format,
             out,
-            evidence: evidence_from_env()?,
+            explain,
+            attribution_model: attribution_model_from_env(),
         },
         Command::Cast {
             story,
@@ -533,7 +523,7 @@ pub fn parse() -> Result<Plan, clap::Error> {
                 reading: reading.resolve(),
                 story,
                 write,
-                evidence: evidence_from_env()?,
+                attribution_model: attribution_model_from_env(),
             }
         }
         Command::Voices { engine, voices } => Plan::Voices {
@@ -577,18 +567,6 @@ mod tests {
         for bad in ["", "0", "5-3", "a-b", "3-x", "-2"] {
             assert!(parse_chapters(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn unknown_evidence_names_are_rejected() {
-        assert_eq!(evidence_without(""), Ok(Evidence::default()));
-        let some = evidence_without("beats, turns").unwrap();
-        assert!(!some.beats && !some.turns && some.named_tags);
-        let err = evidence_without("beats,turnz").unwrap_err();
-        assert!(
-            err.contains("\"turnz\"") && err.contains("vocatives"),
-            "{err}"
-        );
     }
 
     #[test]

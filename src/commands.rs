@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use castbook::attribute::{self, Attributed, Evidence};
+use castbook::attribute::{self, Attributed};
 use castbook::cast::{self, VoicesFile};
 use castbook::core::{EngineKind, Gender};
 use castbook::ingest::{self, Book, Reading};
@@ -43,11 +43,29 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             reading,
             format,
             out,
-            evidence,
+            explain,
+            attribution_model,
         } => {
-            let (book, _, attributed) = read_and_tag(&story, voices.as_deref(), evidence)?;
+            let model = load_model(attribution_model.as_deref())?;
+            let (book, file, attributed) = read_and_tag(&story, voices.as_deref(), &model)?;
+            let explanations = if explain {
+                if script::read_if_script(&story).is_ok_and(|s| s.is_some()) {
+                    return Err(InputError(format!(
+                        "{}: --explain needs a story; a script's speakers were not chosen by attribution",
+                        story.display()
+                    ))
+                    .into());
+                }
+                let known = cast::known_characters(&file);
+                attribute::explain(&book, &segment::segment_book(&book), &known, model.get())
+            } else {
+                Vec::new()
+            };
             let write = |sink: &mut dyn std::io::Write| {
                 match format {
+                    _ if explain => {
+                        script::write_explanations(&book, &explanations, &mut &mut *sink)?
+                    }
                     ScriptFormat::Jsonl => {
                         script::write_jsonl(&book, &attributed, reading, &mut &mut *sink)?
                     }
@@ -72,8 +90,14 @@ pub fn run(plan: Plan) -> anyhow::Result<()> {
             voices,
             reading,
             write,
-            evidence,
-        } => cast_table(&story, voices, reading, write, evidence),
+            attribution_model,
+        } => cast_table(
+            &story,
+            voices,
+            reading,
+            write,
+            &load_model(attribution_model.as_deref())?,
+        ),
         Plan::Voices { engine, voices } => list_voices(engine, voices.as_deref()),
         Plan::Say {
             text,
@@ -126,12 +150,12 @@ fn cast_table(
     voices: Option<PathBuf>,
     reading: Reading,
     write: Option<PathBuf>,
-    evidence: Evidence,
+    model: &AttributionModel,
 ) -> anyhow::Result<()> {
     // A cast file that --write is about to create is not an error.
     let voices = voices.filter(|path| write.as_deref() != Some(path.as_path()) || path.exists());
     let is_script = matches!(script::read_if_script(story), Ok(Some(_)));
-    let (book, file, attributed) = read_and_tag(story, voices.as_deref(), evidence)?;
+    let (book, file, attributed) = read_and_tag(story, voices.as_deref(), model)?;
     let mut engines = Engines::new().with_settings(file.engine_settings());
     file.check_voices(|voice| engines.check_voice(voice))?;
     // With a cast file, attribution only uses its names: look again
@@ -139,7 +163,8 @@ fn cast_table(
     let mut characters = attributed.characters;
     let mut new = Vec::new();
     if !is_script && !file.characters.is_empty() {
-        let found = attribute::attribute_with(&book, segment::segment_book(&book), &[], evidence);
+        let found =
+            attribute::attribute_with(&book, segment::segment_book(&book), &[], model.get());
         let newcomers = cast::write::newcomers(&found.characters, &file, &characters);
         new = newcomers.iter().map(|c| c.name.clone()).collect();
         characters.extend(newcomers);
@@ -249,8 +274,11 @@ fn render(plan: RenderPlan) -> anyhow::Result<()> {
     if plan.format != AudioFormat::Wav {
         encode::check_ffmpeg(plan.format)?;
     }
-    let (book, voices, attributed) =
-        read_and_tag(&plan.story, plan.voices.as_deref(), plan.evidence)?;
+    let (book, voices, attributed) = read_and_tag(
+        &plan.story,
+        plan.voices.as_deref(),
+        &load_model(plan.attribution_model.as_deref())?,
+    )?;
     let title = book.title.clone();
     if plan.verbose {
         eprintln!(
@@ -531,7 +559,7 @@ fn read_aloud(
 fn read_and_tag(
     story: &Path,
     voices: Option<&Path>,
-    evidence: Evidence,
+    model: &AttributionModel,
 ) -> anyhow::Result<(Book, VoicesFile, Attributed)> {
     let mut voices = match voices {
         Some(path) => cast::load_voices_file(path)?,
@@ -555,8 +583,39 @@ fn read_and_tag(
     }
     let segments = segment::segment_book(&book);
     let known = cast::known_characters(&voices);
-    let attributed = attribute::attribute_with(&book, segments, &known, evidence);
+    let attributed = attribute::attribute_with(&book, segments, &known, model.get());
     Ok((book, voices, attributed))
+}
+
+/// The attribution model: the one compiled in, or a file given for
+/// evaluation (a model trained without the story being measured).
+enum AttributionModel {
+    Embedded,
+    File(attribute::Model),
+}
+
+impl AttributionModel {
+    fn get(&self) -> &attribute::Model {
+        match self {
+            AttributionModel::Embedded => attribute::Model::embedded(),
+            AttributionModel::File(model) => model,
+        }
+    }
+}
+
+fn load_model(path: Option<&Path>) -> anyhow::Result<AttributionModel> {
+    let Some(path) = path else {
+        return Ok(AttributionModel::Embedded);
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        InputError(format!(
+            "CASTBOOK_ATTRIBUTION_MODEL: cannot read {}: {e}",
+            path.display()
+        ))
+    })?;
+    let model = attribute::Model::parse(&text)
+        .map_err(|e| InputError(format!("{}: {e}", path.display())))?;
+    Ok(AttributionModel::File(model))
 }
 
 fn progress_bar(total: u64, visible: bool) -> indicatif::ProgressBar {

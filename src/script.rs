@@ -71,6 +71,49 @@ pub fn write_jsonl(
     Ok(())
 }
 
+/// Writes why each quote went to its speaker: the quote's line in the
+/// story and its opening words, then the best candidates with their
+/// probabilities and strongest features (weight × value).
+pub fn write_explanations(
+    book: &Book,
+    explanations: &[crate::attribute::Explanation],
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut line = 1;
+    let mut cursor = 0;
+    for e in explanations {
+        let segment = e.range.clone();
+        line += book.text[cursor..segment.start].matches('\n').count();
+        cursor = segment.start;
+        let text: String = book.text[segment]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let opening: String = text.chars().take(70).collect();
+        let more = if opening.len() < text.len() {
+            "..."
+        } else {
+            ""
+        };
+        writeln!(out, "line {line}: {opening}{more}")?;
+        for c in &e.candidates {
+            let name = c.name.as_deref().unwrap_or("(someone unnamed)");
+            let features: Vec<String> = c
+                .features
+                .iter()
+                .map(|(f, v)| format!("{f} {v:+.2}"))
+                .collect();
+            writeln!(
+                out,
+                "  {:5.3}  {name:<28} {}",
+                c.probability,
+                features.join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// First line of an editable script; how `render` tells a script from a story.
 pub const HEADER: &str = "# castbook script v1";
 
@@ -653,12 +696,12 @@ mod tests {
 
     #[test]
     fn edited_speakers_and_unknown_names_are_kept() {
-        let (book, attributed) = tagged("\"Hi,\" said Faith.\n", &[Some("Faith")]);
+        let (book, attributed) = tagged("\"Hi,\" said Ines.\n", &[Some("Ines")]);
         let mut out = Vec::new();
         write_text(&book, &attributed, Reading::default(), &mut out).unwrap();
         let edited = String::from_utf8(out)
             .unwrap()
-            .replace("@Faith:", "@Nobody Else:");
+            .replace("@Ines:", "@Nobody Else:");
         let parsed = parse_text(Path::new("s.script"), &edited).unwrap();
         let (book2, attributed2) = parsed.into_book(Path::new("s.script"), &[]);
         assert_eq!(book2.text, book.text);

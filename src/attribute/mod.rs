@@ -1,26 +1,39 @@
 //! Attribute: give each dialogue segment a speaker.
 //!
-//! Design: one linear pass to tokenise narration and find speech tags
-//! (`tags`), one to build the roster of characters (`characters`: the
-//! user's cast, or names discovered in the text and grouped into people by
-//! `cluster`, with genders from `gender` and `given_names`), then a single ordered
-//! walk over the paragraphs (`resolve`) that weighs the evidence for each
-//! quote: explicit tags, pronoun tags resolved by salience, first-person
-//! narration, action beats, vocatives and turn-taking.
-//!
-//! Each kind of evidence can be switched off through [`Evidence`] to
-//! measure what it contributes (the binary reads a comma list of evidence
-//! names from the `CASTBOOK_ATTR_DISABLE` environment variable; the library
-//! reads no environment).
+//! Design: a learned ranker over each quote's candidate speakers.
+//! `context` reads the book once (narration tokens, speech tags from
+//! `tags`, the roster from `characters`: the user's cast, or names
+//! discovered in the text and grouped into people by `cluster`, with
+//! genders from `gender` and `given_names`; mentions, vocatives); `cues`
+//! collects the static facts around each quote; `candidates` lists who may
+//! have spoken it; `features` turns the evidence for one candidate into
+//! named numbers; `model` weighs them (a conditional logit whose weights
+//! are learned from annotated stories, see `learn`); and `decoder` decides
+//! the quotes in order, since turn-taking makes each decision evidence for
+//! the next.
 
+mod candidates;
 mod characters;
 mod cluster;
+mod context;
+mod cues;
+mod decoder;
+mod discover;
+mod explain;
+mod features;
 mod gender;
 mod given_names;
+mod history;
+pub mod learn;
 mod lexicon;
-mod resolve;
+mod model;
 mod tags;
 mod tokens;
+mod topic;
+mod vocatives;
+
+pub use explain::{Explanation, Ranked};
+pub use model::{Model, ModelError};
 
 use std::collections::HashMap;
 
@@ -58,86 +71,19 @@ pub struct Attributed {
     pub characters: Vec<Character>,
 }
 
-/// Which kinds of evidence attribution may use (all by default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Evidence {
-    /// Named speech tags: "said Faith", "asked the doctor".
-    pub named_tags: bool,
-    /// Pronoun tags resolved by salience: "he said".
-    pub pronoun_tags: bool,
-    /// "I said" and first-person beats go to the narrator.
-    pub first_person: bool,
-    /// Action beats: a character acting in the quote's paragraph.
-    pub beats: bool,
-    /// Untagged quotes alternate between the last two speakers.
-    pub turns: bool,
-    /// A name addressed inside a quote is not its speaker (and likely the next one).
-    pub vocatives: bool,
-    /// Untagged quotes share the tagged speaker of their paragraph.
-    pub paragraph: bool,
-    /// Pronoun-based gender votes for discovered characters.
-    pub gender_votes: bool,
-}
-
-impl Default for Evidence {
-    fn default() -> Self {
-        Evidence {
-            named_tags: true,
-            pronoun_tags: true,
-            first_person: true,
-            beats: true,
-            turns: true,
-            vocatives: true,
-            paragraph: true,
-            gender_votes: true,
-        }
-    }
-}
-
-impl Evidence {
-    pub const NAMES: [&'static str; 8] = [
-        "named_tags",
-        "pronoun_tags",
-        "first_person",
-        "beats",
-        "turns",
-        "vocatives",
-        "paragraph",
-        "gender_votes",
-    ];
-
-    /// All evidence except the comma-separated names in `disabled`.
-    pub fn without(disabled: &str) -> Evidence {
-        let mut e = Evidence::default();
-        for name in disabled.split(',').map(str::trim) {
-            match name {
-                "named_tags" => e.named_tags = false,
-                "pronoun_tags" => e.pronoun_tags = false,
-                "first_person" => e.first_person = false,
-                "beats" => e.beats = false,
-                "turns" => e.turns = false,
-                "vocatives" => e.vocatives = false,
-                "paragraph" => e.paragraph = false,
-                "gender_votes" => e.gender_votes = false,
-                _ => {}
-            }
-        }
-        e
-    }
-}
-
+/// Speakers for the dialogue of `segments`, with the model compiled in.
 pub fn attribute(book: &Book, segments: Vec<Segment>, known: &[KnownCharacter]) -> Attributed {
-    attribute_with(book, segments, known, Evidence::default())
+    attribute_with(book, segments, known, Model::embedded())
 }
 
-/// [`attribute`] with explicit evidence switches.
+/// [`attribute`] with a given model.
 pub fn attribute_with(
     book: &Book,
     mut segments: Vec<Segment>,
     known: &[KnownCharacter],
-    evidence: Evidence,
+    model: &Model,
 ) -> Attributed {
-    let speakers = resolve::resolve(book, &segments, known, evidence);
+    let speakers = speakers(book, &segments, known, model);
     let text = &book.text;
     let mut characters: Vec<Character> = known
         .iter()
@@ -177,11 +123,73 @@ pub fn attribute_with(
         characters[i].words += words;
         segment.speaker = Some(info.name);
     }
-    if evidence.gender_votes {
-        gender::refine(book, &segments, &mut characters);
-    }
+    gender::refine(book, &segments, &mut characters);
     Attributed {
         segments,
         characters,
+    }
+}
+
+/// A speaker for every segment (`None` for narration and unattributed
+/// quotes).
+fn speakers(
+    book: &Book,
+    segments: &[Segment],
+    known: &[KnownCharacter],
+    model: &Model,
+) -> Vec<Option<characters::CharInfo>> {
+    let mut ctx = context::Context::build(book, segments, known);
+    let cues: Vec<cues::Cues> = ctx.quotes.iter().map(|q| cues::cues(&ctx, q)).collect();
+    let decided = decoder::decode(&ctx, &cues, model);
+    name_the_narrator(&mut ctx, &decided);
+    let mut out = vec![None; segments.len()];
+    for (q, speaker) in ctx.quotes.iter().zip(decided) {
+        out[q.seg] = speaker.map(|id| ctx.roster.chars[id].clone());
+    }
+    out
+}
+
+/// Why each quote went to its speaker (see `castbook script --explain`).
+pub fn explain(
+    book: &Book,
+    segments: &[Segment],
+    known: &[KnownCharacter],
+    model: &Model,
+) -> Vec<Explanation> {
+    let mut ctx = context::Context::build(book, segments, known);
+    let cues: Vec<cues::Cues> = ctx.quotes.iter().map(|q| cues::cues(&ctx, q)).collect();
+    let decided = decoder::decode(&ctx, &cues, model);
+    let options = decoder::explain(&ctx, &cues, model, &decided);
+    name_the_narrator(&mut ctx, &decided);
+    ctx.quotes
+        .iter()
+        .zip(&options)
+        .map(|(q, o)| {
+            explain::explain_quote(
+                (q.seg, segments[q.seg].range.clone()),
+                o,
+                &ctx.roster.chars,
+                model,
+            )
+        })
+        .collect()
+}
+
+/// A first-person narrator found in the text takes the name the other
+/// characters call out when talking to them ("Pell, come!").
+fn name_the_narrator(ctx: &mut context::Context<'_>, decided: &[Option<usize>]) {
+    let Some(n) = ctx.narrator else { return };
+    if ctx.roster.closed {
+        return;
+    }
+    let lines: Vec<_> = ctx
+        .quotes
+        .iter()
+        .zip(decided)
+        .map(|(q, &s)| (context::segment_tokens(ctx.segments, ctx.text, q.seg), s))
+        .collect();
+    if let Some(name) = vocatives::narrator_name(&lines, n, &ctx.common) {
+        let c = &mut ctx.roster.chars[n];
+        c.aliases.push(std::mem::replace(&mut c.name, name));
     }
 }

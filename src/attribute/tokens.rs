@@ -135,7 +135,7 @@ pub fn tokenize(text: &str, base: usize, starts_sentence: bool) -> Vec<Tok<'_>> 
                 j += 1;
             }
             let word = &text[b..word_end];
-            // "Alice's": the name, then the possessive as punctuation.
+            // "Greta's": the name, then the possessive as punctuation.
             let possessive = ["'s", "’s"]
                 .iter()
                 .find(|p| word.len() > p.len() + 1 && word.ends_with(*p))
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn words_offsets_and_sentences() {
-        let toks = tokenize("said Mr. Holmes. He don't see Ann's", 10, false);
+        let toks = tokenize("said Mr. Fowler. He don't see Ida's", 10, false);
         let words: Vec<(&str, usize, bool)> = toks
             .iter()
             .filter(|t| t.word)
@@ -208,11 +208,11 @@ mod tests {
             [
                 ("said", 10, false),
                 ("Mr.", 15, false),
-                ("Holmes", 19, false),
+                ("Fowler", 19, false),
                 ("He", 27, true),
                 ("don't", 30, false),
                 ("see", 36, false),
-                ("Ann", 40, false)
+                ("Ida", 40, false)
             ]
         );
     }

@@ -94,7 +94,7 @@ pub struct PoolEntry {
     pub any: Vec<Spanned<String>>,
 }
 
-/// One `[pronounce]` entry: `Xander = "Zander"`, or a table with a
+/// One `[pronounce]` entry: `Xavier = "Zavier"`, or a table with a
 /// respelling for every engine and espeak phonemes (Kirshenbaum, as inside
 /// espeak's `[[...]]`) for espeak voices.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -633,7 +633,7 @@ mod tests {
             r#"
 [narrator]
 voice = "espeak:en-us"
-[characters."Faith"]
+[characters."Ines"]
 aliases = ["the brunette Slayer"]
 gender = "female"
 voice = "espeak:en-us+f3"
@@ -643,9 +643,9 @@ volume = 1.0
 "#,
         )
         .unwrap();
-        let faith = &file.characters["Faith"];
+        let ines = &file.characters["Ines"];
         let voice = file
-            .resolve(faith, faith.voice.as_ref().unwrap().get_ref())
+            .resolve(ines, ines.voice.as_ref().unwrap().get_ref())
             .unwrap();
         assert_eq!(voice.label(), "espeak:en-us+f3");
         assert_eq!(voice.rate, 1.1);

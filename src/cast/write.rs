@@ -398,12 +398,12 @@ mod tests {
     #[test]
     fn starts_a_new_file() {
         let file = VoicesFile::default();
-        let people = vec![character("Mr. Giles", Some(Gender::Male))];
+        let people = vec![character("Mr. Ivo", Some(Gender::Male))];
         let cast = cast(&people, &file).unwrap();
         let (text, _) = add_characters(None, &file, &people, &cast).unwrap();
         let parsed = parse_voices_file(Path::new("v.toml"), &text).unwrap();
         assert_eq!(
-            parsed.characters["Mr. Giles"].gender,
+            parsed.characters["Mr. Ivo"].gender,
             Some(Gender::Male),
             "{text}"
         );

@@ -142,8 +142,8 @@ mod tests {
     #[test]
     fn utf16_both_byte_orders_with_bom() {
         for big_endian in [false, true] {
-            let decoded = decode(&utf16("“Run,” said Dawn.", big_endian, true)).unwrap();
-            assert_eq!(decoded.text, "“Run,” said Dawn.");
+            let decoded = decode(&utf16("“Run,” said Greta.", big_endian, true)).unwrap();
+            assert_eq!(decoded.text, "“Run,” said Greta.");
             let expected = if big_endian { "UTF-16BE" } else { "UTF-16LE" };
             assert_eq!(decoded.encoding, expected);
         }
@@ -151,19 +151,19 @@ mod tests {
 
     #[test]
     fn utf16_without_bom_is_sniffed() {
-        let decoded = decode(&utf16("Plain words, said Giles.", false, false)).unwrap();
+        let decoded = decode(&utf16("Plain words, said Ivo.", false, false)).unwrap();
         assert_eq!(decoded.encoding, "UTF-16LE");
-        assert_eq!(decoded.text, "Plain words, said Giles.");
+        assert_eq!(decoded.text, "Plain words, said Ivo.");
     }
 
     #[test]
     fn windows_1252_fan_fiction_export() {
         let (bytes, _, _) = encoding_rs::WINDOWS_1252
-            .encode("\u{201c}I don\u{2019}t know,\u{201d} Faith said. \u{201c}It\u{2019}s a caf\u{e9} thing.\u{201d}");
+            .encode("\u{201c}I don\u{2019}t know,\u{201d} Ines said. \u{201c}It\u{2019}s a caf\u{e9} thing.\u{201d}");
         assert!(std::str::from_utf8(&bytes).is_err());
         let decoded = decode(&bytes).unwrap();
         assert_eq!(decoded.encoding, "windows-1252");
-        assert!(decoded.text.contains("“I don’t know,” Faith said."));
+        assert!(decoded.text.contains("“I don’t know,” Ines said."));
         assert!(decoded.text.contains("café"));
     }
 

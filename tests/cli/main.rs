@@ -175,7 +175,7 @@ impl Test {
             .current_dir(self.dir.path())
             .args(&self.args)
             .env_remove("ORT_DYLIB_PATH")
-            .env_remove("CASTBOOK_ATTR_DISABLE")
+            .env_remove("CASTBOOK_ATTRIBUTION_MODEL")
             .env_remove("CASTBOOK_VENV");
         // The project's local installs (ONNX Runtime, voices), also when
         // the binary is built elsewhere (CARGO_TARGET_DIR); not for a

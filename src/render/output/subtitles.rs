@@ -1,6 +1,6 @@
 //! Subtitles from the manifest's segment times: SRT or WebVTT, one file
 //! per chapter and one for the whole book (for an M4B), optionally with
-//! who speaks (`Faith: ...`).
+//! who speaks (`Ines: ...`).
 
 use std::fmt::Write as _;
 

@@ -1,0 +1,274 @@
+//! Unit tests of `characters.rs`.
+
+use super::super::tags::Subject;
+use super::super::tokens::tokenize;
+use super::*;
+
+#[test]
+fn keys_fold_case_periods_and_articles() {
+    assert_eq!(key("Mr. Hugo  Marsh"), "mr hugo marsh");
+    assert_eq!(key("The Tin Soldier"), "tin soldier");
+    assert_eq!(key("Aimé Lacoste"), "aime lacoste");
+    assert_eq!(key("the"), "the");
+}
+
+#[test]
+fn names_cluster_into_characters() {
+    let text = "Then Felix Thorne came in. Felix Thorne sat. Later Mr. Thorne sat down. Felix smiled. \
+                Thorne laughed at Oscar. Oscar Dane frowned. Oscar sighed. \
+                Miss Reed waved. Ivy Reed nodded. Mrs. Thorne left the room. \
+                Then Oscar Dane and Ivy Reed left.";
+    let toks = tokenize(text, 0, true);
+    let narration = [&toks[..]];
+    let subjects = [
+        Subject::Name("Felix".to_owned()),
+        Subject::Name("Oscar".to_owned()),
+    ];
+    let refs: Vec<&Subject> = subjects.iter().collect();
+    let mut roster = discover(&narration, &refs);
+    vote_genders(&mut roster, &narration);
+    let felix = roster.lookup("Felix").unwrap();
+    assert_eq!(roster.lookup("Mr. Thorne"), Some(felix));
+    assert_eq!(roster.lookup("Felix Thorne"), Some(felix));
+    assert_eq!(roster.chars[felix].name, "Felix Thorne");
+    assert_eq!(roster.chars[felix].gender, Some(Gender::Male));
+    let oscar = roster.lookup("Oscar").unwrap();
+    assert_ne!(oscar, felix);
+    assert_eq!(roster.chars[oscar].name, "Oscar Dane");
+    let ivy = roster.lookup("Miss Reed").unwrap();
+    assert_eq!(roster.chars[ivy].gender, Some(Gender::Female));
+    assert_ne!(roster.lookup("Mrs. Thorne"), Some(felix));
+}
+
+#[test]
+fn a_given_name_vouches_for_a_common_word_surname() {
+    // "wood" is written in lower case more often than "Stone" is
+    // capitalised, but "Nathaniel Stone" makes it a surname.
+    let text = "A stone wall stood. Then Nathaniel Stone came in. The stone was wet. \
+                A stone fell. Nathaniel Stone laughed. Nathaniel Stone sat. It was a stone cabin \
+                with a stone door and a stone floor. Pratt looked at Stone. \
+                The police took Stone away.";
+    let toks = tokenize(text, 0, true);
+    let narration = [&toks[..]];
+    let roster = discover(&narration, &[]);
+    let stone = roster.lookup("Nathaniel Stone").unwrap();
+    assert_eq!(roster.lookup("Stone"), Some(stone));
+    let at = toks
+        .iter()
+        .position(|t| t.text() == "Stone" && !t.sent_start)
+        .unwrap();
+    let looked = toks[at..].iter().position(|t| t.text() == "at").unwrap() + at;
+    assert_eq!(roster.match_at(&toks, looked + 1), Some((stone, 1)));
+}
+
+#[test]
+fn known_cast_lookups() {
+    let known = [
+        KnownCharacter {
+            name: "Mademoiselle Duval".to_owned(),
+            aliases: vec![],
+            gender: Some(Gender::Female),
+        },
+        KnownCharacter {
+            name: "Aime Lacoste".to_owned(),
+            aliases: vec!["Lacoste".to_owned()],
+            gender: None,
+        },
+    ];
+    let roster = Roster::from_known(&known);
+    assert_eq!(roster.lookup("Mademoiselle"), Some(0));
+    assert_eq!(roster.lookup("Duval"), Some(0));
+    assert_eq!(roster.lookup("Aimé Lacoste"), Some(1));
+    assert_eq!(roster.lookup("Mr. Lacoste"), Some(1));
+    assert_eq!(roster.lookup("Oscar"), None);
+}
+
+#[test]
+fn a_surname_entry_is_the_full_named_character() {
+    let k = |name: &str, aliases: &[&str]| KnownCharacter {
+        name: name.to_owned(),
+        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        gender: None,
+    };
+    let known = [
+        k("The Stranger", &["Oscar Crane"]),
+        k("Crane", &[]),
+        k("Pike", &[]),
+        k("Mrs. Pike", &[]),
+    ];
+    let roster = Roster::from_known(&known);
+    // "Crane" is Oscar Crane named a second time.
+    assert_eq!(roster.lookup("Crane"), Some(0));
+    assert_eq!(roster.lookup("Oscar Crane"), Some(0));
+    // A title is not a given name: Mrs. Pike is a relative.
+    assert_eq!(roster.lookup("Pike"), Some(2));
+    assert_eq!(roster.lookup("Mrs. Pike"), Some(3));
+}
+
+#[test]
+fn a_bare_surname_several_entries_share_is_the_mans() {
+    let k = |name: &str, aliases: &[&str], gender: Option<Gender>| KnownCharacter {
+        name: name.to_owned(),
+        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        gender,
+    };
+    let known = [
+        k("Oswin Marsh", &["Mr. Marsh"], Some(Gender::Male)),
+        k("Mrs. Marsh", &[], Some(Gender::Female)),
+        k("Edith Vale", &["Mrs. Vale"], Some(Gender::Female)),
+        k("Vale", &[], None),
+        k("Tobias Vale", &["Tobias"], Some(Gender::Male)),
+    ];
+    let roster = Roster::from_known(&known);
+    assert_eq!(roster.lookup("Marsh"), Some(0));
+    assert_eq!(roster.lookup("Mrs. Marsh"), Some(1));
+    // The one-word entry "Vale" is the man's surname, not his wife's.
+    assert_eq!(roster.lookup("Vale"), Some(4));
+}
+
+#[test]
+fn a_cast_entry_with_a_proper_name_is_not_a_description() {
+    let k = |name: &str, aliases: &[&str]| KnownCharacter {
+        name: name.to_owned(),
+        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        gender: None,
+    };
+    assert!(is_description(&k("The Sculptor", &["Sculptor"])));
+    assert!(is_description(&k(
+        "The Boatman",
+        &["The Old Boatman", "Old Boatman"]
+    )));
+    assert!(!is_description(&k("The Doctor", &["Hale", "Dr. Hale"])));
+    assert!(!is_description(&k("Hector", &[])));
+}
+
+#[test]
+fn familiar_forms_join_the_full_name() {
+    let text = "Then Samuel Morton came in. Samuel Morton sat. Sam laughed. Sam sat down. \
+                Lord Theodore Ashdown smiled. Ted Potter waved. Ted Potter sat. \
+                Later Mike went out. Mike smiled.";
+    let toks = tokenize(text, 0, true);
+    let narration = [&toks[..]];
+    let subjects = [
+        Subject::Name("Samuel Morton".to_owned()),
+        Subject::Name("Sam".to_owned()),
+        Subject::Name("Ted".to_owned()),
+        Subject::Name("Mike".to_owned()),
+    ];
+    let refs: Vec<&Subject> = subjects.iter().collect();
+    let roster = discover(&narration, &refs);
+    let samuel = roster.lookup("Samuel Morton").unwrap();
+    assert_eq!(roster.lookup("Sam"), Some(samuel));
+    // A name written in full elsewhere wins over a familiar form.
+    assert_eq!(roster.lookup("Ted"), roster.lookup("Ted Potter"));
+    // No "Michael" here: "Mike" stays itself.
+    assert!(roster.lookup("Mike").is_some_and(|j| j != samuel));
+}
+
+#[test]
+fn names_in_one_sentence_are_different_people() {
+    let text = "Then Nora Quill came. Then Nora Quill sat. Later Nora waved to Mrs. Quill. \
+                Then Mrs. Quill left. Soon Nora and Mrs. Quill came back.";
+    let toks = tokenize(text, 0, true);
+    let subjects = [Subject::Name("Nora".to_owned())];
+    let refs: Vec<&Subject> = subjects.iter().collect();
+    let roster = discover(&[&toks[..]], &refs);
+    let nora = roster.lookup("Nora").unwrap();
+    assert_eq!(roster.lookup("Nora Quill"), Some(nora));
+    assert_ne!(roster.lookup("Mrs. Quill"), Some(nora));
+}
+
+#[test]
+fn mrs_and_miss_are_different_women() {
+    let text = "Then Miss Nelly Lomax came. Then Nelly Lomax sat. Then Miss Nelly Lomax \
+                smiled. Then Mrs. Lomax left.";
+    let toks = tokenize(text, 0, true);
+    let subjects = [Subject::Name("Nelly".to_owned())];
+    let refs: Vec<&Subject> = subjects.iter().collect();
+    let roster = discover(&[&toks[..]], &refs);
+    let nelly = roster.lookup("Nelly").unwrap();
+    assert_eq!(roster.lookup("Miss Nelly Lomax"), Some(nelly));
+    assert!(roster.lookup("Mrs. Lomax").is_some());
+    assert_ne!(roster.lookup("Mrs. Lomax"), Some(nelly));
+}
+
+#[test]
+fn a_surname_is_not_looked_up_as_a_first_name() {
+    // "Pearl" is a woman's first name in the list, but here it is a
+    // man's surname.
+    assert_eq!(lexicon::first_name_gender("pearl"), Some(Gender::Female));
+    let text = "Then Mr. Oswald Pearl came in. Later Pearl sat down. Then Pearl \
+                laughed. Then Mr. Pearl left.";
+    let toks = tokenize(text, 0, true);
+    let roster = discover(&[&toks[..]], &[]);
+    let pearl = roster.lookup("Pearl").unwrap();
+    assert_eq!(roster.lookup("Mr. Oswald Pearl"), Some(pearl));
+    assert_eq!(roster.chars[pearl].gender, Some(Gender::Male));
+}
+
+#[test]
+fn a_first_name_written_once_is_not_a_character() {
+    // "Autumn" and "June" are given names, but one capitalised mention
+    // is not a person; two mentions of "Bob" (one opening a sentence) are.
+    let text = "It was a cool Autumn morning in June. Ida met Bob at the gate. \
+                Bob came in and sat down.";
+    let toks = tokenize(text, 0, true);
+    let roster = discover(&[&toks[..]], &[]);
+    assert!(roster.lookup("Autumn").is_none());
+    assert!(roster.lookup("June").is_none());
+    assert!(roster.lookup("Bob").is_some());
+}
+
+#[test]
+fn places_and_sentence_starts_are_not_characters() {
+    let text = "They went to Paris. Now Bob went to Rome. Bob went to Rome. \
+                In Rome it rained. Bob said so. Afterwards they slept.";
+    let toks = tokenize(text, 0, true);
+    let subjects = [Subject::Name("Bob".to_owned())];
+    let refs: Vec<&Subject> = subjects.iter().collect();
+    let roster = discover(&[&toks[..]], &refs);
+    assert!(roster.lookup("Bob").is_some());
+    assert!(roster.lookup("Rome").is_none());
+    assert!(roster.lookup("Afterwards").is_none());
+}
+
+#[test]
+fn a_given_name_that_is_a_word_joins_when_the_text_writes_it_as_a_name() {
+    let known = vec![KnownCharacter {
+        name: "Miss Sutton".to_owned(),
+        aliases: vec!["May Sutton".to_owned()],
+        gender: Some(Gender::Female),
+    }];
+    let with = |text: &str| {
+        let toks = tokenize(text, 0, true);
+        let mut roster = Roster::from_known(&known);
+        roster.add_given_names_used_as_names(&known, &[&toks[..]]);
+        roster.lookup("May")
+    };
+    assert_eq!(Roster::from_known(&known).lookup("May"), None);
+    assert_eq!(
+        with("Then May came in. He saw May smile. They let May go. It may rain."),
+        Some(0)
+    );
+    // Written in lower case more often: the word, not the name.
+    assert_eq!(
+        with(
+            "Then May came in. He saw May smile. They let May go. It may rain. \
+              You may go. We may see. They may not."
+        ),
+        None
+    );
+    // The first-name list gives "May" to women only.
+    let man = [KnownCharacter {
+        gender: Some(Gender::Male),
+        ..known[0].clone()
+    }];
+    let toks = tokenize(
+        "Then May came in. He saw May smile. They let May go.",
+        0,
+        true,
+    );
+    let mut roster = Roster::from_known(&man);
+    roster.add_given_names_used_as_names(&man, &[&toks[..]]);
+    assert_eq!(roster.lookup("May"), None);
+}

@@ -1,0 +1,182 @@
+//! Decoding: a speaker for every quote of a book, in order. The features
+//! of a quote depend on who spoke before it, so quotes are decided in
+//! sequence: greedily (each quote given the decisions before it), or with
+//! a beam that keeps the few most probable histories side by side, so that
+//! one early mistake in an exchange can be undone by the evidence after it.
+//!
+//! "Someone unnamed" only takes part in the competition: when it wins, the
+//! best named candidate is given the line, since a line with no speaker
+//! gets no voice of its own anyway.
+
+use super::candidates::{Cand, candidates};
+use super::context::{Context, TagKind};
+use super::cues::Cues;
+use super::features::{self, Env};
+use super::history::History;
+use super::model::{Decoder, Model};
+
+/// A quote's candidates with their features (and scores, under a model).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub cands: Vec<Cand>,
+    pub feats: Vec<Vec<(u16, f32)>>,
+    pub scores: Vec<f32>,
+}
+
+impl Options {
+    pub fn new(ctx: &Context<'_>, cues: &Cues, hist: &History, model: Option<&Model>) -> Options {
+        let env = Env { ctx, cues, hist };
+        let cands = candidates(ctx, cues, hist);
+        let feats: Vec<Vec<(u16, f32)>> = cands
+            .iter()
+            .map(|&c| {
+                let mut f = Vec::new();
+                features::compute(&env, c, &mut f);
+                f
+            })
+            .collect();
+        let scores = model.map_or_else(
+            || vec![0.0; cands.len()],
+            |m| feats.iter().map(|f| m.score(f)).collect(),
+        );
+        Options {
+            cands,
+            feats,
+            scores,
+        }
+    }
+
+    /// Log-probabilities of the candidates (softmax of the scores).
+    pub fn log_probs(&self) -> Vec<f32> {
+        let max = self
+            .scores
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, f32::max);
+        let sum: f32 = self.scores.iter().map(|s| (s - max).exp()).sum();
+        let log_z = max + sum.ln();
+        self.scores.iter().map(|s| s - log_z).collect()
+    }
+
+    /// Named candidates, best first (ties keep candidate order).
+    pub fn ranked(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.cands.len())
+            .filter(|&i| self.cands[i] != Cand::Unnamed)
+            .collect();
+        order.sort_by(|&a, &b| self.scores[b].total_cmp(&self.scores[a]));
+        order
+    }
+
+    /// The speaker to give the line: the best named candidate, unless the
+    /// line is tagged with a name the cast leaves out and "someone
+    /// unnamed" wins (then nobody: the user's cast has no one for it).
+    pub fn best(&self, cues: &Cues) -> Option<usize> {
+        let stranger = cues.tag.is_some_and(|t| t.kind == TagKind::Stranger);
+        if stranger && self.unnamed_wins() {
+            return None;
+        }
+        self.ranked().first().and_then(|&i| self.cands[i].id())
+    }
+
+    fn unnamed_wins(&self) -> bool {
+        let unnamed = self.cands.iter().position(|&c| c == Cand::Unnamed);
+        unnamed.is_some_and(|u| self.scores.iter().all(|&s| s <= self.scores[u]))
+    }
+}
+
+/// A speaker (a roster index) for every quote of the context.
+pub fn decode(ctx: &Context<'_>, cues: &[Cues], model: &Model) -> Vec<Option<usize>> {
+    match model.decoder {
+        Decoder::Greedy => greedy(ctx, cues, model),
+        Decoder::Beam(width) => beam(ctx, cues, model, width),
+    }
+}
+
+fn greedy(ctx: &Context<'_>, cues: &[Cues], model: &Model) -> Vec<Option<usize>> {
+    let mut hist = History::default();
+    let mut out = Vec::with_capacity(ctx.quotes.len());
+    for (q, c) in ctx.quotes.iter().zip(cues) {
+        hist.enter(ctx, q);
+        let speaker = Options::new(ctx, c, &hist, Some(model)).best(c);
+        hist.record(speaker);
+        out.push(speaker);
+    }
+    out
+}
+
+struct Hypothesis {
+    hist: History,
+    log_p: f32,
+    /// Index of its last decision in the arena.
+    at: usize,
+}
+
+fn beam(ctx: &Context<'_>, cues: &[Cues], model: &Model, width: usize) -> Vec<Option<usize>> {
+    // Decisions as a tree: (parent, speaker), so hypotheses share their past.
+    let mut arena: Vec<(usize, Option<usize>)> = vec![(usize::MAX, None)];
+    let mut beam = vec![Hypothesis {
+        hist: History::default(),
+        log_p: 0.0,
+        at: 0,
+    }];
+    for (q, c) in ctx.quotes.iter().zip(cues) {
+        let mut next: Vec<Hypothesis> = Vec::with_capacity(beam.len() * width);
+        for mut h in beam {
+            h.hist.enter(ctx, q);
+            let options = Options::new(ctx, c, &h.hist, Some(model));
+            let log_probs = options.log_probs();
+            let ranked = options.ranked();
+            if ranked.is_empty() || options.best(c).is_none() {
+                arena.push((h.at, None));
+                let mut hist = h.hist;
+                hist.record(None);
+                next.push(Hypothesis {
+                    hist,
+                    log_p: h.log_p,
+                    at: arena.len() - 1,
+                });
+                continue;
+            }
+            for &i in ranked.iter().take(width) {
+                let speaker = options.cands[i].id();
+                let mut hist = h.hist.clone();
+                hist.record(speaker);
+                arena.push((h.at, speaker));
+                next.push(Hypothesis {
+                    hist,
+                    log_p: h.log_p + log_probs[i],
+                    at: arena.len() - 1,
+                });
+            }
+        }
+        // Stable: equal scores keep the order they were made in.
+        next.sort_by(|a, b| b.log_p.total_cmp(&a.log_p));
+        next.truncate(width);
+        beam = next;
+    }
+    let mut out = Vec::with_capacity(ctx.quotes.len());
+    let mut at = beam.first().map_or(0, |h| h.at);
+    while at != 0 {
+        out.push(arena[at].1);
+        at = arena[at].0;
+    }
+    out.reverse();
+    out
+}
+
+/// For `--explain`: the options of every quote under the decided history.
+pub fn explain(
+    ctx: &Context<'_>,
+    cues: &[Cues],
+    model: &Model,
+    speakers: &[Option<usize>],
+) -> Vec<Options> {
+    let mut hist = History::default();
+    let mut out = Vec::with_capacity(ctx.quotes.len());
+    for ((q, c), &speaker) in ctx.quotes.iter().zip(cues).zip(speakers) {
+        hist.enter(ctx, q);
+        out.push(Options::new(ctx, c, &hist, Some(model)));
+        hist.record(speaker);
+    }
+    out
+}
