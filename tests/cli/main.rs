@@ -440,7 +440,7 @@ pub fn shared_text() -> PathBuf {
 /// the Piper tests need: they fail, never skip, without it.
 #[track_caller]
 pub fn repo_venv() -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv");
+    let venv = project_venv();
     assert!(
         venv.join("bin/python").is_file(),
         "{}: missing; run scripts/setup --piper (scripts/test does)",
