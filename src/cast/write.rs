@@ -182,15 +182,7 @@ pub fn add_characters(
     if new.is_empty() {
         return Ok((doc.to_string(), Vec::new()));
     }
-    let table = doc
-        .entry("characters")
-        .or_insert_with(|| {
-            let mut table = Table::new();
-            table.set_implicit(true);
-            Item::Table(table)
-        })
-        .as_table_mut()
-        .ok_or(WriteError::NotATable)?;
+    let table = characters_table(&mut doc)?;
     let mut added = Vec::new();
     for character in new {
         let mut entry = Table::new();
@@ -209,6 +201,19 @@ pub fn add_characters(
         added.push(character.name.clone());
     }
     Ok((doc.to_string(), added))
+}
+
+/// The `[characters]` table of `doc`, made (implicit, so no empty
+/// `[characters]` header is written) when the file has none yet.
+fn characters_table(doc: &mut DocumentMut) -> Result<&mut Table, WriteError> {
+    doc.entry("characters")
+        .or_insert_with(|| {
+            let mut table = Table::new();
+            table.set_implicit(true);
+            Item::Table(table)
+        })
+        .as_table_mut()
+        .ok_or(WriteError::NotATable)
 }
 
 /// `source` (the current voices.toml, or None to start one) with one
@@ -234,15 +239,7 @@ pub fn set_entry(
             .ok_or(WriteError::NotATable)?,
         Some(name) => {
             let key = entry_key(file, name).unwrap_or(name).to_owned();
-            let characters = doc
-                .entry("characters")
-                .or_insert_with(|| {
-                    let mut table = Table::new();
-                    table.set_implicit(true);
-                    Item::Table(table)
-                })
-                .as_table_mut()
-                .ok_or(WriteError::NotATable)?;
+            let characters = characters_table(&mut doc)?;
             characters
                 .entry(&key)
                 .or_insert_with(|| Item::Table(Table::new()))
