@@ -720,6 +720,24 @@ mod tests {
     }
 
     #[test]
+    fn stats_are_reported_in_megabytes() {
+        let stats = Stats {
+            segments: 12,
+            segment_bytes: 3_449_000,
+            chapters: 2,
+            temporary: 1,
+        };
+        assert_eq!(
+            stats.describe(Path::new("/c")),
+            "cache: /c\nsegments: 12 (3.4 MB)\nfinished chapters: 2\ntemporary files: 1\n"
+        );
+        assert_eq!(
+            stats.summary(),
+            "12 segments (3.4 MB) and 2 chapter records"
+        );
+    }
+
+    #[test]
     fn a_held_lock_is_busy() {
         let dir = tempfile::tempdir().unwrap();
         let first = lock(dir.path()).unwrap();

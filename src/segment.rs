@@ -566,6 +566,36 @@ mod tests {
     }
 
     #[test]
+    fn dash_dialogue_takes_five_lines_opening_with_a_dash() {
+        let dashes = |n: usize| "Title\n\n".to_owned() + &"— Yes.\n\n".repeat(n);
+        assert!(dialogue_of(&dashes(4)).is_empty());
+        assert_eq!(dialogue_of(&dashes(5)).len(), 5);
+    }
+
+    #[test]
+    fn a_gap_opening_a_chapter_belongs_to_that_chapter() {
+        // No headings: chapter two opens with the blank lines before its
+        // first paragraph, right after chapter one's last segment.
+        let text = "One.\n\n\n\nTwo.\n";
+        let book = crate::ingest::book_with_chapters(
+            Path::new("t.txt"),
+            text.to_owned(),
+            &[(0, "1".to_owned()), (5, "2".to_owned())],
+            &[],
+        );
+        let segments = segment_book(&book);
+        for segment in &segments {
+            let span = &book.chapters[segment.chapter].span;
+            assert!(
+                span.start <= segment.range.start && segment.range.end <= span.end,
+                "{segment:?} is outside chapter {} ({span:?})",
+                segment.chapter
+            );
+        }
+        assert_eq!(segments.last().unwrap().text(text), "Two.\n");
+    }
+
+    #[test]
     fn an_opening_mark_after_a_dash_inside_speech_does_not_close_it() {
         // Speech cut off and started again: `“Wait—“Stop,”` is one quote.
         assert_eq!(
@@ -691,6 +721,21 @@ mod tests {
             .find(|s| s.kind == SegmentKind::Dialogue)
             .unwrap();
         assert_eq!(dialogue.spoken(&book.text), "Go now!");
+    }
+
+    #[test]
+    fn hyphens_that_cut_off_or_open_a_line_are_not_spoken() {
+        let spoken = |text: &str| -> Vec<String> {
+            let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+            segment_book(&book)
+                .iter()
+                .filter(|s| s.kind == SegmentKind::Dialogue)
+                .map(|s| s.spoken(&book.text))
+                .collect()
+        };
+        assert_eq!(spoken("Title\n\n\"I haven--\" she said.\n"), ["I haven"]);
+        let dashed = spoken(&dash_book(&["-- Where to? -- asked Anna. -- Home."]));
+        assert_eq!(&dashed[5..], ["Where to?", "Home."]);
     }
 
     /// A dash-dialogue chapter: enough dash paragraphs for the style.
