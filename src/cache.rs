@@ -703,10 +703,14 @@ mod tests {
         let err = cache.read_member(&key, 0).unwrap_err().to_string();
         assert!(err.starts_with(&path.display().to_string()), "{err}");
         assert!(err.contains("corrupt"), "{err}");
-        // A header for three members, cut off inside their table.
+        // A whole header and nothing after it: a good header, a missing member.
         let mut cut = SEGMENT_MAGIC.to_vec();
         cut.extend(16000u32.to_le_bytes());
         cut.extend(3u32.to_le_bytes());
+        std::fs::write(&path, &cut).unwrap();
+        let err = cache.read_member(&key, 0).unwrap_err().to_string();
+        assert!(err.contains("(missing member)"), "{err}");
+        // A header for three members, cut off inside their table.
         cut.extend([0u8; 8]);
         std::fs::write(&path, &cut).unwrap();
         let err = cache.read_member(&key, 0).unwrap_err().to_string();

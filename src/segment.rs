@@ -573,6 +573,15 @@ mod tests {
     }
 
     #[test]
+    fn dash_dialogue_needs_more_dash_lines_than_half_the_double_marks() {
+        // Five dash lines against four quoted stretches (eight marks): dash
+        // dialogue; against five (ten marks), the quotes win.
+        let book = |quotes: usize| "— Yes.\n\n".repeat(5) + &"\"Hi,\" he said.\n\n".repeat(quotes);
+        assert_eq!(detect_style(&book(4)), QuoteStyle::Dash);
+        assert_ne!(detect_style(&book(5)), QuoteStyle::Dash);
+    }
+
+    #[test]
     fn a_gap_opening_a_chapter_belongs_to_that_chapter() {
         // No headings: chapter two opens with the blank lines before its
         // first paragraph, right after chapter one's last segment.
