@@ -673,6 +673,17 @@ mod tests {
         let err = cache.read_member(&damaged, 0).unwrap_err().to_string();
         assert!(err.contains("bad gain"), "{err}");
         std::fs::remove_file(cache.chunk_path(&damaged)).unwrap();
+        // A chunk of one silent member: its header and table are all of it.
+        let silent = CachedClip {
+            sample_rate: 16000,
+            samples: Vec::new(),
+        };
+        let mut writer = cache.chunk_writer(16000, 1).unwrap();
+        writer.push(&silent, 1.0).unwrap();
+        let quiet = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Sh.");
+        cache.finish_chunk(&quiet, writer).unwrap();
+        assert_eq!(cache.read_member(&quiet, 0).unwrap(), (silent, 1.0));
+        std::fs::remove_file(cache.chunk_path(&quiet)).unwrap();
 
         // An unfinished chunk is never put in place.
         let other = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Ho.");
@@ -711,7 +722,7 @@ mod tests {
         let err = cache.read_member(&key, 0).unwrap_err().to_string();
         assert!(err.contains("(missing member)"), "{err}");
         // A header for three members, cut off inside their table.
-        cut.extend([0u8; 8]);
+        cut.extend([0u8; 16]);
         std::fs::write(&path, &cut).unwrap();
         let err = cache.read_member(&key, 0).unwrap_err().to_string();
         assert_eq!(

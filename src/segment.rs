@@ -582,6 +582,23 @@ mod tests {
     }
 
     #[test]
+    fn single_quote_dialogue_takes_five_openers_outnumbering_double_marks() {
+        let singles = |n: usize| "'Go,' she said.\n\n".repeat(n);
+        assert_eq!(detect_style(&singles(4)), QuoteStyle::Double);
+        assert_eq!(detect_style(&singles(5)), QuoteStyle::Single);
+        // Five openers against four double marks, then against five.
+        let four_marks = singles(5) + "\"A\" and \"B\"\n";
+        assert_eq!(detect_style(&four_marks), QuoteStyle::Single);
+        assert_eq!(detect_style(&(four_marks + "\"C\n")), QuoteStyle::Double);
+    }
+
+    #[test]
+    fn elisions_open_no_single_quote() {
+        let text = "They took 'em. 'Tis late. 'Twas so. Back in '90s, 'round noon.\n";
+        assert_eq!(detect_style(text), QuoteStyle::Double);
+    }
+
+    #[test]
     fn a_gap_opening_a_chapter_belongs_to_that_chapter() {
         // No headings: chapter two opens with the blank lines before its
         // first paragraph, right after chapter one's last segment.
