@@ -672,6 +672,14 @@ mod tests {
         cache.finish_chunk(&damaged, writer).unwrap();
         let err = cache.read_member(&damaged, 0).unwrap_err().to_string();
         assert!(err.contains("bad gain"), "{err}");
+        // A gain of zero mutes a member; a negative one is damage.
+        for (gain, good) in [(0.0, true), (-0.5, false)] {
+            let mut writer = cache.chunk_writer(16000, 1).unwrap();
+            writer.push(&second, gain).unwrap();
+            cache.finish_chunk(&damaged, writer).unwrap();
+            let read = cache.read_member(&damaged, 0);
+            assert_eq!(read.is_ok(), good, "gain {gain}: {read:?}");
+        }
         std::fs::remove_file(cache.chunk_path(&damaged)).unwrap();
         // A chunk of one silent member: its header and table are all of it.
         let silent = CachedClip {

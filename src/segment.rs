@@ -808,6 +808,20 @@ mod tests {
     }
 
     #[test]
+    fn a_single_spaced_hyphen_in_dash_dialogue_is_no_dash() {
+        let d = dialogue_of(&dash_book(&["— Ten - no, eleven."]));
+        assert_eq!(&d[5..], ["— Ten - no, eleven."]);
+    }
+
+    #[test]
+    fn an_indented_dash_paragraph_opens_at_its_dash() {
+        let text = "  — Where to? — asked Anna.";
+        let quotes = find_dash_quotes(text);
+        let texts: Vec<&str> = quotes.iter().map(|q| &text[q.range.clone()]).collect();
+        assert_eq!(texts, ["— Where to? "]);
+    }
+
+    #[test]
     fn a_dash_between_letters_is_a_stammer() {
         let d = dialogue_of(&dash_book(&["— I—I do not know."]));
         assert_eq!(&d[5..], ["— I—I do not know."]);
