@@ -743,6 +743,19 @@ mod tests {
     }
 
     #[test]
+    fn chapter_records_round_trip_and_garbled_ones_are_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SegmentCache::open(dir.path()).unwrap();
+        let digest = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Ch. 1");
+        assert_eq!(cache.read_chapter::<Vec<u32>>(&digest), None);
+        cache.write_chapter(&digest, &vec![3u32, 1, 4]).unwrap();
+        assert_eq!(cache.read_chapter::<Vec<u32>>(&digest), Some(vec![3, 1, 4]));
+        assert_eq!(stats(dir.path()).unwrap().chapters, 1);
+        std::fs::write(cache.entry_path("chapters", &digest, "json"), b"[3, 1").unwrap();
+        assert_eq!(cache.read_chapter::<Vec<u32>>(&digest), None);
+    }
+
+    #[test]
     fn stats_are_reported_in_megabytes() {
         let stats = Stats {
             segments: 12,

@@ -622,6 +622,20 @@ mod tests {
     }
 
     #[test]
+    fn a_closing_curly_mark_opens_speech_only_before_a_word() {
+        assert_eq!(dialogue_of("Title\n\n”Hi,” she said.\n"), ["”Hi,”"]);
+        // Stray closing marks in the narration open nothing.
+        assert_eq!(
+            dialogue_of("Title\n\nHe paused ” and left. \"Go.\"\n"),
+            ["\"Go.\""]
+        );
+        assert_eq!(
+            dialogue_of("Title\n\nHe left.”, she wrote. \"Go.\"\n"),
+            ["\"Go.\""]
+        );
+    }
+
+    #[test]
     fn an_opening_mark_after_a_dash_inside_speech_does_not_close_it() {
         // Speech cut off and started again: `“Wait—“Stop,”` is one quote.
         assert_eq!(
