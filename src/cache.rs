@@ -756,6 +756,18 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_chunk_counts_as_one_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SegmentCache::open(dir.path()).unwrap();
+        let key = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hi.");
+        let path = cache.chunk_path(&key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // A header's length of junk whose member count would read as huge.
+        std::fs::write(&path, [0xffu8; CHUNK_HEADER as usize]).unwrap();
+        assert_eq!(stats(dir.path()).unwrap().segments, 1);
+    }
+
+    #[test]
     fn stats_are_reported_in_megabytes() {
         let stats = Stats {
             segments: 12,

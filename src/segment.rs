@@ -622,6 +622,16 @@ mod tests {
     }
 
     #[test]
+    fn elisions_and_lone_marks_in_a_single_quote_book_open_nothing() {
+        let text = "Title\n\n'Go,' said Ann.\n\n'Why?' asked Bob.\n\n'Now,' Ann said.\n\n\
+                    'Fine.'\n\n'Yes.'\n\nThey took 'em home ' and slept.\n";
+        assert_eq!(
+            dialogue_of(text),
+            ["'Go,'", "'Why?'", "'Now,'", "'Fine.'", "'Yes.'"]
+        );
+    }
+
+    #[test]
     fn a_closing_curly_mark_opens_speech_only_before_a_word() {
         assert_eq!(dialogue_of("Title\n\n”Hi,” she said.\n"), ["”Hi,”"]);
         // Stray closing marks in the narration open nothing.
