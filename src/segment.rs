@@ -632,6 +632,14 @@ mod tests {
     }
 
     #[test]
+    fn an_opening_curly_mark_after_a_word_closes_speech() {
+        assert_eq!(
+            dialogue_of("Title\n\n“I haven--“ she said. “Go.”\n"),
+            ["“I haven--“", "“Go.”"]
+        );
+    }
+
+    #[test]
     fn a_closing_curly_mark_opens_speech_only_before_a_word() {
         assert_eq!(dialogue_of("Title\n\n”Hi,” she said.\n"), ["”Hi,”"]);
         // Stray closing marks in the narration open nothing.
