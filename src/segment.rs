@@ -640,6 +640,13 @@ mod tests {
     }
 
     #[test]
+    fn an_apostrophe_inside_a_word_closes_no_single_quote() {
+        let text = "Title\n\n'Go,' said Ann.\n\n'Why?' asked Bob.\n\n'Now,' Ann said.\n\n\
+                    'Fine.'\n\n'I don't know' she said.\n";
+        assert_eq!(dialogue_of(text)[4], "'I don't know'");
+    }
+
+    #[test]
     fn a_closing_curly_mark_opens_speech_only_before_a_word() {
         assert_eq!(dialogue_of("Title\n\n”Hi,” she said.\n"), ["”Hi,”"]);
         // Stray closing marks in the narration open nothing.

@@ -534,6 +534,23 @@ fn a_render_with_nothing_to_synthesise_starts_no_worker() {
 }
 
 #[test]
+fn a_render_with_lines_to_synthesise_starts_its_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("worker-started");
+    let mut with_workers = options(dir.path());
+    with_workers.jobs = 2;
+    // A worker that leaves a mark and exits without answering.
+    with_workers.worker = Some(WorkerSpec {
+        program: "sh".into(),
+        args: vec!["-c".into(), format!("touch '{}'", started.display()).into()],
+    });
+    let chapters = [chapter(1, vec![utterance("Hello.", "a", 500)])];
+    let result = render_book("Book", &chapters, &mut tone(&["a"]), &with_workers, &());
+    assert!(started.exists(), "no worker was started");
+    assert!(result.is_err(), "a worker that never answered did the work");
+}
+
+#[test]
 fn the_progress_bar_counts_every_utterance_placed_or_reused() {
     let dir = tempfile::tempdir().unwrap();
     let chapters = [
