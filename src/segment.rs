@@ -647,6 +647,16 @@ mod tests {
     }
 
     #[test]
+    fn speech_left_open_after_a_word_is_no_embedded_phrase() {
+        // Short and after a word, like `the elements of "the branches"`,
+        // but open: speech that goes on in the next paragraph.
+        assert_eq!(
+            dialogue_of("Title\n\nShe called \"come with me\n\n\"to the shore.\"\n"),
+            ["\"come with me", "\"to the shore.\""]
+        );
+    }
+
+    #[test]
     fn a_closing_curly_mark_opens_speech_only_before_a_word() {
         assert_eq!(dialogue_of("Title\n\n”Hi,” she said.\n"), ["”Hi,”"]);
         // Stray closing marks in the narration open nothing.
