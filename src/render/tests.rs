@@ -551,6 +551,50 @@ fn a_render_with_lines_to_synthesise_starts_its_workers() {
 }
 
 #[test]
+fn a_finished_chapter_removed_during_the_render_is_an_error() {
+    /// Deletes a file when progress is made: the user removing a chapter
+    /// that planning found finished, while an earlier one renders.
+    struct RemoveOnProgress(std::path::PathBuf);
+    impl Progress for RemoveOnProgress {
+        fn advance(&self, _: u64) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let second = chapter(2, vec![utterance("Hi there.", "a", 250)]);
+    let first = render_book(
+        "Book",
+        &[
+            chapter(1, vec![utterance("Hello.", "a", 500)]),
+            second.clone(),
+        ],
+        &mut tone(&["a"]),
+        &options(dir.path()),
+        &(),
+    )
+    .unwrap();
+    let removed = dir.path().join(&first.chapters[1].file);
+    let edited = [
+        chapter(1, vec![utterance("Hello again.", "a", 500)]),
+        second,
+    ];
+    let err = render_book(
+        "Book",
+        &edited,
+        &mut tone(&["a"]),
+        &options(dir.path()),
+        &RemoveOnProgress(removed.clone()),
+    )
+    .unwrap_err();
+    assert!(!removed.exists());
+    assert!(
+        error_chain(&err).contains("finished chapter changed during the render"),
+        "{}",
+        error_chain(&err)
+    );
+}
+
+#[test]
 fn the_progress_bar_counts_every_utterance_placed_or_reused() {
     let dir = tempfile::tempdir().unwrap();
     let chapters = [
