@@ -670,6 +670,90 @@ mod tests {
     }
 
     #[test]
+    fn json_lines_cover_the_text_in_code_points_and_mark_skipped_matter() {
+        let text = "Title\n\n“Où?” Émile asked.\n\n“Hi,” said Ann.\n";
+        let (mut book, attributed) = tagged(text, &[Some("Émile"), Some("Ann")]);
+        let notes = text.find("“Hi").unwrap()..text.len();
+        book.matter = crate::ingest::matter_from_labels(&[(notes, "notes".to_owned())]);
+        let mut out = Vec::new();
+        write_jsonl(&book, &attributed, Reading::default(), &mut out).unwrap();
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), attributed.segments.len());
+        let chars: Vec<char> = text.chars().collect();
+        let mut end = 0;
+        for line in &lines {
+            let (start, stop) = (
+                line["start"].as_u64().unwrap(),
+                line["end"].as_u64().unwrap(),
+            );
+            assert_eq!(start, end, "{line}");
+            let spelled: String = chars[start as usize..stop as usize].iter().collect();
+            assert_eq!(line["text"], spelled.as_str(), "{line}");
+            end = stop;
+        }
+        assert_eq!(end as usize, chars.len());
+        let said = |quote: &str| lines.iter().find(|l| l["text"] == quote).unwrap();
+        assert_eq!(said("“Où?”")["kind"], "dialogue");
+        assert_eq!(said("“Où?”")["speaker"], "Émile");
+        assert!(said("“Où?”").get("skipped").is_none());
+        // In skipped notes, dialogue is written as narration, no one's.
+        assert_eq!(said("“Hi,”")["kind"], "narration");
+        assert_eq!(said("“Hi,”")["speaker"], serde_json::Value::Null);
+        assert_eq!(said("“Hi,”")["skipped"], "notes");
+    }
+
+    #[test]
+    fn explanations_give_each_quotes_line_opening_and_candidates() {
+        use crate::attribute::{Explanation, Ranked};
+        let long = format!("“{}.”", "word ".repeat(20).trim_end());
+        let text = format!("Title\n\n“Hi,” she said.\n\nThen:\n{long}\n");
+        let book = book_from_text(Path::new("story.txt"), "UTF-8", text.clone());
+        let at = |quote: &str| {
+            let start = text.find(quote).unwrap();
+            start..start + quote.len()
+        };
+        let explanations = [
+            Explanation {
+                segment: 1,
+                range: at("“Hi,”"),
+                candidates: vec![
+                    Ranked {
+                        name: Some("Ann".to_owned()),
+                        probability: 0.9,
+                        features: vec![("said_after", 1.5), ("turn", -0.25)],
+                    },
+                    Ranked {
+                        name: None,
+                        probability: 0.1,
+                        features: Vec::new(),
+                    },
+                ],
+            },
+            Explanation {
+                segment: 4,
+                range: at(&long),
+                candidates: Vec::new(),
+            },
+        ];
+        let mut out = Vec::new();
+        write_explanations(&book, &explanations, &mut out).unwrap();
+        let opening: String = long.chars().take(70).collect();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!(
+                "line 3: “Hi,”\n\
+                 \x20 0.900  Ann                          said_after +1.50, turn -0.25\n\
+                 \x20 0.100  (someone unnamed)            \n\
+                 line 6: {opening}...\n"
+            )
+        );
+    }
+
+    #[test]
     fn script_lines_are_readable_and_marked() {
         let (book, attributed) = tagged(
             "Night\n\nChapter 1\n\n\"Hi,\" said Ann. \"Tea?\"  \n\n\"No.\"\n",
