@@ -657,6 +657,19 @@ mod tests {
     }
 
     #[test]
+    fn a_better_closer_follows_punctuation_and_ends_a_word() {
+        let better = |text: &str| {
+            let chars: Vec<(usize, char)> = text.char_indices().collect();
+            has_better_closer(&chars, 0)
+        };
+        assert!(better(" car, said.’ Then"));
+        assert!(better(" car, said.’"));
+        // An abbreviation's possessive is no closer.
+        assert!(!better(" car in the U.S.’s capital"));
+        assert!(!better(" car. ‘Stop.’"), "a new quote opens first");
+    }
+
+    #[test]
     fn a_closing_curly_mark_opens_speech_only_before_a_word() {
         assert_eq!(dialogue_of("Title\n\n”Hi,” she said.\n"), ["”Hi,”"]);
         // Stray closing marks in the narration open nothing.
