@@ -754,6 +754,41 @@ mod tests {
     }
 
     #[test]
+    fn each_chapter_read_gets_one_chapter_line() {
+        let text = "Chapter 1\n\nHi.\n\nMore.\n\nChapter 2\n\nBye.\n";
+        let (mut book, attributed) = tagged(text, &[]);
+        assert_eq!(book.chapters.len(), 2);
+        let chapter_lines = |book: &Book| {
+            let mut out = Vec::new();
+            write_text(book, &attributed, Reading::default(), &mut out).unwrap();
+            String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with("# chapter: "))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let titles: Vec<String> = book
+            .chapters
+            .iter()
+            .map(|c| format!("# chapter: {}", c.title))
+            .collect();
+        assert_eq!(chapter_lines(&book), titles);
+        // A chapter that is all skipped notes opens no chapter of its own.
+        let second = book.chapters[1].span.clone();
+        book.matter = crate::ingest::matter_from_labels(&[(second, "notes".to_owned())]);
+        assert_eq!(chapter_lines(&book), titles[..1]);
+    }
+
+    #[test]
+    fn control_and_separator_characters_are_escaped() {
+        let text = "a\u{7}b\u{2028}c\u{2029}d\u{feff}e";
+        let escaped = escape(text);
+        assert_eq!(escaped, "a\\u{7}b\\u{2028}c\\u{2029}d\\u{feff}e");
+        assert_eq!(unescape(&escaped).unwrap(), text);
+    }
+
+    #[test]
     fn script_lines_are_readable_and_marked() {
         let (book, attributed) = tagged(
             "Night\n\nChapter 1\n\n\"Hi,\" said Ann. \"Tea?\"  \n\n\"No.\"\n",
