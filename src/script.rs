@@ -855,6 +855,54 @@ mod tests {
             err.starts_with("s.script:2:15: unknown gender \"fem\""),
             "{err}"
         );
+        // Columns in the header lines count from the line's start.
+        for (line, column) in [
+            ("# title: a\\qb", 11),
+            ("# author: \\q", 11),
+            ("# language: \\q", 13),
+            ("# chapter: \\q", 12),
+        ] {
+            let source = format!("# castbook script v1\n{line}\n");
+            let err = parse_text(Path::new("s.script"), &source)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("s.script:2:{column}: unknown escape \\q")),
+                "{line}: {err}"
+            );
+        }
+        let err = parse_text(Path::new("s.script"), "# castbook script v1\n| a\\u{41\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.script:2:4: bad escape \\u{41}"), "{err}");
+    }
+
+    #[test]
+    fn a_file_is_a_script_when_its_first_line_is_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            read_if_script(&path)
+        };
+        let script = b"# castbook script v1\n| Hi.\n";
+        let parsed = read("a.script", script).unwrap().unwrap();
+        assert_eq!(parsed.text, "Hi.");
+        assert!(read("a.txt", script).unwrap().is_some());
+        // A byte order mark and a Windows line end are an editor's doing.
+        let edited = b"\xef\xbb\xbf# castbook script v1 \r\n| Hi.\r\n";
+        assert!(read("b.txt", edited).unwrap().is_some());
+        // A story is no script; a .script file without its header is an error.
+        assert!(read("story.txt", b"Hi.\n").unwrap().is_none());
+        assert!(matches!(
+            read("c.script", b"| Hi.\n"),
+            Err(ScriptError::NoHeader { .. })
+        ));
+        assert!(
+            read_if_script(&dir.path().join("missing.txt"))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
