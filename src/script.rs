@@ -875,6 +875,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("s.script:2:4: bad escape \\u{41}"), "{err}");
+        // ... and in a line of skipped matter, past its `# [LABEL] `.
+        let err = parse_text(
+            Path::new("s.script"),
+            "# castbook script v1\n# [notes] | a\\qb\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("s.script:2:14: unknown escape \\q"),
+            "{err}"
+        );
     }
 
     #[test]
