@@ -875,6 +875,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("s.script:2:4: bad escape \\u{41}"), "{err}");
+        // ... past a dialogue line's speaker ...
+        let err = parse_text(Path::new("s.script"), "# castbook script v1\n@Ann: a\\qb\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.script:2:8: unknown escape \\q"), "{err}");
         // ... and in a line of skipped matter, past its `# [LABEL] `.
         let err = parse_text(
             Path::new("s.script"),
