@@ -833,6 +833,41 @@ mod tests {
     }
 
     #[test]
+    fn a_script_read_back_places_segments_in_their_chapters_and_paragraphs() {
+        let text = "Chapter 1\n\n\"Hi,\" said Ann.\n\nShe left.\n\nChapter 2\n\nBye.\n\n\"Go.\"\n";
+        let (book, attributed) = tagged(text, &[Some("Ann")]);
+        assert_eq!(book.chapters.len(), 2);
+        let parsed = round_trip(&book, &attributed);
+        let (book2, attributed2) = parsed.into_book(Path::new("s.script"), &[]);
+        let place = |segments: &[Segment]| -> Vec<_> {
+            segments
+                .iter()
+                .map(|s| (s.range.clone(), s.kind, s.chapter, s.paragraph))
+                .collect()
+        };
+        assert_eq!(place(&attributed2.segments), place(&attributed.segments));
+        // The heading lines are chapter headings again (with the blank
+        // lines after them, which the script keeps in the heading's line).
+        assert!(book2.chapters.iter().all(|c| c.heading.is_some()));
+    }
+
+    #[test]
+    fn a_script_line_of_blank_lines_belongs_to_no_paragraph() {
+        let source = "# castbook script v1\n| Hi.\n| \\n\\n\n| Bye.\n";
+        let parsed = parse_text(Path::new("s.script"), source).unwrap();
+        let (_, attributed) = parsed.into_book(Path::new("s.script"), &[]);
+        let paragraphs: Vec<_> = attributed.segments.iter().map(|s| s.paragraph).collect();
+        assert_eq!(paragraphs, [Some(0), None, Some(1)]);
+    }
+
+    #[test]
+    fn speaker_names_are_up_to_a_hundred_characters() {
+        assert!(check_speaker_name(&"a".repeat(100)).is_ok());
+        let err = check_speaker_name(&"a".repeat(101)).unwrap_err();
+        assert!(err.contains("longer than 100 characters"), "{err}");
+    }
+
+    #[test]
     fn bad_lines_name_line_and_column() {
         let err = parse_text(Path::new("s.script"), "# castbook script v1\n| ok\nhello\n")
             .unwrap_err()
