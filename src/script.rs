@@ -861,6 +861,16 @@ mod tests {
     }
 
     #[test]
+    fn characters_count_their_lines_and_words() {
+        let (_, attributed) = tagged(
+            "Title\n\n\"Hi there,\" said Ann. \"Go now, please.\"\n",
+            &[Some("Ann")],
+        );
+        let ann = &attributed.characters[0];
+        assert_eq!((ann.name.as_str(), ann.lines, ann.words), ("Ann", 2, 5));
+    }
+
+    #[test]
     fn speaker_names_are_up_to_a_hundred_characters() {
         assert!(check_speaker_name(&"a".repeat(100)).is_ok());
         let err = check_speaker_name(&"a".repeat(101)).unwrap_err();

@@ -683,6 +683,22 @@ volume = 1.0
             err.starts_with("voices.toml:2:9: unknown engine \"festival\""),
             "{err}"
         );
+        assert!(
+            err.contains("expected one of: espeak, piper, kokoro"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_voices_file_is_read_from_disk_and_a_missing_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("voices.toml");
+        std::fs::write(&path, "[characters.Ann]\nvoice = \"espeak:en\"\n").unwrap();
+        let file = load_voices_file(&path).unwrap();
+        assert!(file.characters.contains_key("Ann"));
+        let missing = dir.path().join("none.toml");
+        let err = load_voices_file(&missing).unwrap_err().to_string();
+        assert!(err.contains(&missing.display().to_string()), "{err}");
     }
 
     #[test]
