@@ -687,6 +687,13 @@ volume = 1.0
             err.contains("expected one of: espeak, piper, kokoro"),
             "{err}"
         );
+        let file = parse("[characters.Ann]\nvoice = \"espek:en\"\n").unwrap();
+        let ann = &file.characters["Ann"];
+        let err = file
+            .resolve(ann, ann.voice.as_ref().unwrap().get_ref())
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("kokoro; did you mean espeak?"), "{err}");
     }
 
     #[test]
