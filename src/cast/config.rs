@@ -697,6 +697,30 @@ volume = 1.0
     }
 
     #[test]
+    fn pronounce_keys_are_single_words_and_phonemes_have_no_brackets() {
+        let lexicon = |entry: &str| {
+            parse(&format!("[pronounce]\n{entry}\n"))
+                .and_then(|file| file.lexicon().map_err(|e| e.to_string()))
+        };
+        assert!(lexicon(r#"Ann-Marie = "Anmarie""#).is_ok());
+        for key in [r#""two words""#, r#""""#] {
+            let err = lexicon(&format!("{key} = \"x\"")).unwrap_err();
+            assert!(err.contains("is not a single word"), "{key}: {err}");
+        }
+        for phonemes in ["a[[b", "a]]b"] {
+            let err = lexicon(&format!("Xander = {{ phonemes = \"{phonemes}\" }}")).unwrap_err();
+            assert!(err.contains("contain [[ or ]]"), "{phonemes}: {err}");
+        }
+    }
+
+    #[test]
+    fn errors_without_a_place_name_the_voices_file() {
+        let file = parse_voices_file(Path::new("cast/voices.toml"), "[pool]\n").unwrap();
+        let err = file.pool().unwrap_err().to_string();
+        assert_eq!(err, "cast/voices.toml: [pool] lists no voices");
+    }
+
+    #[test]
     fn a_voices_file_is_read_from_disk_and_a_missing_one_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("voices.toml");
