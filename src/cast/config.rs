@@ -714,6 +714,24 @@ volume = 1.0
     }
 
     #[test]
+    fn say_takes_a_character_an_engine_voice_or_with_no_file_only_the_latter() {
+        let none = VoicesFile::default();
+        assert_eq!(none.voice_for_say("espeak:en").unwrap().id, "en");
+        let err = none.voice_for_say("Ann").unwrap_err().to_string();
+        assert!(err.contains("is not ENGINE:ID"), "{err}");
+        let file = parse("[characters.Ann]\nvoice = \"espeak:en-gb\"\n").unwrap();
+        assert_eq!(file.voice_for_say("Ann").unwrap().id, "en-gb");
+        assert_eq!(file.voice_for_say("espeak:en").unwrap().id, "en");
+        let err = file.voice_for_say("Anne").unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "neither ENGINE:ID nor a voice or character in voices.toml; did you mean \"Ann\"?"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn errors_without_a_place_name_the_voices_file() {
         let file = parse_voices_file(Path::new("cast/voices.toml"), "[pool]\n").unwrap();
         let err = file.pool().unwrap_err().to_string();
