@@ -751,6 +751,28 @@ volume = 1.0
     }
 
     #[test]
+    fn voices_the_engines_refuse_are_errors_at_their_place() {
+        let check = |source: &str| {
+            parse(source)
+                .unwrap()
+                .check_voices(|voice| match voice.id.as_str() {
+                    "nope" => Err("no such voice"),
+                    _ => Ok(()),
+                })
+                .map_err(|e| e.to_string())
+        };
+        assert!(check("[characters.Ann]\nvoice = \"espeak:en\"\n").is_ok());
+        assert_eq!(
+            check("[characters.Ann]\nvoice = \"espeak:nope\"\n").unwrap_err(),
+            "voices.toml:2:9: no such voice"
+        );
+        assert_eq!(
+            check("[pool]\nfemale = [\"espeak:nope\"]\n").unwrap_err(),
+            "voices.toml:2:11: no such voice"
+        );
+    }
+
+    #[test]
     fn errors_without_a_place_name_the_voices_file() {
         let file = parse_voices_file(Path::new("cast/voices.toml"), "[pool]\n").unwrap();
         let err = file.pool().unwrap_err().to_string();
