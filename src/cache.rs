@@ -672,7 +672,26 @@ mod tests {
         cache.finish_chunk(&damaged, writer).unwrap();
         let err = cache.read_member(&damaged, 0).unwrap_err().to_string();
         assert!(err.contains("bad gain"), "{err}");
+        // A gain of zero mutes a member; a negative one is damage.
+        for (gain, good) in [(0.0, true), (-0.5, false)] {
+            let mut writer = cache.chunk_writer(16000, 1).unwrap();
+            writer.push(&second, gain).unwrap();
+            cache.finish_chunk(&damaged, writer).unwrap();
+            let read = cache.read_member(&damaged, 0);
+            assert_eq!(read.is_ok(), good, "gain {gain}: {read:?}");
+        }
         std::fs::remove_file(cache.chunk_path(&damaged)).unwrap();
+        // A chunk of one silent member: its header and table are all of it.
+        let silent = CachedClip {
+            sample_rate: 16000,
+            samples: Vec::new(),
+        };
+        let mut writer = cache.chunk_writer(16000, 1).unwrap();
+        writer.push(&silent, 1.0).unwrap();
+        let quiet = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Sh.");
+        cache.finish_chunk(&quiet, writer).unwrap();
+        assert_eq!(cache.read_member(&quiet, 0).unwrap(), (silent, 1.0));
+        std::fs::remove_file(cache.chunk_path(&quiet)).unwrap();
 
         // An unfinished chunk is never put in place.
         let other = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Ho.");
@@ -703,11 +722,15 @@ mod tests {
         let err = cache.read_member(&key, 0).unwrap_err().to_string();
         assert!(err.starts_with(&path.display().to_string()), "{err}");
         assert!(err.contains("corrupt"), "{err}");
-        // A header for three members, cut off inside their table.
+        // A whole header and nothing after it: a good header, a missing member.
         let mut cut = SEGMENT_MAGIC.to_vec();
         cut.extend(16000u32.to_le_bytes());
         cut.extend(3u32.to_le_bytes());
-        cut.extend([0u8; 8]);
+        std::fs::write(&path, &cut).unwrap();
+        let err = cache.read_member(&key, 0).unwrap_err().to_string();
+        assert!(err.contains("(missing member)"), "{err}");
+        // A header for three members, cut off inside their table.
+        cut.extend([0u8; 16]);
         std::fs::write(&path, &cut).unwrap();
         let err = cache.read_member(&key, 0).unwrap_err().to_string();
         assert_eq!(
@@ -716,6 +739,49 @@ mod tests {
                 "{}: corrupt cache entry (missing member); run `castbook cache clear`",
                 path.display()
             )
+        );
+    }
+
+    #[test]
+    fn chapter_records_round_trip_and_garbled_ones_are_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SegmentCache::open(dir.path()).unwrap();
+        let digest = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Ch. 1");
+        assert_eq!(cache.read_chapter::<Vec<u32>>(&digest), None);
+        cache.write_chapter(&digest, &vec![3u32, 1, 4]).unwrap();
+        assert_eq!(cache.read_chapter::<Vec<u32>>(&digest), Some(vec![3, 1, 4]));
+        assert_eq!(stats(dir.path()).unwrap().chapters, 1);
+        std::fs::write(cache.entry_path("chapters", &digest, "json"), b"[3, 1").unwrap();
+        assert_eq!(cache.read_chapter::<Vec<u32>>(&digest), None);
+    }
+
+    #[test]
+    fn a_damaged_chunk_counts_as_one_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SegmentCache::open(dir.path()).unwrap();
+        let key = segment_key("tone", &Voice::new(EngineKind::Espeak, "a"), "Hi.");
+        let path = cache.chunk_path(&key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // A header's length of junk whose member count would read as huge.
+        std::fs::write(&path, [0xffu8; CHUNK_HEADER as usize]).unwrap();
+        assert_eq!(stats(dir.path()).unwrap().segments, 1);
+    }
+
+    #[test]
+    fn stats_are_reported_in_megabytes() {
+        let stats = Stats {
+            segments: 12,
+            segment_bytes: 3_449_000,
+            chapters: 2,
+            temporary: 1,
+        };
+        assert_eq!(
+            stats.describe(Path::new("/c")),
+            "cache: /c\nsegments: 12 (3.4 MB)\nfinished chapters: 2\ntemporary files: 1\n"
+        );
+        assert_eq!(
+            stats.summary(),
+            "12 segments (3.4 MB) and 2 chapter records"
         );
     }
 

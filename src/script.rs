@@ -670,6 +670,125 @@ mod tests {
     }
 
     #[test]
+    fn json_lines_cover_the_text_in_code_points_and_mark_skipped_matter() {
+        let text = "Title\n\n“Où?” Émile asked.\n\n“Hi,” said Ann.\n";
+        let (mut book, attributed) = tagged(text, &[Some("Émile"), Some("Ann")]);
+        let notes = text.find("“Hi").unwrap()..text.len();
+        book.matter = crate::ingest::matter_from_labels(&[(notes, "notes".to_owned())]);
+        let mut out = Vec::new();
+        write_jsonl(&book, &attributed, Reading::default(), &mut out).unwrap();
+        let lines: Vec<serde_json::Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), attributed.segments.len());
+        let chars: Vec<char> = text.chars().collect();
+        let mut end = 0;
+        for line in &lines {
+            let (start, stop) = (
+                line["start"].as_u64().unwrap(),
+                line["end"].as_u64().unwrap(),
+            );
+            assert_eq!(start, end, "{line}");
+            let spelled: String = chars[start as usize..stop as usize].iter().collect();
+            assert_eq!(line["text"], spelled.as_str(), "{line}");
+            end = stop;
+        }
+        assert_eq!(end as usize, chars.len());
+        let said = |quote: &str| lines.iter().find(|l| l["text"] == quote).unwrap();
+        assert_eq!(said("“Où?”")["kind"], "dialogue");
+        assert_eq!(said("“Où?”")["speaker"], "Émile");
+        assert!(said("“Où?”").get("skipped").is_none());
+        // In skipped notes, dialogue is written as narration, no one's.
+        assert_eq!(said("“Hi,”")["kind"], "narration");
+        assert_eq!(said("“Hi,”")["speaker"], serde_json::Value::Null);
+        assert_eq!(said("“Hi,”")["skipped"], "notes");
+    }
+
+    #[test]
+    fn explanations_give_each_quotes_line_opening_and_candidates() {
+        use crate::attribute::{Explanation, Ranked};
+        let long = format!("“{}.”", "word ".repeat(20).trim_end());
+        let text = format!("Title\n\n“Hi,” she said.\n\nThen:\n{long}\n");
+        let book = book_from_text(Path::new("story.txt"), "UTF-8", text.clone());
+        let at = |quote: &str| {
+            let start = text.find(quote).unwrap();
+            start..start + quote.len()
+        };
+        let explanations = [
+            Explanation {
+                segment: 1,
+                range: at("“Hi,”"),
+                candidates: vec![
+                    Ranked {
+                        name: Some("Ann".to_owned()),
+                        probability: 0.9,
+                        features: vec![("said_after", 1.5), ("turn", -0.25)],
+                    },
+                    Ranked {
+                        name: None,
+                        probability: 0.1,
+                        features: Vec::new(),
+                    },
+                ],
+            },
+            Explanation {
+                segment: 4,
+                range: at(&long),
+                candidates: Vec::new(),
+            },
+        ];
+        let mut out = Vec::new();
+        write_explanations(&book, &explanations, &mut out).unwrap();
+        let opening: String = long.chars().take(70).collect();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!(
+                "line 3: “Hi,”\n\
+                 \x20 0.900  Ann                          said_after +1.50, turn -0.25\n\
+                 \x20 0.100  (someone unnamed)            \n\
+                 line 6: {opening}...\n"
+            )
+        );
+    }
+
+    #[test]
+    fn each_chapter_read_gets_one_chapter_line() {
+        let text = "Chapter 1\n\nHi.\n\nMore.\n\nChapter 2\n\nBye.\n";
+        let (mut book, attributed) = tagged(text, &[]);
+        assert_eq!(book.chapters.len(), 2);
+        let chapter_lines = |book: &Book| {
+            let mut out = Vec::new();
+            write_text(book, &attributed, Reading::default(), &mut out).unwrap();
+            String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with("# chapter: "))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let titles: Vec<String> = book
+            .chapters
+            .iter()
+            .map(|c| format!("# chapter: {}", c.title))
+            .collect();
+        assert_eq!(chapter_lines(&book), titles);
+        // A chapter that is all skipped notes opens no chapter of its own.
+        let second = book.chapters[1].span.clone();
+        book.matter = crate::ingest::matter_from_labels(&[(second, "notes".to_owned())]);
+        assert_eq!(chapter_lines(&book), titles[..1]);
+    }
+
+    #[test]
+    fn control_and_separator_characters_are_escaped() {
+        let text = "a\u{7}b\u{2028}c\u{2029}d\u{feff}e";
+        let escaped = escape(text);
+        assert_eq!(escaped, "a\\u{7}b\\u{2028}c\\u{2029}d\\u{feff}e");
+        assert_eq!(unescape(&escaped).unwrap(), text);
+    }
+
+    #[test]
     fn script_lines_are_readable_and_marked() {
         let (book, attributed) = tagged(
             "Night\n\nChapter 1\n\n\"Hi,\" said Ann. \"Tea?\"  \n\n\"No.\"\n",
@@ -714,6 +833,51 @@ mod tests {
     }
 
     #[test]
+    fn a_script_read_back_places_segments_in_their_chapters_and_paragraphs() {
+        let text = "Chapter 1\n\n\"Hi,\" said Ann.\n\nShe left.\n\nChapter 2\n\nBye.\n\n\"Go.\"\n";
+        let (book, attributed) = tagged(text, &[Some("Ann")]);
+        assert_eq!(book.chapters.len(), 2);
+        let parsed = round_trip(&book, &attributed);
+        let (book2, attributed2) = parsed.into_book(Path::new("s.script"), &[]);
+        let place = |segments: &[Segment]| -> Vec<_> {
+            segments
+                .iter()
+                .map(|s| (s.range.clone(), s.kind, s.chapter, s.paragraph))
+                .collect()
+        };
+        assert_eq!(place(&attributed2.segments), place(&attributed.segments));
+        // The heading lines are chapter headings again (with the blank
+        // lines after them, which the script keeps in the heading's line).
+        assert!(book2.chapters.iter().all(|c| c.heading.is_some()));
+    }
+
+    #[test]
+    fn a_script_line_of_blank_lines_belongs_to_no_paragraph() {
+        let source = "# castbook script v1\n| Hi.\n| \\n\\n\n| Bye.\n";
+        let parsed = parse_text(Path::new("s.script"), source).unwrap();
+        let (_, attributed) = parsed.into_book(Path::new("s.script"), &[]);
+        let paragraphs: Vec<_> = attributed.segments.iter().map(|s| s.paragraph).collect();
+        assert_eq!(paragraphs, [Some(0), None, Some(1)]);
+    }
+
+    #[test]
+    fn characters_count_their_lines_and_words() {
+        let (_, attributed) = tagged(
+            "Title\n\n\"Hi there,\" said Ann. \"Go now, please.\"\n",
+            &[Some("Ann")],
+        );
+        let ann = &attributed.characters[0];
+        assert_eq!((ann.name.as_str(), ann.lines, ann.words), ("Ann", 2, 5));
+    }
+
+    #[test]
+    fn speaker_names_are_up_to_a_hundred_characters() {
+        assert!(check_speaker_name(&"a".repeat(100)).is_ok());
+        let err = check_speaker_name(&"a".repeat(101)).unwrap_err();
+        assert!(err.contains("longer than 100 characters"), "{err}");
+    }
+
+    #[test]
     fn bad_lines_name_line_and_column() {
         let err = parse_text(Path::new("s.script"), "# castbook script v1\n| ok\nhello\n")
             .unwrap_err()
@@ -735,6 +899,70 @@ mod tests {
         assert!(
             err.starts_with("s.script:2:15: unknown gender \"fem\""),
             "{err}"
+        );
+        // Columns in the header lines count from the line's start.
+        for (line, column) in [
+            ("# title: a\\qb", 11),
+            ("# author: \\q", 11),
+            ("# language: \\q", 13),
+            ("# chapter: \\q", 12),
+        ] {
+            let source = format!("# castbook script v1\n{line}\n");
+            let err = parse_text(Path::new("s.script"), &source)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!("s.script:2:{column}: unknown escape \\q")),
+                "{line}: {err}"
+            );
+        }
+        let err = parse_text(Path::new("s.script"), "# castbook script v1\n| a\\u{41\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.script:2:4: bad escape \\u{41}"), "{err}");
+        // ... past a dialogue line's speaker ...
+        let err = parse_text(Path::new("s.script"), "# castbook script v1\n@Ann: a\\qb\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.script:2:8: unknown escape \\q"), "{err}");
+        // ... and in a line of skipped matter, past its `# [LABEL] `.
+        let err = parse_text(
+            Path::new("s.script"),
+            "# castbook script v1\n# [notes] | a\\qb\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("s.script:2:14: unknown escape \\q"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_is_a_script_when_its_first_line_is_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            read_if_script(&path)
+        };
+        let script = b"# castbook script v1\n| Hi.\n";
+        let parsed = read("a.script", script).unwrap().unwrap();
+        assert_eq!(parsed.text, "Hi.");
+        assert!(read("a.txt", script).unwrap().is_some());
+        // A byte order mark and a Windows line end are an editor's doing.
+        let edited = b"\xef\xbb\xbf# castbook script v1 \r\n| Hi.\r\n";
+        assert!(read("b.txt", edited).unwrap().is_some());
+        // A story is no script; a .script file without its header is an error.
+        assert!(read("story.txt", b"Hi.\n").unwrap().is_none());
+        assert!(matches!(
+            read("c.script", b"| Hi.\n"),
+            Err(ScriptError::NoHeader { .. })
+        ));
+        assert!(
+            read_if_script(&dir.path().join("missing.txt"))
+                .unwrap()
+                .is_none()
         );
     }
 

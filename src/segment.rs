@@ -566,6 +566,124 @@ mod tests {
     }
 
     #[test]
+    fn dash_dialogue_takes_five_lines_opening_with_a_dash() {
+        let dashes = |n: usize| "Title\n\n".to_owned() + &"— Yes.\n\n".repeat(n);
+        assert!(dialogue_of(&dashes(4)).is_empty());
+        assert_eq!(dialogue_of(&dashes(5)).len(), 5);
+    }
+
+    #[test]
+    fn dash_dialogue_needs_more_dash_lines_than_half_the_double_marks() {
+        // Five dash lines against four quoted stretches (eight marks): dash
+        // dialogue; against five (ten marks), the quotes win.
+        let book = |quotes: usize| "— Yes.\n\n".repeat(5) + &"\"Hi,\" he said.\n\n".repeat(quotes);
+        assert_eq!(detect_style(&book(4)), QuoteStyle::Dash);
+        assert_ne!(detect_style(&book(5)), QuoteStyle::Dash);
+    }
+
+    #[test]
+    fn single_quote_dialogue_takes_five_openers_outnumbering_double_marks() {
+        let singles = |n: usize| "'Go,' she said.\n\n".repeat(n);
+        assert_eq!(detect_style(&singles(4)), QuoteStyle::Double);
+        assert_eq!(detect_style(&singles(5)), QuoteStyle::Single);
+        // Five openers against four double marks, then against five.
+        let four_marks = singles(5) + "\"A\" and \"B\"\n";
+        assert_eq!(detect_style(&four_marks), QuoteStyle::Single);
+        assert_eq!(detect_style(&(four_marks + "\"C\n")), QuoteStyle::Double);
+    }
+
+    #[test]
+    fn elisions_open_no_single_quote() {
+        let text = "They took 'em. 'Tis late. 'Twas so. Back in '90s, 'round noon.\n";
+        assert_eq!(detect_style(text), QuoteStyle::Double);
+    }
+
+    #[test]
+    fn a_gap_opening_a_chapter_belongs_to_that_chapter() {
+        // No headings: chapter two opens with the blank lines before its
+        // first paragraph, right after chapter one's last segment.
+        let text = "One.\n\n\n\nTwo.\n";
+        let book = crate::ingest::book_with_chapters(
+            Path::new("t.txt"),
+            text.to_owned(),
+            &[(0, "1".to_owned()), (5, "2".to_owned())],
+            &[],
+        );
+        let segments = segment_book(&book);
+        for segment in &segments {
+            let span = &book.chapters[segment.chapter].span;
+            assert!(
+                span.start <= segment.range.start && segment.range.end <= span.end,
+                "{segment:?} is outside chapter {} ({span:?})",
+                segment.chapter
+            );
+        }
+        assert_eq!(segments.last().unwrap().text(text), "Two.\n");
+    }
+
+    #[test]
+    fn elisions_and_lone_marks_in_a_single_quote_book_open_nothing() {
+        let text = "Title\n\n'Go,' said Ann.\n\n'Why?' asked Bob.\n\n'Now,' Ann said.\n\n\
+                    'Fine.'\n\n'Yes.'\n\nThey took 'em home ' and slept.\n";
+        assert_eq!(
+            dialogue_of(text),
+            ["'Go,'", "'Why?'", "'Now,'", "'Fine.'", "'Yes.'"]
+        );
+    }
+
+    #[test]
+    fn an_opening_curly_mark_after_a_word_closes_speech() {
+        assert_eq!(
+            dialogue_of("Title\n\n“I haven--“ she said. “Go.”\n"),
+            ["“I haven--“", "“Go.”"]
+        );
+    }
+
+    #[test]
+    fn an_apostrophe_inside_a_word_closes_no_single_quote() {
+        let text = "Title\n\n'Go,' said Ann.\n\n'Why?' asked Bob.\n\n'Now,' Ann said.\n\n\
+                    'Fine.'\n\n'I don't know' she said.\n";
+        assert_eq!(dialogue_of(text)[4], "'I don't know'");
+    }
+
+    #[test]
+    fn speech_left_open_after_a_word_is_no_embedded_phrase() {
+        // Short and after a word, like `the elements of "the branches"`,
+        // but open: speech that goes on in the next paragraph.
+        assert_eq!(
+            dialogue_of("Title\n\nShe called \"come with me\n\n\"to the shore.\"\n"),
+            ["\"come with me", "\"to the shore.\""]
+        );
+    }
+
+    #[test]
+    fn a_better_closer_follows_punctuation_and_ends_a_word() {
+        let better = |text: &str| {
+            let chars: Vec<(usize, char)> = text.char_indices().collect();
+            has_better_closer(&chars, 0)
+        };
+        assert!(better(" car, said.’ Then"));
+        assert!(better(" car, said.’"));
+        // An abbreviation's possessive is no closer.
+        assert!(!better(" car in the U.S.’s capital"));
+        assert!(!better(" car. ‘Stop.’"), "a new quote opens first");
+    }
+
+    #[test]
+    fn a_closing_curly_mark_opens_speech_only_before_a_word() {
+        assert_eq!(dialogue_of("Title\n\n”Hi,” she said.\n"), ["”Hi,”"]);
+        // Stray closing marks in the narration open nothing.
+        assert_eq!(
+            dialogue_of("Title\n\nHe paused ” and left. \"Go.\"\n"),
+            ["\"Go.\""]
+        );
+        assert_eq!(
+            dialogue_of("Title\n\nHe left.”, she wrote. \"Go.\"\n"),
+            ["\"Go.\""]
+        );
+    }
+
+    #[test]
     fn an_opening_mark_after_a_dash_inside_speech_does_not_close_it() {
         // Speech cut off and started again: `“Wait—“Stop,”` is one quote.
         assert_eq!(
@@ -693,6 +811,21 @@ mod tests {
         assert_eq!(dialogue.spoken(&book.text), "Go now!");
     }
 
+    #[test]
+    fn hyphens_that_cut_off_or_open_a_line_are_not_spoken() {
+        let spoken = |text: &str| -> Vec<String> {
+            let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+            segment_book(&book)
+                .iter()
+                .filter(|s| s.kind == SegmentKind::Dialogue)
+                .map(|s| s.spoken(&book.text))
+                .collect()
+        };
+        assert_eq!(spoken("Title\n\n\"I haven--\" she said.\n"), ["I haven"]);
+        let dashed = spoken(&dash_book(&["-- Where to? -- asked Anna. -- Home."]));
+        assert_eq!(&dashed[5..], ["Where to?", "Home."]);
+    }
+
     /// A dash-dialogue chapter: enough dash paragraphs for the style.
     fn dash_book(paragraphs: &[&str]) -> String {
         let mut text = String::from("Title\n\n");
@@ -734,6 +867,20 @@ mod tests {
             narration.iter().any(|t| t == "He sat down."),
             "{narration:?}"
         );
+    }
+
+    #[test]
+    fn a_single_spaced_hyphen_in_dash_dialogue_is_no_dash() {
+        let d = dialogue_of(&dash_book(&["— Ten - no, eleven."]));
+        assert_eq!(&d[5..], ["— Ten - no, eleven."]);
+    }
+
+    #[test]
+    fn an_indented_dash_paragraph_opens_at_its_dash() {
+        let text = "  — Where to? — asked Anna.";
+        let quotes = find_dash_quotes(text);
+        let texts: Vec<&str> = quotes.iter().map(|q| &text[q.range.clone()]).collect();
+        assert_eq!(texts, ["— Where to? "]);
     }
 
     #[test]

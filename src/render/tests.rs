@@ -534,6 +534,111 @@ fn a_render_with_nothing_to_synthesise_starts_no_worker() {
 }
 
 #[test]
+fn a_render_with_lines_to_synthesise_starts_its_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("worker-started");
+    let mut with_workers = options(dir.path());
+    with_workers.jobs = 2;
+    // A worker that leaves a mark and exits without answering.
+    with_workers.worker = Some(WorkerSpec {
+        program: "sh".into(),
+        args: vec!["-c".into(), format!("touch '{}'", started.display()).into()],
+    });
+    let chapters = [chapter(1, vec![utterance("Hello.", "a", 500)])];
+    let result = render_book("Book", &chapters, &mut tone(&["a"]), &with_workers, &());
+    assert!(started.exists(), "no worker was started");
+    assert!(result.is_err(), "a worker that never answered did the work");
+}
+
+#[test]
+fn a_finished_chapter_removed_during_the_render_is_an_error() {
+    /// Deletes a file when progress is made: the user removing a chapter
+    /// that planning found finished, while an earlier one renders.
+    struct RemoveOnProgress(std::path::PathBuf);
+    impl Progress for RemoveOnProgress {
+        fn advance(&self, _: u64) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let second = chapter(2, vec![utterance("Hi there.", "a", 250)]);
+    let first = render_book(
+        "Book",
+        &[
+            chapter(1, vec![utterance("Hello.", "a", 500)]),
+            second.clone(),
+        ],
+        &mut tone(&["a"]),
+        &options(dir.path()),
+        &(),
+    )
+    .unwrap();
+    let removed = dir.path().join(&first.chapters[1].file);
+    let edited = [
+        chapter(1, vec![utterance("Hello again.", "a", 500)]),
+        second,
+    ];
+    let err = render_book(
+        "Book",
+        &edited,
+        &mut tone(&["a"]),
+        &options(dir.path()),
+        &RemoveOnProgress(removed.clone()),
+    )
+    .unwrap_err();
+    assert!(!removed.exists());
+    assert!(
+        error_chain(&err).contains("finished chapter changed during the render"),
+        "{}",
+        error_chain(&err)
+    );
+}
+
+#[test]
+fn a_chunk_two_chapters_share_is_synthesised_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    /// The tone engine, counting what it is asked to say.
+    struct Counting(ToneEngine, Arc<AtomicUsize>);
+    impl crate::synth::Engine for Counting {
+        fn kind(&self) -> EngineKind {
+            self.0.kind()
+        }
+        fn check_voice(&mut self, id: &str) -> Result<(), crate::synth::SynthError> {
+            self.0.check_voice(id)
+        }
+        fn sample_rate(&mut self, id: &str) -> Result<u32, crate::synth::SynthError> {
+            self.0.sample_rate(id)
+        }
+        fn synthesize(
+            &mut self,
+            text: &str,
+            voice: &Voice,
+        ) -> Result<crate::core::Clip, crate::synth::SynthError> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0.synthesize(text, voice)
+        }
+        fn voices(&mut self) -> Result<Vec<crate::synth::VoiceInfo>, crate::synth::SynthError> {
+            self.0.voices()
+        }
+        fn identity(&self) -> String {
+            self.0.identity()
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    // Two chapters saying the same lines share their chunks: each chunk is
+    // one job, synthesised when the first chapter needs it, and only then.
+    let tone = ToneEngine::new(EngineKind::Espeak, 16000, &["a"]).with_history();
+    let mut engines = Engines::new().with(Box::new(Counting(tone, calls.clone())));
+    let lines: Vec<Utterance> = (0..5)
+        .map(|n| utterance(&format!("Line {n}."), "a", 250))
+        .collect();
+    let chapters = [chapter(1, lines.clone()), chapter(2, lines)];
+    render_book("Book", &chapters, &mut engines, &options(dir.path()), &()).unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+}
+
+#[test]
 fn the_progress_bar_counts_every_utterance_placed_or_reused() {
     let dir = tempfile::tempdir().unwrap();
     let chapters = [

@@ -86,6 +86,20 @@ mod tests {
     use crate::core::Samples;
 
     #[test]
+    fn a_folder_in_the_old_files_place_is_not_the_same_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.wav");
+        std::fs::create_dir(&old).unwrap();
+        // As long as the folder's size, so that only its being no file
+        // tells them apart.
+        let new = dir.path().join("new.wav");
+        let len = std::fs::metadata(&old).unwrap().len() as usize;
+        std::fs::write(&new, vec![0u8; len]).unwrap();
+        assert!(!same_contents(&new, &old).unwrap());
+        assert!(same_contents(&new, &new).unwrap());
+    }
+
+    #[test]
     fn a_said_clip_is_a_trimmed_scaled_wav() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("say.wav");
