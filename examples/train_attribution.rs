@@ -7,7 +7,7 @@
 //! cargo run --release --example train_attribution -- \
 //!     --dev ../shared/eval/attribution/dev --voices VOICES_DIR --out MODEL \
 //!     [--loso OUT_DIR] [--without GROUP,...] [--decoder greedy|beam:N]
-//!     [--dagger N] [--steps N] [--l2 X]
+//!     [--dagger N] [--dagger-histories greedy|decoder] [--steps N] [--l2 X]
 //! ```
 //!
 //! `VOICES_DIR/<story>.toml` is each story's characters.json as a voices
@@ -33,6 +33,9 @@ struct Args {
     loso: Option<PathBuf>,
     opts: TrainOptions,
     dagger: usize,
+    /// DAgger rounds follow the decoder's own histories (the beam), not
+    /// greedy ones.
+    dagger_decoded: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -43,6 +46,7 @@ fn parse_args() -> anyhow::Result<Args> {
         loso: None,
         opts: TrainOptions::default(),
         dagger: 1,
+        dagger_decoded: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -55,6 +59,13 @@ fn parse_args() -> anyhow::Result<Args> {
             "--steps" => args.opts.steps = value()?.parse()?,
             "--l2" => args.opts.l2 = value()?.parse()?,
             "--dagger" => args.dagger = value()?.parse()?,
+            "--dagger-histories" => {
+                args.dagger_decoded = match value()?.as_str() {
+                    "greedy" => false,
+                    "decoder" => true,
+                    v => bail!("--dagger-histories: expected greedy or decoder, got {v:?}"),
+                }
+            }
             "--decoder" => {
                 let v = value()?;
                 args.opts.decoder = match v.split_once(':') {
@@ -227,7 +238,12 @@ fn train(
     for _ in 0..args.dagger {
         for s in stories {
             for v in &s.views {
-                pool.extend(examples(s, v, Teacher::Model(&model)));
+                let teacher = if args.dagger_decoded {
+                    Teacher::Decoded(&model)
+                } else {
+                    Teacher::Model(&model)
+                };
+                pool.extend(examples(s, v, teacher));
             }
         }
         model = learn::train(&pool, &args.opts);
@@ -314,12 +330,17 @@ fn describe(args: &Args, stories: &[&Story]) -> String {
     format!(
         "castbook attribution model, trained by scripts/train-attribution\n\
          on {} stories: {}\n\
-         options: steps {}, l2 {}, dagger {}, without [{}]",
+         options: steps {}, l2 {}, dagger {}{}, without [{}]",
         stories.len(),
         names.join(", "),
         args.opts.steps,
         args.opts.l2,
         args.dagger,
+        if args.dagger_decoded {
+            " (decoder histories)"
+        } else {
+            ""
+        },
         without.join(", ")
     )
 }

@@ -68,19 +68,13 @@ impl Options {
     }
 
     /// The speaker to give the line: the best named candidate, unless the
-    /// line is tagged with a name the cast leaves out and "someone
-    /// unnamed" wins (then nobody: the user's cast has no one for it).
+    /// line is tagged with a name the cast leaves out (then nobody: the
+    /// user's cast has no one for it, whatever the turn order suggests).
     pub fn best(&self, cues: &Cues) -> Option<usize> {
-        let stranger = cues.tag.is_some_and(|t| t.kind == TagKind::Stranger);
-        if stranger && self.unnamed_wins() {
+        if cues.tag.is_some_and(|t| t.kind == TagKind::Stranger) {
             return None;
         }
         self.ranked().first().and_then(|&i| self.cands[i].id())
-    }
-
-    fn unnamed_wins(&self) -> bool {
-        let unnamed = self.cands.iter().position(|&c| c == Cand::Unnamed);
-        unnamed.is_some_and(|u| self.scores.iter().all(|&s| s <= self.scores[u]))
     }
 }
 

@@ -174,6 +174,79 @@ pub fn pronoun_after(
     None
 }
 
+/// [`decide`] with the weaker evidence [`refine`] adds: possessives after
+/// the character's name, and how the others address it. Both are noisy
+/// (replies also address third persons; "her" may stand for someone else),
+/// so where adding one leaves the evidence undecided, it is left out again:
+/// everything, then without the possessives, then without the forms of
+/// address, then neither.
+fn decide_weak(e: &Evidence, possessives: [usize; 2]) -> Option<Gender> {
+    let with_possessives = |e: &Evidence| Evidence {
+        pronouns: [
+            e.pronouns[0] + possessives[0],
+            e.pronouns[1] + possessives[1],
+        ],
+        ..*e
+    };
+    let no_address = Evidence {
+        addressed: [0, 0],
+        ..*e
+    };
+    decide(&with_possessives(e))
+        .or_else(|| decide(e))
+        .or_else(|| decide(&with_possessives(&no_address)))
+        .or_else(|| decide(&no_address))
+}
+
+/// Words that follow an object "her" ("looked at her again", "gave her
+/// a cup"), not a noun she owns.
+const AFTER_OBJECT: &[&str] = &[
+    "a", "an", "the", "to", "and", "or", "but", "that", "with", "in", "on", "at", "for", "as",
+    "of", "by", "from", "so", "again", "up", "down", "out", "away", "back", "off", "not", "then",
+    "now", "very", "into", "if", "when", "what", "how", "this", "some", "no",
+];
+
+/// Like [`pronoun_after`], a possessive instead: "The Dormouse slowly
+/// opened his eyes", the first "his"/"her" in the subject's sentence before
+/// any other name. Weaker than a subject pronoun ("her" may be an object
+/// standing for someone else), so it is only asked when no subject pronoun
+/// follows, and only for characters no other evidence gives a gender.
+fn possessive_after(
+    toks: &[Tok<'_>],
+    sentence_of: &[usize],
+    from: usize,
+    subject: bool,
+    is_name: impl Fn(&Tok<'_>) -> bool,
+) -> Option<Gender> {
+    if !subject {
+        return None;
+    }
+    let sentence = *sentence_of.get(from.checked_sub(1)?)?;
+    for (k, t) in toks.iter().enumerate().skip(from).take(20) {
+        if sentence_of[k] != sentence || (t.is_cap() && !t.sent_start && is_name(t)) {
+            return None;
+        }
+        if !t.word {
+            continue;
+        }
+        match t.lower().as_str() {
+            "his" => return Some(Gender::Male),
+            // "her eyes", not "looked at her." or "to her and".
+            "her" => {
+                let next = toks
+                    .get(k + 1)
+                    .filter(|n| n.word && sentence_of[k + 1] == sentence);
+                return next
+                    .filter(|n| !AFTER_OBJECT.contains(&n.lower().as_str()))
+                    .map(|_| Gender::Female);
+            }
+            "him" | "it" | "its" | "they" | "their" => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// For each roster character, the pronouns referring back to its mentions
 /// in the narration: [she, he].
 pub fn narration_votes(roster: &Roster, narration: &[&[Tok<'_>]]) -> Vec<[usize; 2]> {
@@ -231,6 +304,9 @@ pub fn refine(book: &Book, segments: &[Segment], characters: &mut [Character]) {
         }
     }
     names.sort_by_key(|(w, _)| std::cmp::Reverse(w.len()));
+    // "his"/"her" after a name: counted only for characters no subject
+    // pronoun refers to.
+    let mut possessives = vec![[0usize; 2]; characters.len()];
     for (n, segment) in segments.iter().enumerate() {
         if segment.paragraph.is_none() {
             continue;
@@ -279,6 +355,8 @@ pub fn refine(book: &Book, segments: &[Segment], characters: &mut [Character]) {
             let is_name = |t: &Tok<'_>| !lexicon::is_never_name(&t.lower());
             if let Some(g) = pronoun_after(&toks, &sentence_of, k, subject, is_name) {
                 evidence[*who].pronouns[usize::from(g == Gender::Male)] += 1;
+            } else if let Some(g) = possessive_after(&toks, &sentence_of, k, subject, is_name) {
+                possessives[*who][usize::from(g == Gender::Male)] += 1;
             }
         }
     }
@@ -286,18 +364,20 @@ pub fn refine(book: &Book, segments: &[Segment], characters: &mut [Character]) {
         if c.gender.is_some() {
             continue;
         }
+
         // The gender its own name shows, if resolve named it late (a
         // narrator called "Pavel Dmitrievitch" by the others).
         evidence[i].first_name = std::iter::once(&c.name)
             .chain(&c.aliases)
             .find_map(|form| name_gender(form));
-        if is_narrator(c) {
-            evidence[i].addressed = narrator_addressed(book, segments, &c.name);
-        }
+        // How the others address it: what tells a first-person narrator's
+        // gender, and that of a minor speaker the narration gives no
+        // pronoun ("Yes, sir," to "the voice").
+        evidence[i].addressed = addressed_as(book, segments, &c.name);
     }
     for (i, c) in characters.iter_mut().enumerate() {
         if c.gender.is_none() {
-            c.gender = decide(&evidence[i]);
+            c.gender = decide_weak(&evidence[i], possessives[i]);
         }
     }
 }
@@ -347,21 +427,14 @@ pub fn patronymic_gender(word: &str) -> Option<Gender> {
     }
 }
 
-/// A first-person narrator: resolve gives it the alias "Narrator".
-fn is_narrator(c: &Character) -> bool {
-    std::iter::once(&c.name)
-        .chain(&c.aliases)
-        .any(|a| key(a) == "narrator")
-}
-
-/// How the others address the narrator, from the quotes said right
+/// How the others address a speaker (the narrator, say), from the quotes said right
 /// before or after one of the narrator's: forms of address ("sir",
 /// "madam", "young lady"), and the name they call out most ("Pavel
 /// Dmitrievitch"), when one clearly leads, counted twice; and the spouse the
 /// narrator names in their own quotes ("my wife"): [as a woman, as a man].
 /// Others' quotes also address third persons, so a lone "madame" says
 /// little; the name called again and again is the narrator's.
-fn narrator_addressed(book: &Book, segments: &[Segment], narrator: &str) -> [usize; 2] {
+fn addressed_as(book: &Book, segments: &[Segment], narrator: &str) -> [usize; 2] {
     let text = &book.text;
     let lines: Vec<&Segment> = segments
         .iter()

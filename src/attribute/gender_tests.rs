@@ -136,3 +136,67 @@ fn pronouns_refer_back_within_the_sentence_or_from_the_subject() {
     // Object pronouns say nothing of the subject.
     assert_eq!(votes("Hugo looked at her."), None);
 }
+
+#[test]
+fn a_possessive_after_the_subject_gives_a_description_its_gender() {
+    let text = "Title\n\nThe gryphon slowly opened his eyes and yawned.\n\n\
+                \"Come on!\" said the gryphon.\n\n\"Where to?\" asked Alice.\n";
+    let g = genders(text);
+    assert_eq!(g.get("the gryphon"), Some(&Some(Gender::Male)), "{g:?}");
+}
+
+#[test]
+fn an_object_her_is_not_a_possessive() {
+    let toks = tokens::tokenize("The gryphon looked at her and sighed.", 0, true);
+    let sentence_of = sentences(&toks);
+    let after = |k: usize| possessive_after(&toks, &sentence_of, k, true, |_| false);
+    // After "The gryphon": "her" is followed by "and", an object.
+    let k = toks.iter().position(|t| t.text() == "gryphon").unwrap() + 1;
+    assert_eq!(after(k), None);
+    let toks = tokens::tokenize("The gryphon shook her head.", 0, true);
+    let sentence_of = sentences(&toks);
+    let k = toks.iter().position(|t| t.text() == "gryphon").unwrap() + 1;
+    assert_eq!(
+        possessive_after(&toks, &sentence_of, k, true, |_| false),
+        Some(Gender::Female)
+    );
+    assert_eq!(
+        possessive_after(&toks, &sentence_of, k, false, |_| false),
+        None,
+        "only after the sentence's subject"
+    );
+}
+
+#[test]
+fn a_speaker_the_others_call_sir_is_a_man() {
+    let mut text = String::from("Title\n\nThere was a knock at the door.\n\n");
+    for _ in 0..2 {
+        text.push_str(
+            "\"Let me in,\" said the voice.\n\n\
+             \"Who are you, sir?\" said Mary Hale.\n\n",
+        );
+    }
+    let g = genders(&text);
+    assert_eq!(g.get("the voice"), Some(&Some(Gender::Male)), "{g:?}");
+}
+
+#[test]
+fn weak_evidence_that_leaves_a_tie_is_left_out() {
+    let e = Evidence {
+        pronouns: [0, 1],
+        ..Evidence::default()
+    };
+    // A possessive "her" would make it a tie: the pronoun alone decides.
+    assert_eq!(decide_weak(&e, [1, 0]), Some(Gender::Male));
+    assert_eq!(
+        decide_weak(&Evidence::default(), [0, 2]),
+        Some(Gender::Male)
+    );
+    let addressed = Evidence {
+        pronouns: [0, 1],
+        addressed: [1, 0],
+        ..Evidence::default()
+    };
+    assert_eq!(decide_weak(&addressed, [0, 0]), Some(Gender::Male));
+    assert_eq!(decide_weak(&Evidence::default(), [0, 0]), None);
+}
