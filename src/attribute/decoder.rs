@@ -174,3 +174,49 @@ pub fn explain(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::attribute::{KnownCharacter, attribute};
+    use crate::ingest::book_from_text;
+    use crate::segment::{SegmentKind, segment_book};
+
+    /// A line tagged with a name the user's cast leaves out is nobody's in
+    /// that cast, even where the turn order would hand it to someone.
+    #[test]
+    fn a_line_tagged_with_a_stranger_goes_to_no_one_in_the_cast() {
+        let text = "Title\n\n\"Are you coming?\" said Ida.\n\n\"Not yet,\" said Bob.\n\n\
+                    \"Why not?\" said Ida.\n\n\"I am waiting,\" said Bob.\n\n\
+                    \"For whom?\" said Vera.\n\n\"For the rain to stop,\" said Bob.\n";
+        let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+        let segments = segment_book(&book);
+        let cast: Vec<KnownCharacter> = ["Ida", "Bob"]
+            .iter()
+            .map(|name| KnownCharacter {
+                name: (*name).to_owned(),
+                aliases: Vec::new(),
+                gender: None,
+            })
+            .collect();
+        let attributed = attribute(&book, segments, &cast);
+        let speakers: Vec<Option<&str>> = attributed
+            .segments
+            .iter()
+            .filter(|s| s.kind == SegmentKind::Dialogue)
+            .map(|s| s.speaker.as_deref())
+            .collect();
+        assert_eq!(
+            speakers,
+            [
+                Some("Ida"),
+                Some("Bob"),
+                Some("Ida"),
+                Some("Bob"),
+                None,
+                Some("Bob")
+            ]
+        );
+    }
+}
