@@ -231,6 +231,10 @@ fn a_first_name_only_opening_sentences_is_a_character() {
     // Once is not enough, nor a name the text also writes as a word.
     let once = tokenize("Harriet pushed the door open. Tom looked up.", 0, true);
     assert!(discover(&[&once[..]], &[]).lookup("Harriet").is_none());
+    // A name for both sexes counts too; her pronouns give her gender.
+    let text = "Kit slams the locker shut. Kit stares at him, and she frowns.";
+    let toks = tokenize(text, 0, true);
+    assert!(discover(&[&toks[..]], &[]).lookup("Kit").is_some());
     let word = tokenize("Will you? Will came in. Will sat. I will go.", 0, true);
     assert!(discover(&[&word[..]], &[]).lookup("Will").is_none());
 }

@@ -127,7 +127,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         let mentions = initial_counts.get(&word).copied().unwrap_or(0);
         if mentions >= 2
             && !lower_counts.contains_key(&word)
-            && lexicon::first_name_gender(&word).is_some()
+            && lexicon::is_first_name(&word)
             && let Some(form) = new_form(&display)
         {
             forms.entry(key(&display)).or_insert(form);
@@ -151,9 +151,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
     let vouched: HashSet<String> = forms
         .values()
         .filter(|f| {
-            f.core.len() > 1
-                && (f.count >= 2 || f.tags > 0)
-                && lexicon::first_name_gender(&f.core[0]).is_some()
+            f.core.len() > 1 && (f.count >= 2 || f.tags > 0) && lexicon::is_first_name(&f.core[0])
         })
         .flat_map(|f| f.core[1..].iter().cloned())
         .collect();
@@ -194,7 +192,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 i == 0
                     && f.core.len() > 1
                     && (f.count >= 2 || f.tags > 0)
-                    && lexicon::first_name_gender(w).is_some()
+                    && lexicon::is_first_name(w)
             };
             !f.core.is_empty()
                 && f.core
@@ -216,7 +214,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                     && f.core.iter().all(|w| {
                     is_particle(w)
                         || cap_counts.get(w).copied().unwrap_or(0) >= 2
-                        || lexicon::first_name_gender(w).is_some()
+                        || lexicon::is_first_name(w)
                 })
         })
         .partition(|f| {
@@ -226,7 +224,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                         // A first name written more than once is a person's,
                         // unless the word mostly follows "to"/"in" ("went to
                         // Rome": places and seasons are given names too).
-                        || f.core.len() == 1 && lexicon::first_name_gender(&f.core[0]).is_some() && {
+                        || f.core.len() == 1 && lexicon::is_first_name(&f.core[0]) && {
                             let mentions =
                                 f.count + initial_counts.get(&f.core[0]).copied().unwrap_or(0);
                             mentions >= 2 && f.after_preposition * 3 < mentions * 2
