@@ -106,7 +106,7 @@ impl Roster {
                             words.len() == 2
                                 && words[1] == single
                                 && lexicon::title(&words[0]).is_none()
-                                && lexicon::is_first_name(&words[0])
+                                && lexicon::first_name_gender(&words[0]).is_some()
                         })
                 })
                 .map(|(other, _)| other)

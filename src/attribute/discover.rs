@@ -123,14 +123,20 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
     // all the same: short chapters told close to one character often never
     // name her mid-sentence, and her untagged lines need her as a
     // candidate. Never written in lower case, so not "Will" or "Hope".
+    // Names both sexes share count here ("Kit"), not in the rules below:
+    // there, where a name is also written mid-sentence, they added minor
+    // characters that took lines from others on the dev stories.
+    let mut initial_only: HashSet<String> = HashSet::new();
     for (word, display) in initial_display {
         let mentions = initial_counts.get(&word).copied().unwrap_or(0);
         if mentions >= 2
             && !lower_counts.contains_key(&word)
             && lexicon::is_first_name(&word)
+            && !forms.contains_key(&key(&display))
             && let Some(form) = new_form(&display)
         {
-            forms.entry(key(&display)).or_insert(form);
+            initial_only.insert(key(&display));
+            forms.insert(key(&display), form);
         }
     }
     for subject in tag_subjects {
@@ -151,7 +157,9 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
     let vouched: HashSet<String> = forms
         .values()
         .filter(|f| {
-            f.core.len() > 1 && (f.count >= 2 || f.tags > 0) && lexicon::is_first_name(&f.core[0])
+            f.core.len() > 1
+                && (f.count >= 2 || f.tags > 0)
+                && lexicon::first_name_gender(&f.core[0]).is_some()
         })
         .flat_map(|f| f.core[1..].iter().cloned())
         .collect();
@@ -192,7 +200,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 i == 0
                     && f.core.len() > 1
                     && (f.count >= 2 || f.tags > 0)
-                    && lexicon::is_first_name(w)
+                    && lexicon::first_name_gender(w).is_some()
             };
             !f.core.is_empty()
                 && f.core
@@ -214,17 +222,18 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                     && f.core.iter().all(|w| {
                     is_particle(w)
                         || cap_counts.get(w).copied().unwrap_or(0) >= 2
-                        || lexicon::is_first_name(w)
+                        || lexicon::first_name_gender(w).is_some()
                 })
         })
         .partition(|f| {
             f.tags > 0
+                || initial_only.contains(&f.key())
                 || !f.title_only
                     && (f.has_title
                         // A first name written more than once is a person's,
                         // unless the word mostly follows "to"/"in" ("went to
                         // Rome": places and seasons are given names too).
-                        || f.core.len() == 1 && lexicon::is_first_name(&f.core[0]) && {
+                        || f.core.len() == 1 && lexicon::first_name_gender(&f.core[0]).is_some() && {
                             let mentions =
                                 f.count + initial_counts.get(&f.core[0]).copied().unwrap_or(0);
                             mentions >= 2 && f.after_preposition * 3 < mentions * 2
