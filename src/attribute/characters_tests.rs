@@ -220,6 +220,26 @@ fn a_first_name_written_once_is_not_a_character() {
 }
 
 #[test]
+fn a_first_name_only_opening_sentences_is_a_character() {
+    // Never named mid-sentence: her untagged lines still need her.
+    let text = "Harriet pushed the door open. Tom looked up. \
+                Harriet laughed and took the parcel from him.";
+    let toks = tokenize(text, 0, true);
+    let roster = discover(&[&toks[..]], &[]);
+    let harriet = roster.lookup("Harriet").expect("Harriet is a character");
+    assert_eq!(roster.chars[harriet].gender, Some(Gender::Female));
+    // Once is not enough, nor a name the text also writes as a word.
+    let once = tokenize("Harriet pushed the door open. Tom looked up.", 0, true);
+    assert!(discover(&[&once[..]], &[]).lookup("Harriet").is_none());
+    // A name for both sexes counts too; her pronouns give her gender.
+    let text = "Kit slams the locker shut. Kit stares at him, and she frowns.";
+    let toks = tokenize(text, 0, true);
+    assert!(discover(&[&toks[..]], &[]).lookup("Kit").is_some());
+    let word = tokenize("Will you? Will came in. Will sat. I will go.", 0, true);
+    assert!(discover(&[&word[..]], &[]).lookup("Will").is_none());
+}
+
+#[test]
 fn places_and_sentence_starts_are_not_characters() {
     let text = "They went to Paris. Now Bob went to Rome. Bob went to Rome. \
                 In Rome it rained. Bob said so. Afterwards they slept.";

@@ -38,6 +38,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
     // not evidence of a name by themselves, but a known first name written
     // there ("Bob came in") is a second mention of it.
     let mut initial_counts: HashMap<String, usize> = HashMap::new();
+    let mut initial_display: HashMap<String, String> = HashMap::new();
     // Names seen in the same sentence are often different people ("Nora
     // and Mrs. Quill"): (segment, sentence, form key) for every run.
     let mut runs_at: Vec<(usize, usize, String)> = Vec::new();
@@ -77,6 +78,9 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             i = j + 1;
             if single_initial {
                 *initial_counts.entry(run[0].lower()).or_default() += 1;
+                initial_display
+                    .entry(run[0].lower())
+                    .or_insert_with(|| run[0].text().to_owned());
                 continue;
             }
             let display = run.iter().map(|t| t.text()).collect::<Vec<_>>().join(" ");
@@ -112,6 +116,27 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             }) {
                 entry.after_preposition += 1;
             }
+        }
+    }
+    // A known first name the narration only ever writes at the start of
+    // a sentence ("Harriet laughed. Harriet took the parcel.") is a person
+    // all the same: short chapters told close to one character often never
+    // name her mid-sentence, and her untagged lines need her as a
+    // candidate. Never written in lower case, so not "Will" or "Hope".
+    // Names both sexes share count here ("Kit"), not in the rules below:
+    // there, where a name is also written mid-sentence, they added minor
+    // characters that took lines from others on the dev stories.
+    let mut initial_only: HashSet<String> = HashSet::new();
+    for (word, display) in initial_display {
+        let mentions = initial_counts.get(&word).copied().unwrap_or(0);
+        if mentions >= 2
+            && !lower_counts.contains_key(&word)
+            && lexicon::is_first_name(&word)
+            && !forms.contains_key(&key(&display))
+            && let Some(form) = new_form(&display)
+        {
+            initial_only.insert(key(&display));
+            forms.insert(key(&display), form);
         }
     }
     for subject in tag_subjects {
@@ -202,6 +227,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         })
         .partition(|f| {
             f.tags > 0
+                || initial_only.contains(&f.key())
                 || !f.title_only
                     && (f.has_title
                         // A first name written more than once is a person's,

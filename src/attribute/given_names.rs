@@ -3,8 +3,9 @@
 //!
 //! The gender list is data, not code: `data/first_names.txt`, built by
 //! `scripts/build-name-genders` from the US Social Security Administration's
-//! national baby-name counts 1880-2024 (public domain), keeping names that
-//! one sex holds clearly in every era (see the file's header for the rules).
+//! national baby-name counts 1880-2024 (public domain): a gender for the
+//! names one sex holds clearly in every era, none for the names both sexes
+//! share, which still say "a person" (see the file's header for the rules).
 //! It is embedded so that attribution needs no files at run time, and it
 //! names no character of any book: it is the same list for every story.
 //! The familiar forms are a short hand list of common English ones.
@@ -16,16 +17,18 @@ use crate::core::Gender;
 
 static FIRST_NAMES_DATA: &str = include_str!("data/first_names.txt");
 
-/// Lower-case ASCII name -> gender, parsed once from the embedded list.
-static FIRST_NAMES: LazyLock<HashMap<&'static str, Gender>> = LazyLock::new(|| {
+/// Lower-case ASCII name -> the gender it suggests (`None`: a name for
+/// both sexes), parsed once from the embedded list.
+static FIRST_NAMES: LazyLock<HashMap<&'static str, Option<Gender>>> = LazyLock::new(|| {
     FIRST_NAMES_DATA
         .lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
             let (name, gender) = line.split_once(' ')?;
             let gender = match gender {
-                "f" => Gender::Female,
-                "m" => Gender::Male,
+                "f" => Some(Gender::Female),
+                "m" => Some(Gender::Male),
+                "u" => None,
                 _ => return None,
             };
             Some((name, gender))
@@ -38,7 +41,13 @@ static FIRST_NAMES: LazyLock<HashMap<&'static str, Gender>> = LazyLock::new(|| {
 /// hold or holds for both sexes.
 pub fn first_name_gender(word: &str) -> Option<Gender> {
     let folded = fold_ascii(word)?;
-    FIRST_NAMES.get(folded.as_str()).copied()
+    FIRST_NAMES.get(folded.as_str()).copied().flatten()
+}
+
+/// Whether `word` is a known first name, of either sex or both ("Kit",
+/// "Jordan"): evidence of a person where the gender does not matter.
+pub fn is_first_name(word: &str) -> bool {
+    fold_ascii(word).is_some_and(|folded| FIRST_NAMES.contains_key(folded.as_str()))
 }
 
 /// Lower case with Latin accents removed; `None` when a letter has no
@@ -159,6 +168,17 @@ mod tests {
         assert_eq!(first_name_gender("leslie"), None);
         assert_eq!(first_name_gender("sydney"), None);
         assert_eq!(first_name_gender("jean-luc"), None);
+    }
+
+    #[test]
+    fn names_for_both_sexes_are_names_without_a_gender() {
+        for both in ["kit", "Jordan", "leslie", "sydney"] {
+            assert!(is_first_name(both), "{both}");
+            assert_eq!(first_name_gender(both), None, "{both}");
+        }
+        assert!(is_first_name("Mary"));
+        assert!(!is_first_name("table"));
+        assert!(!is_first_name("jean-luc"));
     }
 
     #[test]

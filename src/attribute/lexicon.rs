@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use crate::core::Gender;
 
-pub use super::given_names::{first_name_gender, same_given_name};
+pub use super::given_names::{first_name_gender, is_first_name, same_given_name};
 
 /// Verbs of saying and manner verbs that introduce or follow a quote, as
 /// base forms; past and third-person forms are generated.

@@ -41,6 +41,30 @@ fn cast_prints_who_speaks_and_with_which_voice() {
 }
 
 #[test]
+fn a_character_named_only_at_sentence_starts_is_cast() {
+    // Kit (a name both sexes share) is never named mid-sentence; her
+    // untagged lines need her among the speakers: 4 lines, Jonah's 3.
+    let story = "Chapter One\n\n\
+        Kit slams the locker shut. \"You told him?\"\n\n\
+        \"I didn't tell him anything.\" Jonah holds up both hands. \"He guessed.\"\n\n\
+        \"Nobody guesses that.\"\n\n\
+        Kit stares at him. The bell rings.\n\n\
+        \"It's a big deal to me,\" she says quietly.\n\n\
+        \"Coming, miss,\" says Jonah.\n\n\
+        Kit doesn't move. \"Can I go to the nurse?\"\n";
+    let outcome = Test::new()
+        .story(story)
+        .args(&["cast", "story.txt"])
+        .succeeds();
+    insta::assert_snapshot!(outcome.stdout, @r"
+    CHARACTER   ALIASES  GENDER  LINES  WORDS  VOICE             FROM
+    (narrator)                                 espeak:en-us      auto
+    Kit                  female      4     18  espeak:en-us+f3   auto
+    Jonah                male        3      9  espeak:en-029+m1  auto
+    ");
+}
+
+#[test]
 fn cast_write_creates_then_adds_and_is_idempotent() {
     let first = Test::new()
         .story(STORY)

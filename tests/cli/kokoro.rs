@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::novel::{cached_segments, leftovers, story};
+use crate::novel::{
+    assert_resumed_from_cache, cached_segments, leftovers, render_killed_when, story,
+};
 use crate::piper::{db, joe};
 use crate::{Test, sample_story};
 
@@ -238,31 +240,13 @@ fn a_killed_kokoro_render_resumes_to_identical_chapters() {
         .unwrap() as usize;
 
     let test = clean.then();
-    let out = test.path().join("killed");
-    let mut child = test
-        .command()
-        .args(["render", "story.txt", "-o", "killed", "--quiet"])
-        .args(["--jobs", "1"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    while cached_segments(&out) < 6 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let done = cached_segments(&out);
+    let done = render_killed_when(&test, "killed", "six segments cached", |out| {
+        cached_segments(out) >= 6
+    });
     assert!(done >= 6 && done < total, "killed after {done} of {total}");
 
     let resumed = render(test, "killed", "2");
-    let reused = resumed.manifest("killed")["stats"]["reused"]
-        .as_u64()
-        .unwrap() as usize;
-    assert!(
-        reused >= done && reused < total,
-        "{reused} reused, {done} cached"
-    );
+    assert_resumed_from_cache(&resumed, "killed", done, total);
     // Byte-identical chapters, whichever process spoke which sentence.
     assert_eq!(resumed.wavs("killed"), resumed.wavs("clean"));
     assert!(leftovers(&resumed.dir.join("killed")).is_empty());
