@@ -6,9 +6,12 @@ pocketsphinx first. Shared pieces are in tts_eval.py.
 
   kokoro_eval.py bench [--text FILE] [--words N] [--rounds N] [--voice NAME]
 
-Both tools read the model and the voice castbook installed in
-.models/kokoro/ (kokoro-onnx reads voices from one .npz of the style
-arrays, built here from the .bin files). The reference gets the whole text
+Both tools read the voice castbook installed in .models/kokoro/
+(kokoro-onnx reads voices from one .npz of the style arrays, built here
+from the .bin files). The reference runs the published int8 model
+(kokoro-v1.0.int8.onnx), castbook the model it runs for users, built from
+it at setup (kokoro-v1.0.qconv.onnx: its convolutions statically
+quantised; scripts/kokoro_quantise.py). The reference gets the whole text
 in one `Kokoro.create` call, as its README shows, and runs with ONNX
 Runtime's defaults (one session, one intra-op thread per core); castbook
 renders with its defaults (one worker process per core). Each renders the

@@ -13,7 +13,7 @@ use crate::{Test, sample_story};
 fn kokoro_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".models/kokoro");
     assert!(
-        dir.join("kokoro-v1.0.int8.onnx").is_file() && dir.join("voices/af_heart.bin").is_file(),
+        dir.join("kokoro-v1.0.qconv.onnx").is_file() && dir.join("voices/af_heart.bin").is_file(),
         "Kokoro is missing from {}: run scripts/setup --kokoro",
         dir.display()
     );
@@ -211,7 +211,7 @@ fn a_missing_install_names_the_command() {
         .env("CASTBOOK_KOKORO_DIR", "/nonexistent/kokoro")
         .args(&["render", "story.txt", "-o", "out", "--quiet"])
         .fails(2);
-    insta::assert_snapshot!(outcome.stderr_redacted(), @"castbook: error: voices.toml:2:9: kokoro engine is not available: Kokoro is not installed: /nonexistent/kokoro/kokoro-v1.0.int8.onnx not found; install it with `scripts/setup --kokoro`");
+    insta::assert_snapshot!(outcome.stderr_redacted(), @"castbook: error: voices.toml:2:9: kokoro engine is not available: Kokoro is not installed: /nonexistent/kokoro/kokoro-v1.0.qconv.onnx not found; install it with `scripts/setup --kokoro`");
     let outcome = Test::new()
         .with_kokoro()
         .story("Hello.\n")

@@ -4,7 +4,10 @@
 //! the 28 English voices into `<project>/.models/kokoro/` (beside `.venv`):
 //!
 //! ```text
-//! kokoro-v1.0.int8.onnx   the model (92,361,271 bytes; the script checks its sha256)
+//! kokoro-v1.0.int8.onnx   the model as published (92,361,271 bytes; the script checks its sha256)
+//! kokoro-v1.0.qconv.onnx  castbook's model: the same with its convolutions statically
+//!                         quantised for ONNX Runtime's faster kernels
+//!                         (scripts/kokoro_quantise.py; the script checks its sha256)
 //! vocab.json              {"vocab": {"ɑ": 69, ...}}: phoneme → token id
 //! voices/af_heart.bin     raw little-endian f32 [510, 1, 256] per voice
 //! ```
@@ -23,7 +26,9 @@ use super::phonemes::Accent;
 use crate::core::Gender;
 use crate::synth::onnx::project_venvs;
 
-pub const MODEL_FILE: &str = "kokoro-v1.0.int8.onnx";
+/// The model castbook runs: built from the published int8 export by
+/// `scripts/setup --kokoro` (see `scripts/kokoro_quantise.py`).
+pub const MODEL_FILE: &str = "kokoro-v1.0.qconv.onnx";
 pub const SAMPLE_RATE: u32 = 24_000;
 /// Rows in a voice file: inputs of 1 to 510 phoneme tokens.
 pub const STYLE_ROWS: usize = 510;
@@ -393,7 +398,7 @@ mod tests {
     fn a_missing_install_names_the_command() {
         let err = Install::open(Path::new("/nonexistent/kokoro")).unwrap_err();
         assert!(
-            err.contains("/nonexistent/kokoro/kokoro-v1.0.int8.onnx"),
+            err.contains("/nonexistent/kokoro/kokoro-v1.0.qconv.onnx"),
             "{err}"
         );
         assert!(err.contains("scripts/setup --kokoro"), "{err}");
