@@ -27,6 +27,7 @@ mod history;
 pub mod learn;
 mod lexicon;
 mod model;
+mod style;
 mod tags;
 mod tokens;
 mod topic;
