@@ -285,6 +285,48 @@ impl Roster {
         None
     }
 
+    /// The cast entry a description in a tag names ("said the old
+    /// gentleman"), in the user's cast: a name form written out in full,
+    /// else the one entry (of a gender that fits) with a form whose head
+    /// noun is the description's and whose other words the description
+    /// all has ("the doctor" is "The Doctor"; "the young woman" is not
+    /// "The Old Woman", and "the old lady" is not "The Old Pauper" just
+    /// because both are old). [`Roster::lookup`] also tries a name's
+    /// first word, right for "Mr. Hale" but not for an adjective.
+    pub fn lookup_description(&self, description: &str, gender: Option<Gender>) -> Option<usize> {
+        let k = key(description);
+        if let Some(&id) = self
+            .by_key
+            .get(&k)
+            .or_else(|| self.by_key.get(&format!("the {k}")))
+        {
+            return Some(id);
+        }
+        let words: Vec<&str> = k.split(' ').collect();
+        let head = *words.last()?;
+        let mut found = None;
+        for (id, c) in self.chars.iter().enumerate() {
+            if gender.is_some_and(|g| c.gender.is_some_and(|cg| cg != g)) {
+                continue;
+            }
+            let fits = std::iter::once(&c.name).chain(&c.aliases).any(|form| {
+                let fk = key(form);
+                let fw: Vec<&str> = fk.split(' ').collect();
+                fw.last() == Some(&head)
+                    && fw[..fw.len() - 1]
+                        .iter()
+                        .all(|w| lexicon::title(w).is_some() || words.contains(w))
+            });
+            if fits {
+                if found.is_some_and(|f| f != id) {
+                    return None;
+                }
+                found = Some(id);
+            }
+        }
+        found
+    }
+
     /// The longest name form starting at token `i`: (character, tokens used).
     pub fn match_at(&self, toks: &[Tok<'_>], i: usize) -> Option<(usize, usize)> {
         if !toks[i].is_cap() {

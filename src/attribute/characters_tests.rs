@@ -292,3 +292,30 @@ fn a_given_name_that_is_a_word_joins_when_the_text_writes_it_as_a_name() {
     roster.add_given_names_used_as_names(&man, &[&toks[..]]);
     assert_eq!(roster.lookup("May"), None);
 }
+
+#[test]
+fn a_description_names_a_cast_entry_only_by_its_head_noun_and_all_its_words() {
+    let k = |name: &str, aliases: &[&str], gender| KnownCharacter {
+        name: name.to_owned(),
+        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        gender,
+    };
+    let known = [
+        k("The Old Pauper", &["Old Pauper"], Some(Gender::Male)),
+        k("The Old Woman", &["Old Woman"], Some(Gender::Female)),
+        k("The Doctor", &["Doctor"], Some(Gender::Male)),
+    ];
+    let roster = Roster::from_known(&known);
+    let male = Some(Gender::Male);
+    let female = Some(Gender::Female);
+    assert_eq!(roster.lookup_description("doctor", male), Some(2));
+    assert_eq!(roster.lookup_description("old woman", female), Some(1));
+    assert_eq!(roster.lookup_description("poor old woman", female), Some(1));
+    // An adjective in common is not the same person ...
+    assert_eq!(roster.lookup_description("old gentleman", male), None);
+    assert_eq!(roster.lookup_description("old lady", female), None);
+    // ... nor a head noun whose entry says more.
+    assert_eq!(roster.lookup_description("young woman", female), None);
+    // The plain look-up still takes the first word ("Mr. Hale"-style).
+    assert_eq!(roster.lookup("old gentleman"), Some(0));
+}

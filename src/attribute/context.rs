@@ -11,6 +11,7 @@ use std::collections::HashSet;
 
 use super::KnownCharacter;
 use super::characters::{self, CharInfo, Roster};
+use super::style::{self, Likeness};
 use super::tags::{self, Subject, Tag};
 use super::tokens::{self, Tok};
 use super::vocatives;
@@ -101,6 +102,9 @@ pub struct Context<'a> {
     /// that character ("the sculptor" talking with Ted is Rowan).
     pub description_uses: Vec<u32>,
     pub epithet_votes: Vec<Vec<(usize, u32)>>,
+    /// Per segment: how much a quote sounds like each character whose
+    /// tagged lines give a profile (see `style`).
+    pub style: Vec<Vec<Likeness>>,
 }
 
 impl<'a> Context<'a> {
@@ -182,6 +186,7 @@ impl<'a> Context<'a> {
             common,
             description_uses: vec![0; descriptions.len()],
             epithet_votes: vec![Vec::new(); descriptions.len()],
+            style: Vec::new(),
         };
         ctx.find_mentions();
         ctx.find_epithets();
@@ -207,6 +212,7 @@ impl<'a> Context<'a> {
             }
             ctx.vocatives[i] = addressed;
         }
+        ctx.style = style::likeness(&ctx);
         ctx
     }
 
@@ -379,9 +385,11 @@ fn resolve_tag(
             (g.map_or(TagKind::Described(None), TagKind::Pronoun), true)
         }
         Subject::Described(d, g) => {
-            let found = roster
-                .lookup(d)
-                .or_else(|| (!roster.closed).then(|| add(roster, d, *g, true)));
+            let found = if roster.closed {
+                roster.lookup_description(d, *g)
+            } else {
+                roster.lookup(d).or_else(|| Some(add(roster, d, *g, true)))
+            };
             (found.map_or(TagKind::Described(*g), TagKind::Names), true)
         }
         Subject::Pronoun(g) => (TagKind::Pronoun(*g), false),

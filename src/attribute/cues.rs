@@ -7,6 +7,7 @@
 //! compare a candidate with them in constant time.
 
 use super::context::{Context, Quote, QuoteTag, TagKind, is_object};
+use super::style::Likeness;
 use super::topic::{self, Actor};
 use crate::core::Gender;
 
@@ -73,6 +74,8 @@ pub struct Cues {
     pub behind: Option<(usize, Vec<usize>)>,
     /// The nearest pronoun tag ahead in the exchange: (distance, gender).
     pub ahead_pronoun: Option<(usize, Gender)>,
+    /// How much the quote sounds like each profiled character.
+    pub style: Vec<Likeness>,
 }
 
 impl Cues {
@@ -130,6 +133,7 @@ pub fn cues(ctx: &Context<'_>, q: &Quote) -> Cues {
         first_in_para: q.nth == 0,
         continues: seg.continues_quote,
         vocatives: ctx.vocatives[q.seg].clone(),
+        style: ctx.style[q.seg].clone(),
         ..Cues::default()
     };
     for &o in &para.quotes {

@@ -13,6 +13,7 @@ use super::candidates::Cand;
 use super::context::{Context, TagKind};
 use super::cues::Cues;
 use super::history::History;
+use super::style::Likeness;
 use super::topic::Actor;
 use crate::core::Gender;
 
@@ -30,10 +31,11 @@ pub enum Group {
     Topic,
     Salience,
     Unnamed,
+    Style,
 }
 
 impl Group {
-    pub const ALL: [Group; 11] = [
+    pub const ALL: [Group; 12] = [
         Group::Tags,
         Group::Pronouns,
         Group::FirstPerson,
@@ -45,6 +47,7 @@ impl Group {
         Group::Topic,
         Group::Salience,
         Group::Unnamed,
+        Group::Style,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,6 +63,7 @@ impl Group {
             Group::Topic => "topic",
             Group::Salience => "salience",
             Group::Unnamed => "unnamed",
+            Group::Style => "style",
         }
     }
 
@@ -208,6 +212,7 @@ features! {
         gender_unknown => Char;
     Unnamed: unnamed => Unnamed, unnamed_described => Unnamed, unnamed_stranger => Unnamed,
         unnamed_unknown_tag => Unnamed, unnamed_untagged => Unnamed;
+    Style: style_z => Graded, style_best => Char, style_turn => Char;
 }
 
 // Helpers.
@@ -619,6 +624,44 @@ fn unnamed_unknown_tag(e: &Env<'_, '_>) -> bool {
 }
 fn unnamed_untagged(e: &Env<'_, '_>) -> bool {
     e.cues.untagged()
+}
+
+// Style: how much the quote sounds like the candidate's tagged lines.
+
+fn likeness(e: &Env<'_, '_>, id: usize) -> Option<Likeness> {
+    e.cues.style.iter().find(|l| l.id == id).copied()
+}
+/// The standard score of the quote's likeness to `id`'s lines, among
+/// everyone with a profile.
+fn style_z(e: &Env<'_, '_>, id: usize) -> f32 {
+    likeness(e, id).map_or(0.0, |l| l.z / 3.0)
+}
+/// The quote sounds more like `id` than like anyone else with a profile.
+fn style_best(e: &Env<'_, '_>, id: usize) -> bool {
+    let best = e
+        .cues
+        .style
+        .iter()
+        .max_by(|a, b| a.cosine.total_cmp(&b.cosine).then(b.id.cmp(&a.id)));
+    best.is_some_and(|l| l.id == id)
+}
+/// In a two-person exchange, the quote sounds more like `id` than like
+/// the other one of the two.
+fn style_turn(e: &Env<'_, '_>, id: usize) -> bool {
+    let (Some(last), Some(next)) = (e.hist.last, e.hist.expected()) else {
+        return false;
+    };
+    let other = if id == last {
+        next
+    } else if id == next {
+        last
+    } else {
+        return false;
+    };
+    match (likeness(e, id), likeness(e, other)) {
+        (Some(a), Some(b)) => a.cosine > b.cosine,
+        _ => false,
+    }
 }
 
 #[cfg(test)]

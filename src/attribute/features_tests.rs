@@ -110,7 +110,20 @@ const FAR: &str = "\"A.\"\n\n\"B.\"\n\n\"C.\"\n\n\"D.\"\n\n\"E,\" said Ida.\n\n\
 const FAR2: &str = "\"E,\" said Ida.\n\n\"F.\"\n\n\"G.\"\n\n\"H.\"\n\n\"I.\"";
 const NEXT: &str = "\"Hi.\"\n\n\"Yo,\" said Bob.\n\n\"Well,\" said Ida.";
 
+/// Ida says "my dear", Bob "old chap"; the last line is untagged.
+const STYLE: &str = "\"My dear, it rains,\" said Ida.\n\n\"Old chap, it pours,\" said Bob.\n\n\
+                     \"My dear, it is cold,\" said Ida.\n\n\"Old chap, go home,\" said Bob.\n\n\
+                     \"My dear, no,\" said Ida.\n\n\"Old chap, yes,\" said Bob.\n\n\"Oh, my dear, my dear.\"";
+const STYLE_BEFORE: &[&str] = &["Ida", "Bob", "Ida", "Bob", "Ida", "Bob"];
+
 static CASES: &[Case] = &[
+    case("style_z", STYLE, 6, STYLE_BEFORE, "Ida", true),
+    case("style_z", STYLE, 6, STYLE_BEFORE, "Dan", false),
+    case("style_best", STYLE, 6, STYLE_BEFORE, "Ida", true),
+    case("style_best", STYLE, 6, STYLE_BEFORE, "Bob", false),
+    case("style_turn", STYLE, 6, STYLE_BEFORE, "Ida", true),
+    case("style_turn", STYLE, 6, STYLE_BEFORE, "Bob", false),
+    case("style_turn", STYLE, 6, &[], "Ida", false),
     case("tag_names", TAGGED, 0, &[], "Ida", true),
     case("tag_names", TAGGED, 0, &[], "Bob", false),
     case("tag_names_descr", SCULPTOR, 0, &[], "The Sculptor", true),

@@ -151,27 +151,66 @@ pub fn pronoun_after(
     subject: bool,
     is_name: impl Fn(&Tok<'_>) -> bool,
 ) -> Option<Gender> {
-    if !subject {
-        return None;
-    }
-    let sentence = *sentence_of.get(from.checked_sub(1)?)?;
-    for (k, t) in toks.iter().enumerate().skip(from).take(20) {
-        if sentence_of[k] != sentence {
-            if !t.word {
-                return None;
+    for step in after_subject(toks, sentence_of, from, subject, is_name) {
+        match step {
+            After::NextSentence(t) => {
+                return if t.word {
+                    subject_pronoun(&t.lower())
+                } else {
+                    None
+                };
             }
-            return subject_pronoun(&t.lower());
+            After::InSentence(k) => {
+                let t = &toks[k];
+                if t.word
+                    && let Some(g) = subject_pronoun(&t.lower())
+                {
+                    return Some(g);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// A token after a subject's name, as [`after_subject`] walks on.
+enum After<'s, 't> {
+    /// A token of the subject's sentence (its index).
+    InSentence(usize),
+    /// The first token of the next sentence; the walk ends there.
+    NextSentence(&'s Tok<'t>),
+}
+
+/// The walk [`pronoun_after`] and [`possessive_after`] share: the tokens
+/// after a name ending at `from` that is its sentence's subject, up to 20,
+/// through its sentence and before any other name, then the first token
+/// of the next sentence. Nothing when the name is not the subject.
+fn after_subject<'s, 't>(
+    toks: &'s [Tok<'t>],
+    sentence_of: &'s [usize],
+    from: usize,
+    subject: bool,
+    is_name: impl Fn(&Tok<'_>) -> bool + 's,
+) -> impl Iterator<Item = After<'s, 't>> + 's {
+    let sentence = from
+        .checked_sub(1)
+        .and_then(|p| sentence_of.get(p).copied())
+        .filter(|_| subject);
+    let mut ended = sentence.is_none();
+    (from..toks.len().min(from + 20)).map_while(move |k| {
+        if ended {
+            return None;
+        }
+        let t = &toks[k];
+        if Some(sentence_of[k]) != sentence {
+            ended = true;
+            return Some(After::NextSentence(t));
         }
         if t.is_cap() && !t.sent_start && is_name(t) {
             return None;
         }
-        if t.word
-            && let Some(g) = subject_pronoun(&t.lower())
-        {
-            return Some(g);
-        }
-    }
-    None
+        Some(After::InSentence(k))
+    })
 }
 
 /// [`decide`] with the weaker evidence [`refine`] adds: possessives after
@@ -218,14 +257,11 @@ fn possessive_after(
     subject: bool,
     is_name: impl Fn(&Tok<'_>) -> bool,
 ) -> Option<Gender> {
-    if !subject {
-        return None;
-    }
-    let sentence = *sentence_of.get(from.checked_sub(1)?)?;
-    for (k, t) in toks.iter().enumerate().skip(from).take(20) {
-        if sentence_of[k] != sentence || (t.is_cap() && !t.sent_start && is_name(t)) {
+    for step in after_subject(toks, sentence_of, from, subject, is_name) {
+        let After::InSentence(k) = step else {
             return None;
-        }
+        };
+        let t = &toks[k];
         if !t.word {
             continue;
         }
@@ -235,7 +271,7 @@ fn possessive_after(
             "her" => {
                 let next = toks
                     .get(k + 1)
-                    .filter(|n| n.word && sentence_of[k + 1] == sentence);
+                    .filter(|n| n.word && sentence_of[k + 1] == sentence_of[k]);
                 return next
                     .filter(|n| !AFTER_OBJECT.contains(&n.lower().as_str()))
                     .map(|_| Gender::Female);

@@ -5,7 +5,8 @@
 //! `tags`, the roster from `characters`: the user's cast, or names
 //! discovered in the text and grouped into people by `cluster`, with
 //! genders from `gender` and `given_names`; mentions, vocatives); `cues`
-//! collects the static facts around each quote; `candidates` lists who may
+//! collects the static facts around each quote (with `style`: how much it
+//! sounds like each character's tagged lines); `candidates` lists who may
 //! have spoken it; `features` turns the evidence for one candidate into
 //! named numbers; `model` weighs them (a conditional logit whose weights
 //! are learned from annotated stories, see `learn`); and `decoder` decides
@@ -27,6 +28,7 @@ mod history;
 pub mod learn;
 mod lexicon;
 mod model;
+mod style;
 mod tags;
 mod tokens;
 mod topic;
