@@ -179,7 +179,7 @@ pub fn explain(
 mod tests {
     use std::path::Path;
 
-    use crate::attribute::{KnownCharacter, attribute};
+    use crate::attribute::{attribute, cast_of};
     use crate::ingest::book_from_text;
     use crate::segment::{SegmentKind, segment_book};
 
@@ -192,14 +192,7 @@ mod tests {
                     \"For whom?\" said Vera.\n\n\"For the rain to stop,\" said Bob.\n";
         let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
         let segments = segment_book(&book);
-        let cast: Vec<KnownCharacter> = ["Ida", "Bob"]
-            .iter()
-            .map(|name| KnownCharacter {
-                name: (*name).to_owned(),
-                aliases: Vec::new(),
-                gender: None,
-            })
-            .collect();
+        let cast = cast_of(&["Ida", "Bob"]);
         let attributed = attribute(&book, segments, &cast);
         let speakers: Vec<Option<&str>> = attributed
             .segments

@@ -52,6 +52,19 @@ pub struct KnownCharacter {
     pub gender: Option<Gender>,
 }
 
+/// A cast of bare names (no aliases, no gender), for unit tests.
+#[cfg(test)]
+pub(crate) fn cast_of(names: &[&str]) -> Vec<KnownCharacter> {
+    names
+        .iter()
+        .map(|name| KnownCharacter {
+            name: (*name).to_owned(),
+            aliases: Vec::new(),
+            gender: None,
+        })
+        .collect()
+}
+
 /// A character found in (or given for) the story.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Character {

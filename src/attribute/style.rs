@@ -203,7 +203,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::attribute::KnownCharacter;
+    use crate::attribute::cast_of;
     use crate::ingest::book_from_text;
     use crate::segment::segment_book;
 
@@ -215,14 +215,7 @@ mod tests {
                     \"Oh, my dear, my dear.\"\n";
         let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
         let segments = segment_book(&book);
-        let cast: Vec<KnownCharacter> = ["Ida", "Bob"]
-            .iter()
-            .map(|n| KnownCharacter {
-                name: (*n).to_owned(),
-                aliases: Vec::new(),
-                gender: None,
-            })
-            .collect();
+        let cast = cast_of(&["Ida", "Bob"]);
         let ctx = Context::build(&book, &segments, &cast);
         let (ida, bob) = (
             ctx.roster.lookup("Ida").unwrap(),

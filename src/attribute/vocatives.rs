@@ -126,20 +126,12 @@ fn called_names(ts: &[Tok<'_>], common: &HashSet<&str>) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::KnownCharacter;
+    use super::super::cast_of;
     use super::super::tokens::tokenize;
     use super::*;
 
     fn roster(names: &[&str]) -> Roster {
-        let known: Vec<KnownCharacter> = names
-            .iter()
-            .map(|n| KnownCharacter {
-                name: (*n).to_owned(),
-                aliases: Vec::new(),
-                gender: None,
-            })
-            .collect();
-        Roster::from_known(&known)
+        Roster::from_known(&cast_of(names))
     }
 
     #[test]
