@@ -522,28 +522,29 @@ fn a_render_with_nothing_to_synthesise_starts_no_worker() {
     .unwrap();
     // All cached now: a worker process would be started for nothing.
     let started = dir.path().join("worker-started");
-    let mut with_workers = options(dir.path());
+    let with_workers = options_with_marking_workers(dir.path(), &started);
+    let again = render_book("Book", &chapters, &mut tone(&["a"]), &with_workers, &()).unwrap();
+    assert_eq!((again.stats.synthesised, again.stats.reused), (0, 2));
+    assert!(!started.exists(), "a worker was started");
+}
+
+/// Options for two workers that each leave the file `started` and exit
+/// without answering: whether any worker was started shows afterwards.
+fn options_with_marking_workers(dir: &Path, started: &Path) -> RenderOptions {
+    let mut with_workers = options(dir);
     with_workers.jobs = 2;
     with_workers.worker = Some(WorkerSpec {
         program: "sh".into(),
         args: vec!["-c".into(), format!("touch '{}'", started.display()).into()],
     });
-    let again = render_book("Book", &chapters, &mut tone(&["a"]), &with_workers, &()).unwrap();
-    assert_eq!((again.stats.synthesised, again.stats.reused), (0, 2));
-    assert!(!started.exists(), "a worker was started");
+    with_workers
 }
 
 #[test]
 fn a_render_with_lines_to_synthesise_starts_its_workers() {
     let dir = tempfile::tempdir().unwrap();
     let started = dir.path().join("worker-started");
-    let mut with_workers = options(dir.path());
-    with_workers.jobs = 2;
-    // A worker that leaves a mark and exits without answering.
-    with_workers.worker = Some(WorkerSpec {
-        program: "sh".into(),
-        args: vec!["-c".into(), format!("touch '{}'", started.display()).into()],
-    });
+    let with_workers = options_with_marking_workers(dir.path(), &started);
     let chapters = [chapter(1, vec![utterance("Hello.", "a", 500)])];
     let result = render_book("Book", &chapters, &mut tone(&["a"]), &with_workers, &());
     assert!(started.exists(), "no worker was started");
