@@ -103,12 +103,10 @@ pub fn write_explanations(
                 .iter()
                 .map(|(f, v)| format!("{f} {v:+.2}"))
                 .collect();
-            writeln!(
-                out,
-                "  {:5.3}  {name:<28} {}",
-                c.probability,
-                features.join(", ")
-            )?;
+            let why = e
+                .rule
+                .map_or_else(|| features.join(", "), |r| format!("({r})"));
+            writeln!(out, "  {:5.3}  {name:<28} {why}", c.probability)?;
         }
     }
     Ok(())
@@ -732,11 +730,17 @@ mod tests {
                         features: Vec::new(),
                     },
                 ],
+                rule: None,
             },
             Explanation {
                 segment: 4,
                 range: at(&long),
-                candidates: Vec::new(),
+                candidates: vec![Ranked {
+                    name: Some("Ann".to_owned()),
+                    probability: 1.0,
+                    features: Vec::new(),
+                }],
+                rule: Some("carries on the quote left open in the paragraph before"),
             },
         ];
         let mut out = Vec::new();
@@ -748,7 +752,9 @@ mod tests {
                 "line 3: “Hi,”\n\
                  \x20 0.900  Ann                          said_after +1.50, turn -0.25\n\
                  \x20 0.100  (someone unnamed)            \n\
-                 line 6: {opening}...\n"
+                 line 6: {opening}...\n\
+                 \x20 1.000  Ann                          \
+                 (carries on the quote left open in the paragraph before)\n"
             )
         );
     }

@@ -21,10 +21,37 @@ pub struct Options {
     pub cands: Vec<Cand>,
     pub feats: Vec<Vec<(u16, f32)>>,
     pub scores: Vec<f32>,
+    /// The quote is decided by a rule, not by the model: it carries on a
+    /// quote left open, so its one candidate is the speaker before it.
+    pub carried: bool,
+}
+
+/// The speaker a paragraph must have because it carries on a quote left
+/// open at the end of the paragraph before (a story told over many
+/// paragraphs: each opens with a quotation mark and the previous one
+/// closed none), unless a tag of its own says otherwise. By the rules of
+/// quotation this is one speaker's one quote; left to the model, the turn
+/// order of the exchange around it hands every other paragraph of a long
+/// story to the listener (and the model's own mistakes in training taught
+/// it not to trust the speaker before).
+pub fn carried_over(cues: &Cues, hist: &History) -> Option<usize> {
+    if cues.continues && cues.first_in_para && cues.tag.is_none() {
+        hist.last
+    } else {
+        None
+    }
 }
 
 impl Options {
     pub fn new(ctx: &Context<'_>, cues: &Cues, hist: &History, model: Option<&Model>) -> Options {
+        if let Some(id) = carried_over(cues, hist) {
+            return Options {
+                cands: vec![Cand::Char(id)],
+                feats: vec![Vec::new()],
+                scores: vec![0.0],
+                carried: true,
+            };
+        }
         let env = Env { ctx, cues, hist };
         let cands = candidates(ctx, cues, hist);
         let feats: Vec<Vec<(u16, f32)>> = cands
@@ -43,6 +70,7 @@ impl Options {
             cands,
             feats,
             scores,
+            carried: false,
         }
     }
 
@@ -179,9 +207,35 @@ pub fn explain(
 mod tests {
     use std::path::Path;
 
-    use crate::attribute::{attribute, cast_of};
+    use crate::attribute::model::Model;
+    use crate::attribute::{attribute, attribute_with, cast_of};
     use crate::ingest::book_from_text;
     use crate::segment::{SegmentKind, segment_book};
+
+    /// A story told over several paragraphs (each opening with a quotation
+    /// mark, none closing the one before) stays with its teller, even
+    /// under a model that trusts nothing but tags and the turn order.
+    #[test]
+    fn paragraphs_carrying_on_an_open_quote_keep_its_speaker() {
+        let text = "Title\n\n\"Tell me how it began,\" said Ida.\n\n\
+                    \"It began long ago,\" said Bob. \"I was young then.\n\n\
+                    \"We lived by the river, and the water rose every spring.\n\n\
+                    \"One year it did not stop rising.\n\n\
+                    \"So we left.\"\n\n\"And then?\" said Ida.\n";
+        let turns =
+            Model::parse("format 1\ndecoder beam 4\nweight tag_names 10\nweight para_tag_names 10\nweight expected 3\n")
+                .unwrap();
+        let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
+        let segments = segment_book(&book);
+        let attributed = attribute_with(&book, segments, &cast_of(&["Ida", "Bob"]), &turns);
+        let speakers: Vec<&str> = attributed
+            .segments
+            .iter()
+            .filter(|s| s.kind == SegmentKind::Dialogue)
+            .map(|s| s.speaker.as_deref().unwrap_or("-"))
+            .collect();
+        assert_eq!(speakers, ["Ida", "Bob", "Bob", "Bob", "Bob", "Bob", "Ida"]);
+    }
 
     /// A line tagged with a name the user's cast leaves out is nobody's in
     /// that cast, even where the turn order would hand it to someone.

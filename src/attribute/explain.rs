@@ -16,6 +16,9 @@ pub struct Explanation {
     pub range: std::ops::Range<usize>,
     /// The best candidates, most probable first.
     pub candidates: Vec<Ranked>,
+    /// Why the quote was decided by rule, when it was (see
+    /// [`super::decoder::carried_over`]).
+    pub rule: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,5 +74,8 @@ pub fn explain_quote(
         segment,
         range,
         candidates,
+        rule: options
+            .carried
+            .then_some("carries on the quote left open in the paragraph before"),
     }
 }

@@ -103,7 +103,8 @@ pub fn examples(
                 .and_then(|(c, _)| c.id()),
         };
         hist.record(speaker);
-        if annotated {
+        // A quote decided by rule teaches the model nothing.
+        if annotated && !options.carried {
             out.push(Example {
                 segment: q.seg,
                 feats: options.feats,
