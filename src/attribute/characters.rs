@@ -349,6 +349,20 @@ impl Roster {
         }
         best
     }
+
+    /// The entries with `title` opening a longer name ("Doctor Hale").
+    pub fn title_holders(&self, title: &str) -> Vec<usize> {
+        (0..self.chars.len())
+            .filter(|&id| {
+                let c = &self.chars[id];
+                std::iter::once(&c.name).chain(&c.aliases).any(|form| {
+                    let k = key(form);
+                    let mut words = k.split(' ');
+                    words.next() == Some(title) && words.next().is_some()
+                })
+            })
+            .collect()
+    }
 }
 
 /// The one cast entry among `owners` a bare surname names: the only

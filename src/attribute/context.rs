@@ -13,6 +13,7 @@ use super::KnownCharacter;
 use super::characters::{self, CharInfo, Roster};
 use super::style::{self, Likeness};
 use super::tags::{self, Subject, Tag};
+use super::titles;
 use super::tokens::{self, Tok};
 use super::vocatives;
 use crate::core::Gender;
@@ -102,6 +103,8 @@ pub struct Context<'a> {
     /// that character ("the sculptor" talking with Ted is Rowan).
     pub description_uses: Vec<u32>,
     pub epithet_votes: Vec<Vec<(usize, u32)>>,
+    /// The descriptions themselves, in [`characters::key`] form.
+    pub descriptions: Vec<String>,
     /// Per segment: how much a quote sounds like each character whose
     /// tagged lines give a profile (see `style`).
     pub style: Vec<Vec<Likeness>>,
@@ -186,9 +189,11 @@ impl<'a> Context<'a> {
             common,
             description_uses: vec![0; descriptions.len()],
             epithet_votes: vec![Vec::new(); descriptions.len()],
+            descriptions,
             style: Vec::new(),
         };
         ctx.find_mentions();
+        titles::to_named_holders(&mut ctx);
         ctx.find_epithets();
         ctx.vocatives = vec![Vec::new(); segments.len()];
         ctx.named_inside = vec![Vec::new(); segments.len()];

@@ -30,6 +30,7 @@ mod lexicon;
 mod model;
 mod style;
 mod tags;
+mod titles;
 mod tokens;
 mod topic;
 mod vocatives;
