@@ -418,7 +418,15 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
                     || next.starts_with('’')
                     || lexicon::person_noun(&next).is_some()
             });
-            lexicon::kin_noun(&w).filter(|_| !owned).map(|g| (w, g))
+            // The head as before, or a clause after it ("when they sat
+            // down"), not a name ("her son Frank").
+            let head_here = head.lower() == w
+                || phrase
+                    .get(k + 1)
+                    .is_some_and(|t| !t.is_cap() && !t.lower().ends_with("'s"));
+            lexicon::kin_noun(&w)
+                .filter(|_| !owned && head_here)
+                .map(|g| (w, g))
         });
         if matches!(det.as_str(), "my" | "his" | "her")
             && let Some((noun, gender)) = kin
