@@ -12,7 +12,8 @@
 //!
 //! Dialogue introduced by dashes, as in many European books and their
 //! translations (`— Yes, he said.`, `―Sí ―dijo él―. Vamos.`, `-- Yes.`),
-//! is recognised when many paragraphs open with a dash: the speech runs
+//! is recognised chapter by chapter (anthologies and fan-fiction collections
+//! mix conventions) when many paragraphs open with a dash: the speech runs
 //! from the paragraph's dash to the next dash set off from a word, or to a
 //! speech tag after a comma, `?` or `!` (`, he said`); a later dash takes
 //! it up again.
@@ -84,9 +85,11 @@ enum QuoteStyle {
 
 /// Splits the whole book into segments.
 pub fn segment_book(book: &Book) -> Vec<Segment> {
-    let style = detect_style(&book.text);
+    let book_style = detect_style(&book.text);
+    let marks = quote_mark_style(&book.text, count_double_marks(&book.text));
     let mut segments = Vec::new();
     for (chapter_index, chapter) in book.chapters.iter().enumerate() {
+        let chapter_style = chapter_style(book_style, marks, &book.text[chapter.span.clone()]);
         let mut cursor = chapter.span.start;
         let push =
             |segments: &mut Vec<Segment>, range: Range<usize>, kind, paragraph, continues_quote| {
@@ -124,6 +127,18 @@ pub fn segment_book(book: &Book) -> Vec<Segment> {
                 );
             }
             let text = &book.text[paragraph.clone()];
+            // A paragraph opening with a quote mark in a dash chapter is a
+            // stretch in the other convention (a story without chapter
+            // headings after one in quotes).
+            let style = if chapter_style == QuoteStyle::Dash
+                && text
+                    .trim_start()
+                    .starts_with(|c: char| is_quote_mark(c) && c != '\'')
+            {
+                marks
+            } else {
+                chapter_style
+            };
             let quotes = find_quotes(text, style);
             let mut pos = 0;
             for (n, quote) in quotes.iter().enumerate() {
@@ -207,13 +222,16 @@ struct Quote {
     closed: bool,
 }
 
+fn count_double_marks(text: &str) -> usize {
+    text.chars()
+        .filter(|&c| matches!(c, '"' | '“' | '”'))
+        .count()
+}
+
 /// Single-quote dialogue is recognised when single opening marks clearly
 /// outnumber double quote marks.
 fn detect_style(text: &str) -> QuoteStyle {
-    let doubles = text
-        .chars()
-        .filter(|&c| matches!(c, '"' | '“' | '”'))
-        .count();
+    let doubles = count_double_marks(text);
     // Lines opening with a dash and a word: dash-style dialogue when they
     // outnumber double-quoted stretches.
     let dash_lines = text
@@ -223,6 +241,50 @@ fn detect_style(text: &str) -> QuoteStyle {
     if dash_lines > 4 && dash_lines * 2 > doubles {
         return QuoteStyle::Dash;
     }
+    quote_mark_style(text, doubles)
+}
+
+/// The style of one chapter. Anthologies, translated collections and
+/// fan-fiction chapters by different hands mix conventions, so each
+/// chapter decides for itself whether its dialogue opens with dashes.
+/// Only a dash opening a paragraph (or a line after a finished sentence)
+/// counts here: a hard-wrapped line that happens to start with the dash
+/// of `he went—and then` is no speech, and a quote-mark chapter keeps its
+/// marks while its quoted stretches outnumber its dash openings. A chapter
+/// of a book that is dash-style as a whole needs only one dash opening
+/// (short chapters); otherwise it needs five, like a whole book. `marks` is
+/// the book's quote-mark style, for chapters that are not dash-style.
+fn chapter_style(book_style: QuoteStyle, marks: QuoteStyle, chapter: &str) -> QuoteStyle {
+    let doubles = count_double_marks(chapter);
+    let dash_openings = dash_openings_of_sentences(chapter);
+    let enough = if book_style == QuoteStyle::Dash { 1 } else { 5 };
+    if dash_openings >= enough && dash_openings * 2 > doubles {
+        QuoteStyle::Dash
+    } else {
+        marks
+    }
+}
+
+/// Lines opening with a dialogue dash after a blank line or a line that
+/// ends a sentence.
+fn dash_openings_of_sentences(text: &str) -> usize {
+    let mut previous_ends = true;
+    let mut count = 0;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if previous_ends && dash_opening(trimmed).is_some() {
+            count += 1;
+        }
+        previous_ends = trimmed.is_empty()
+            || trimmed.ends_with(|c: char| {
+                matches!(c, '.' | '!' | '?' | '…' | ':' | '"' | '”' | '»' | '’' | ')')
+            });
+    }
+    count
+}
+
+/// Double or single quote marks, whichever the text uses for speech.
+fn quote_mark_style(text: &str, doubles: usize) -> QuoteStyle {
     let chars: Vec<char> = text.chars().collect();
     let single_openers = chars
         .iter()
@@ -579,6 +641,47 @@ mod tests {
         let book = |quotes: usize| "— Yes.\n\n".repeat(5) + &"\"Hi,\" he said.\n\n".repeat(quotes);
         assert_eq!(detect_style(&book(4)), QuoteStyle::Dash);
         assert_ne!(detect_style(&book(5)), QuoteStyle::Dash);
+    }
+
+    #[test]
+    fn each_chapter_decides_whether_its_dialogue_opens_with_dashes() {
+        // An anthology: a quote-mark story long enough to outvote the dash
+        // story's lines over the whole book, then a dash story.
+        let text = "Chapter 1\n\n".to_owned()
+            + &"\"Come in,\" she said.\n\n".repeat(12)
+            + "Chapter 2\n\n"
+            + &"— Not now, he said.\n\n".repeat(5);
+        let dialogue = dialogue_of(&text);
+        assert_eq!(dialogue.len(), 17, "{dialogue:?}");
+        assert_eq!(dialogue[12], "— Not now,");
+    }
+
+    #[test]
+    fn paragraphs_opening_with_a_quote_mark_in_a_dash_chapter_keep_their_marks() {
+        // Two stories with no chapter headings between them: the quoted
+        // one's paragraphs still speak, the dash one's too.
+        let text = "Title\n\n".to_owned()
+            + &"\"Come in,\" she said. \"Sit.\"\n\n".repeat(2)
+            + &"— Not now, he said.\n\n".repeat(6)
+            + "He read a sign saying \"Closed\" and left.\n";
+        let dialogue = dialogue_of(&text);
+        assert_eq!(
+            &dialogue[..4],
+            ["\"Come in,\"", "\"Sit.\"", "\"Come in,\"", "\"Sit.\""]
+        );
+        assert_eq!(dialogue.len(), 10, "{dialogue:?}");
+    }
+
+    #[test]
+    fn a_quote_chapter_of_a_dash_book_keeps_its_marks_and_its_wrapped_dashes() {
+        // The first chapter is dash dialogue; the second quotes its speech
+        // and hard-wraps a sentence at an em-dash, which is no speech.
+        let text = "Chapter 1\n\n".to_owned()
+            + &"— Not now, he said.\n\n".repeat(6)
+            + "Chapter 2\n\n\"Come in,\" she said.\n\n\
+               He waited by the door\n—and then he left.\n\n\"Gone,\" she said.\n";
+        let dialogue = dialogue_of(&text);
+        assert_eq!(&dialogue[6..], ["\"Come in,\"", "\"Gone,\""]);
     }
 
     #[test]

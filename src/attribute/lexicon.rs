@@ -532,6 +532,21 @@ pub fn is_adverb(word_lower: &str) -> bool {
         )
 }
 
+/// Family relations that single out one person once the relative is
+/// known ("her mother", "my dad"), with their gender.
+pub fn kin_noun(word_lower: &str) -> Option<Gender> {
+    match word_lower {
+        "mother" | "mum" | "mom" | "mama" | "mamma" | "mommy" | "mummy" | "ma" | "stepmother"
+        | "grandmother" | "grandma" | "granny" | "gran" | "nan" | "aunt" | "auntie" | "aunty"
+        | "wife" | "sister" | "daughter" => Some(Gender::Female),
+        "father" | "dad" | "daddy" | "papa" | "pa" | "pop" | "stepfather" | "grandfather"
+        | "grandpa" | "granddad" | "grandad" | "uncle" | "husband" | "brother" | "son" => {
+            Some(Gender::Male)
+        }
+        _ => None,
+    }
+}
+
 /// Nouns that can head a descriptive speaker ("the old man"), with gender.
 pub fn person_noun(word_lower: &str) -> Option<Option<Gender>> {
     let gender = match word_lower {

@@ -25,6 +25,7 @@ mod features;
 mod gender;
 mod given_names;
 mod history;
+mod kin;
 pub mod learn;
 mod lexicon;
 mod model;
@@ -204,7 +205,16 @@ fn name_the_narrator(ctx: &mut context::Context<'_>, decided: &[Option<usize>]) 
         .zip(decided)
         .map(|(q, &s)| (context::segment_tokens(ctx.segments, ctx.text, q.seg), s))
         .collect();
-    if let Some(name) = vocatives::narrator_name(&lines, n, &ctx.common) {
+    // The name called next to the narrator's decided lines, else the one
+    // called in any quote not tagged "I said" and never written in the
+    // narration.
+    let called = || {
+        let narration: Vec<&[tokens::Tok<'_>]> = ctx.toks.iter().map(Vec::as_slice).collect();
+        let by_narrator =
+            |i: usize| ctx.tags[i].is_some_and(|t| t.kind == context::TagKind::FirstPerson);
+        context::called_name(ctx.segments, ctx.text, by_narrator, &narration, &ctx.common)
+    };
+    if let Some(name) = vocatives::narrator_name(&lines, n, &ctx.common).or_else(called) {
         let c = &mut ctx.roster.chars[n];
         c.aliases.push(std::mem::replace(&mut c.name, name));
     }

@@ -14,8 +14,15 @@ pub enum Subject {
     /// A description ("the old man"), with the gender its noun implies.
     Described(String, Option<Gender>),
     Pronoun(Gender),
-    /// A relation of someone in the scene ("my companion", "his wife").
+    /// A relation of someone in the scene ("my companion", "said the other").
     Related(Option<Gender>),
+    /// A relative named by a possessive ("her mother", "my dad"): the
+    /// possessive ("my", "his", "her") and the kin noun, lower case.
+    Kin {
+        possessive: String,
+        noun: String,
+        gender: Gender,
+    },
     FirstPerson,
     /// A tag whose subject we cannot use ("they said", "his father said").
     Unknown,
@@ -399,6 +406,40 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
         .map_or(&window[last], |p| &phrase[p.saturating_sub(1)]);
     let det = phrase[0].lower();
     if is_possessive(&det) {
+        // The kin noun right after the possessive, or after one adjective
+        // ("her old mother"); a clause may follow ("said her mother when
+        // they sat down").
+        let kin = (1..phrase.len().min(3)).find_map(|k| {
+            let w = phrase[k].lower();
+            // "her mother's friend" is the friend.
+            let owned = phrase.get(k + 1).is_some_and(|t| {
+                let next = t.lower();
+                next.starts_with('\'')
+                    || next.starts_with('’')
+                    || lexicon::person_noun(&next).is_some()
+            });
+            // The head as before, or a clause after it ("when they sat
+            // down"), not a name ("her son Frank").
+            let head_here = head.lower() == w
+                || phrase
+                    .get(k + 1)
+                    .is_some_and(|t| !t.is_cap() && !t.lower().ends_with("'s"));
+            lexicon::kin_noun(&w)
+                .filter(|_| !owned && head_here)
+                .map(|g| (w, g))
+        });
+        if matches!(det.as_str(), "my" | "his" | "her")
+            && let Some((noun, gender)) = kin
+        {
+            return Some(Tag {
+                subject: Subject::Kin {
+                    possessive: det,
+                    noun,
+                    gender,
+                },
+                at: phrase[0].start(),
+            });
+        }
         // "my companion", "her husband": someone already in the scene.
         let subject = match lexicon::person_noun(&head.lower()) {
             Some(g)
@@ -515,6 +556,29 @@ mod tests {
         );
         assert_eq!(after(" they cried."), Some(Subject::Unknown));
         assert_eq!(after(" replied the other."), Some(Subject::Related(None)));
+        let kin = |possessive: &str, noun: &str, gender| {
+            Some(Subject::Kin {
+                possessive: possessive.to_owned(),
+                noun: noun.to_owned(),
+                gender,
+            })
+        };
+        assert_eq!(
+            after(" said her mother."),
+            kin("her", "mother", Gender::Female)
+        );
+        assert_eq!(after(" his dad said."), kin("his", "dad", Gender::Male));
+        assert_eq!(before("My father said:"), kin("my", "father", Gender::Male));
+        assert_eq!(after(" said my companion."), Some(Subject::Related(None)));
+        assert_eq!(
+            after(" said her mother's friend."),
+            Some(Subject::Related(None))
+        );
+        // A clause after the subject is not part of it.
+        assert_eq!(
+            after(" said her mother when they sat down."),
+            kin("her", "mother", Gender::Female)
+        );
     }
 
     #[test]

@@ -97,6 +97,44 @@ pub fn narrator_name(
     }
 }
 
+/// The first-person narrator's name read before any line is decided: the
+/// name set off in the quotes (`lines`: each quote's tokens, and whether
+/// its tag says "I said") that the narration never writes, since a
+/// first-person narration says "I", not the narrator's name. A name the narration does write belongs to
+/// someone acting in the story, and one the narrator calls out ("I said")
+/// is someone else's. It must be called in three quotes or more and at
+/// least twice as often as any other such name.
+pub fn narrator_called(
+    lines: &[(Vec<Tok<'_>>, bool)],
+    in_narration: &HashSet<&str>,
+    common: &HashSet<&str>,
+) -> Option<String> {
+    let mut counts: HashMap<String, (usize, String)> = HashMap::new();
+    for (ts, by_narrator) in lines {
+        if *by_narrator {
+            continue;
+        }
+        let mut seen = HashSet::new();
+        for display in called_names(ts, common) {
+            let written = display.split(' ').any(|w| in_narration.contains(w));
+            if written {
+                continue;
+            }
+            let k = characters::key(&display);
+            if seen.insert(k.clone()) {
+                counts.entry(k).or_insert((0, display)).0 += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<(usize, String)> = counts.into_values().collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    match ranked.as_slice() {
+        [(n, name)] if *n >= 3 => Some(name.clone()),
+        [(n, name), (m, _), ..] if *n >= 3 && *n >= 2 * *m => Some(name.clone()),
+        _ => None,
+    }
+}
+
 /// Capitalised runs set off by punctuation that are not ordinary words.
 fn called_names(ts: &[Tok<'_>], common: &HashSet<&str>) -> Vec<String> {
     let mut out = Vec::new();
@@ -159,5 +197,31 @@ mod tests {
         let common = HashSet::new();
         assert_eq!(narrator_name(&lines, 1, &common).as_deref(), Some("Pell"));
         assert_eq!(narrator_name(&lines[..3], 1, &common), None);
+    }
+
+    #[test]
+    fn the_narrator_takes_a_name_called_out_three_times_and_never_written() {
+        let line = |s: &'static str, by_narrator| (tokenize(s, 0, true), by_narrator);
+        let lines = vec![
+            line("I know, Sam.", false),
+            line("Where were you?", true),
+            line("Out, Sam. Go to bed.", false),
+            line("Fine, Nell.", true),
+            line("You owe me, Sam.", false),
+        ];
+        let common = HashSet::new();
+        let none = HashSet::new();
+        assert_eq!(
+            narrator_called(&lines, &none, &common).as_deref(),
+            Some("Sam")
+        );
+        // Twice is not enough.
+        assert_eq!(narrator_called(&lines[..4], &none, &common), None);
+        // A name the narration writes is someone acting in the story.
+        let written = HashSet::from(["Sam"]);
+        assert_eq!(narrator_called(&lines, &written, &common), None);
+        // A name the narrator calls out ("I said") is someone else's.
+        let lines: Vec<_> = lines.into_iter().map(|(t, _)| (t, true)).collect();
+        assert_eq!(narrator_called(&lines, &none, &common), None);
     }
 }

@@ -14,6 +14,7 @@ mod kokoro;
 mod novel;
 mod output;
 mod piper;
+mod probes;
 mod render;
 mod script;
 mod studio;
