@@ -26,6 +26,7 @@ mod gender;
 mod given_names;
 mod history;
 pub mod learn;
+mod learn_seq;
 mod lexicon;
 mod model;
 mod style;
