@@ -6,9 +6,15 @@
 //! ```text
 //! cargo run --release --example train_attribution -- \
 //!     --dev ../shared/eval/attribution/dev --voices VOICES_DIR --out MODEL \
-//!     [--loso OUT_DIR] [--without GROUP,...] [--decoder greedy|beam:N]
+//!     [--loso OUT_DIR] [--without GROUP,...] [--decoder greedy|beam:N|global:N]
 //!     [--dagger N] [--dagger-histories greedy|decoder] [--steps N] [--l2 X]
+//!     [--seq-rounds N] [--seq-rivals best|beam] [--seq-weight X] [--seq-crossfit K]
 //! ```
+//!
+//! `--seq-rounds N` (0 by default) adds N rounds of sequence-level training
+//! after the per-quote ones: the training stories are decoded with the
+//! beam, and every place the annotated path drops out of it becomes a term
+//! of the objective (`castbook::attribute::learn::violations`).
 //!
 //! `VOICES_DIR/<story>.toml` is each story's characters.json as a voices
 //! file (see `scripts/attribution-voices`): the assisted mode's cast. Both
@@ -19,7 +25,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use castbook::attribute::learn::{self, Decoder, Example, FeatureGroup, Teacher, TrainOptions};
+use castbook::attribute::learn::{
+    self, Decoder, Example, FeatureGroup, Rivals, Teacher, TrainOptions, Violation,
+};
 use castbook::attribute::{self, KnownCharacter, Model};
 use castbook::ingest::{self, Book, Reading};
 use castbook::segment::{self, Segment, SegmentKind};
@@ -36,6 +44,13 @@ struct Args {
     /// DAgger rounds follow the decoder's own histories (the beam), not
     /// greedy ones.
     dagger_decoded: bool,
+    /// Rounds of sequence-level training (`learn::violations`).
+    seq_rounds: usize,
+    seq_rivals: Rivals,
+    /// The first sequence round decodes each training story with a model
+    /// trained without it: the stories split in this many groups (0: the
+    /// model being trained decodes its own stories).
+    seq_crossfit: usize,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -47,6 +62,9 @@ fn parse_args() -> anyhow::Result<Args> {
         opts: TrainOptions::default(),
         dagger: 1,
         dagger_decoded: false,
+        seq_rounds: 0,
+        seq_rivals: Rivals::Beam,
+        seq_crossfit: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -59,6 +77,16 @@ fn parse_args() -> anyhow::Result<Args> {
             "--steps" => args.opts.steps = value()?.parse()?,
             "--l2" => args.opts.l2 = value()?.parse()?,
             "--dagger" => args.dagger = value()?.parse()?,
+            "--seq-rounds" => args.seq_rounds = value()?.parse()?,
+            "--seq-crossfit" => args.seq_crossfit = value()?.parse()?,
+            "--seq-weight" => args.opts.seq_weight = value()?.parse()?,
+            "--seq-rivals" => {
+                args.seq_rivals = match value()?.as_str() {
+                    "best" => Rivals::Best,
+                    "beam" => Rivals::Beam,
+                    v => bail!("--seq-rivals: expected best or beam, got {v:?}"),
+                }
+            }
             "--dagger-histories" => {
                 args.dagger_decoded = match value()?.as_str() {
                     "greedy" => false,
@@ -71,7 +99,8 @@ fn parse_args() -> anyhow::Result<Args> {
                 args.opts.decoder = match v.split_once(':') {
                     None if v == "greedy" => Decoder::Greedy,
                     Some(("beam", w)) => Decoder::Beam(w.parse()?),
-                    _ => bail!("--decoder: expected greedy or beam:N, got {v:?}"),
+                    Some(("global", w)) => Decoder::GlobalBeam(w.parse()?),
+                    _ => bail!("--decoder: expected greedy, beam:N or global:N, got {v:?}"),
                 };
             }
             "--without" => {
@@ -248,6 +277,50 @@ fn train(
         }
         model = learn::train(&pool, &args.opts);
     }
+    let mut violations: Vec<Violation> = Vec::new();
+    for round in 0..args.seq_rounds {
+        let groups = if round == 0 { args.seq_crossfit } else { 0 };
+        // Each group of stories decoded by a model trained on the others
+        // (annotated histories only), so that it errs on them as a model
+        // errs on a story it never saw.
+        let fitted: Vec<Model> = (0..groups)
+            .filter(|_| groups > 1)
+            .map(|g| {
+                let mut others: Vec<Example> = Vec::new();
+                for (j, o) in stories.iter().enumerate() {
+                    if j % groups != g {
+                        for v in &o.views {
+                            let ex = &gold_cache[&(o.name.clone(), v.assisted)];
+                            others.extend(ex.iter().cloned());
+                        }
+                    }
+                }
+                learn::train(&others, &args.opts)
+            })
+            .collect();
+        for (k, s) in stories.iter().enumerate() {
+            let decoder = fitted.get(k % groups.max(1)).unwrap_or(&model);
+            for v in &s.views {
+                let label = |seg: usize, forms: &[&str]| {
+                    s.gold[seg]
+                        .as_ref()
+                        .map(|names| forms.iter().any(|f| names.contains(&norm(f))))
+                };
+                violations.extend(learn::violations(
+                    &s.book,
+                    &s.segments,
+                    &v.known,
+                    &label,
+                    decoder,
+                    args.seq_rivals,
+                ));
+            }
+        }
+        if std::env::var_os("TRAIN_VERBOSE").is_some() {
+            eprintln!("train_attribution: {} violations", violations.len());
+        }
+        model = learn::train_with(&pool, &violations, &args.opts, Some(&model));
+    }
     if std::env::var_os("TRAIN_VERBOSE").is_some() {
         let w: Vec<f64> = model.weights.iter().map(|&x| f64::from(x)).collect();
         let (loss, _) = learn::loss_and_gradient(&pool, &w);
@@ -330,7 +403,7 @@ fn describe(args: &Args, stories: &[&Story]) -> String {
     format!(
         "castbook attribution model, trained by scripts/train-attribution\n\
          on {} stories: {}\n\
-         options: steps {}, l2 {}, dagger {}{}, without [{}]",
+         options: steps {}, l2 {}, dagger {}{}, without [{}]{}",
         stories.len(),
         names.join(", "),
         args.opts.steps,
@@ -341,7 +414,15 @@ fn describe(args: &Args, stories: &[&Story]) -> String {
         } else {
             ""
         },
-        without.join(", ")
+        without.join(", "),
+        if args.seq_rounds > 0 {
+            format!(
+                ", sequence rounds {} ({:?} rivals, weight {}, cross-fitted in {})",
+                args.seq_rounds, args.seq_rivals, args.opts.seq_weight, args.seq_crossfit
+            )
+        } else {
+            String::new()
+        }
     )
 }
 

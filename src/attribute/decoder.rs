@@ -110,7 +110,8 @@ impl Options {
 pub fn decode(ctx: &Context<'_>, cues: &[Cues], model: &Model) -> Vec<Option<usize>> {
     match model.decoder {
         Decoder::Greedy => greedy(ctx, cues, model),
-        Decoder::Beam(width) => beam(ctx, cues, model, width),
+        Decoder::Beam(width) => beam(ctx, cues, model, width, false),
+        Decoder::GlobalBeam(width) => beam(ctx, cues, model, width, true),
     }
 }
 
@@ -133,7 +134,15 @@ struct Hypothesis {
     at: usize,
 }
 
-fn beam(ctx: &Context<'_>, cues: &[Cues], model: &Model, width: usize) -> Vec<Option<usize>> {
+/// `global`: paths are ranked by their summed raw scores rather than
+/// log-probabilities.
+fn beam(
+    ctx: &Context<'_>,
+    cues: &[Cues],
+    model: &Model,
+    width: usize,
+    global: bool,
+) -> Vec<Option<usize>> {
     // Decisions as a tree: (parent, speaker), so hypotheses share their past.
     let mut arena: Vec<(usize, Option<usize>)> = vec![(usize::MAX, None)];
     let mut beam = vec![Hypothesis {
@@ -146,7 +155,11 @@ fn beam(ctx: &Context<'_>, cues: &[Cues], model: &Model, width: usize) -> Vec<Op
         for mut h in beam {
             h.hist.enter(ctx, q);
             let options = Options::new(ctx, c, &h.hist, Some(model));
-            let log_probs = options.log_probs();
+            let log_probs = if global {
+                options.scores.clone()
+            } else {
+                options.log_probs()
+            };
             let ranked = options.ranked();
             if ranked.is_empty() || options.best(c).is_none() {
                 arena.push((h.at, None));

@@ -22,6 +22,7 @@ use crate::ingest::Book;
 use crate::segment::Segment;
 
 pub use super::features::Group as FeatureGroup;
+pub use super::learn_seq::{Rivals, Violation, violations};
 pub use super::model::Decoder;
 
 /// One quote: the features of each candidate, and which are right.
@@ -72,26 +73,8 @@ pub fn examples(
     for (n, (q, c)) in ctx.quotes.iter().zip(&cues).enumerate() {
         hist.enter(&ctx, q);
         let options = Options::new(&ctx, c, &hist, model);
-        let mut gold: Vec<Option<bool>> = options
-            .cands
-            .iter()
-            .map(|cand| match cand {
-                Cand::Char(id) => {
-                    let ch = &ctx.roster.chars[*id];
-                    let forms: Vec<&str> = std::iter::once(ch.name.as_str())
-                        .chain(ch.aliases.iter().map(String::as_str))
-                        .collect();
-                    label(q.seg, &forms)
-                }
-                Cand::Unnamed => Some(false),
-            })
-            .collect();
+        let gold = labels(&ctx, q.seg, &options, label);
         let annotated = gold[0].is_some();
-        let found = gold.contains(&Some(true));
-        if let Some(last) = gold.last_mut() {
-            // No named candidate is right: someone unnamed spoke.
-            *last = Some(annotated && !found);
-        }
         let speaker = match (&decided, model) {
             (Some(d), _) => d[n],
             (None, Some(_)) => options.best(c),
@@ -115,6 +98,38 @@ pub fn examples(
     out
 }
 
+/// Which of a quote's candidates are the annotated speaker (`None` where
+/// the quote has no scored annotation). "Someone unnamed" is right when
+/// the quote is annotated and no named candidate is.
+pub(super) fn labels(
+    ctx: &Context<'_>,
+    seg: usize,
+    options: &Options,
+    label: Label<'_>,
+) -> Vec<Option<bool>> {
+    let mut gold: Vec<Option<bool>> = options
+        .cands
+        .iter()
+        .map(|cand| match cand {
+            Cand::Char(id) => {
+                let ch = &ctx.roster.chars[*id];
+                let forms: Vec<&str> = std::iter::once(ch.name.as_str())
+                    .chain(ch.aliases.iter().map(String::as_str))
+                    .collect();
+                label(seg, &forms)
+            }
+            Cand::Unnamed => Some(false),
+        })
+        .collect();
+    let annotated = gold[0].is_some();
+    let found = gold.contains(&Some(true));
+    if let Some(last) = gold.last_mut() {
+        // No named candidate is right: someone unnamed spoke.
+        *last = Some(annotated && !found);
+    }
+    gold
+}
+
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
     /// L2 penalty per example.
@@ -123,6 +138,9 @@ pub struct TrainOptions {
     /// Feature groups left out (weights stay zero).
     pub without: Vec<Group>,
     pub decoder: Decoder,
+    /// How much a violation of the beam (`learn_seq`) weighs against one
+    /// quote's log-likelihood.
+    pub seq_weight: f32,
 }
 
 impl Default for TrainOptions {
@@ -137,6 +155,7 @@ impl Default for TrainOptions {
             // speaker (scripts/ablate-attribution).
             without: vec![Group::Paragraph],
             decoder: Decoder::Beam(4),
+            seq_weight: 1.0,
         }
     }
 }
@@ -145,6 +164,17 @@ impl Default for TrainOptions {
 /// found by L-BFGS (the problem is convex and small: a few hundred
 /// evaluations of the full gradient at most).
 pub fn train(examples: &[Example], opts: &TrainOptions) -> Model {
+    train_with(examples, &[], opts, None)
+}
+
+/// [`train`] with the beam's violations as a second term of the objective
+/// (weighed by `opts.seq_weight`), starting from `start` if given.
+pub fn train_with(
+    examples: &[Example],
+    violations: &[Violation],
+    opts: &TrainOptions,
+    start: Option<&Model>,
+) -> Model {
     let n = features::width();
     let active: Vec<bool> = (0..n)
         .map(|i| !opts.without.contains(&features::feature_of(i).group))
@@ -152,7 +182,16 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> Model {
     let scale = 1.0 / examples.len().max(1) as f64;
     let l2 = f64::from(opts.l2);
     let objective = |w: &[f64]| -> (f64, Vec<f64>) {
-        let (loss, mut grad) = loss_and_gradient(examples, w);
+        let (mut loss, mut grad) = loss_and_gradient(examples, w);
+        if !violations.is_empty() {
+            let mut seq_grad = vec![0.0; n];
+            let seq = super::learn_seq::loss_and_gradient(violations, w, &mut seq_grad);
+            let weight = f64::from(opts.seq_weight);
+            loss += weight * seq;
+            grad.iter_mut()
+                .zip(&seq_grad)
+                .for_each(|(g, s)| *g += weight * s);
+        }
         let mut f = loss * scale;
         for i in 0..n {
             if active[i] {
@@ -164,7 +203,11 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> Model {
         }
         (f, grad)
     };
-    let w = lbfgs(objective, vec![0.0; n], opts.steps);
+    let w0 = start.map_or_else(
+        || vec![0.0; n],
+        |m| m.weights.iter().map(|&x| f64::from(x)).collect(),
+    );
+    let w = lbfgs(objective, w0, opts.steps);
     Model {
         weights: w.iter().map(|&x| x as f32).collect(),
         decoder: opts.decoder,

@@ -27,6 +27,7 @@ mod given_names;
 mod history;
 mod kin;
 pub mod learn;
+mod learn_seq;
 mod lexicon;
 mod model;
 mod style;

@@ -15,8 +15,12 @@ use super::features;
 pub enum Decoder {
     /// Each quote in turn, given the decisions before it.
     Greedy,
-    /// The best few histories kept side by side.
+    /// The best few histories kept side by side, ranked by their summed
+    /// log-probabilities.
     Beam(usize),
+    /// The same beam ranked by the summed raw scores (no per-quote
+    /// normaliser): for weights trained on whole paths (`learn_seq`).
+    GlobalBeam(usize),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,13 +84,17 @@ impl Model {
                 ["format", "1"] => seen_format = true,
                 ["format", v] => return Err(err(format!("unknown format {v:?}, expected 1"))),
                 ["decoder", "greedy"] => model.decoder = Decoder::Greedy,
-                ["decoder", "beam", w] => {
+                ["decoder", kind @ ("beam" | "beam-global"), w] => {
                     let width = w
                         .parse::<usize>()
                         .ok()
                         .filter(|w| (1..=64).contains(w))
                         .ok_or_else(|| err(format!("beam width {w:?} is not 1 to 64")))?;
-                    model.decoder = Decoder::Beam(width);
+                    model.decoder = if *kind == "beam" {
+                        Decoder::Beam(width)
+                    } else {
+                        Decoder::GlobalBeam(width)
+                    };
                 }
                 ["weight", name, value] => {
                     let i = features::index_of(name)
@@ -100,7 +108,7 @@ impl Model {
                 }
                 _ => {
                     return Err(err(format!(
-                        "expected `format 1`, `decoder greedy|beam N` or `weight NAME VALUE`, got {line:?}"
+                        "expected `format 1`, `decoder greedy|beam N|beam-global N` or `weight NAME VALUE`, got {line:?}"
                     )));
                 }
             }
@@ -126,6 +134,7 @@ impl Model {
         match self.decoder {
             Decoder::Greedy => out.push_str("decoder greedy\n"),
             Decoder::Beam(w) => out.push_str(&format!("decoder beam {w}\n")),
+            Decoder::GlobalBeam(w) => out.push_str(&format!("decoder beam-global {w}\n")),
         }
         for (i, w) in self.weights.iter().enumerate() {
             if *w != 0.0 {
@@ -147,6 +156,8 @@ mod tests {
         model.decoder = Decoder::Beam(4);
         let again = Model::parse(&model.to_text("test\nmodel")).unwrap();
         assert_eq!(again, model);
+        model.decoder = Decoder::GlobalBeam(2);
+        assert_eq!(Model::parse(&model.to_text("")).unwrap(), model);
         assert_eq!(Model::embedded().weights.len(), features::width());
         assert_eq!(features::FEATURES.len() * 7, features::width());
     }
