@@ -350,6 +350,51 @@ impl Roster {
         best
     }
 
+    /// A described entry of the user's cast written out in lower case in
+    /// the narration, one of its own forms in full ("a stoutish, red-faced
+    /// woman came running out" for "A Stoutish, Red-Faced Woman"; "The
+    /// detective examined the room" for "The Detective").
+    pub fn match_description_at(&self, toks: &[Tok<'_>], i: usize) -> Option<(usize, usize)> {
+        if !self.closed || !matches!(fold(toks[i].text()).as_str(), "the" | "a" | "an") {
+            return None;
+        }
+        let mut best = None;
+        let mut k = String::new();
+        let mut words = 0;
+        for (n, t) in toks
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .take(2 * self.max_tokens)
+        {
+            if !t.word {
+                if matches!(t.text(), "," | "-") {
+                    continue;
+                }
+                break;
+            }
+            if !k.is_empty() {
+                k.push(' ');
+            }
+            k.push_str(&fold(t.text()));
+            words += 1;
+            if let Some(&id) = self.by_key.get(&k) {
+                let c = &self.chars[id];
+                let own_form = std::iter::once(&c.name)
+                    .chain(&c.aliases)
+                    .any(|f| key(f) == k);
+                let shared_title = words == 1 && !self.title_holders(&k).is_empty();
+                if c.described && own_form && !shared_title {
+                    best = Some((id, n + 1 - i));
+                }
+            }
+            if words >= self.max_tokens {
+                break;
+            }
+        }
+        best
+    }
+
     /// The entries with `title` opening a longer name ("Doctor Hale").
     pub fn title_holders(&self, title: &str) -> Vec<usize> {
         (0..self.chars.len())

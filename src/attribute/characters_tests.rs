@@ -319,3 +319,32 @@ fn a_description_names_a_cast_entry_only_by_its_head_noun_and_all_its_words() {
     // The plain look-up still takes the first word ("Mr. Hale"-style).
     assert_eq!(roster.lookup("old gentleman"), Some(0));
 }
+
+#[test]
+fn described_cast_entries_are_found_in_lower_case_narration() {
+    let k = |name: &str, aliases: &[&str]| KnownCharacter {
+        name: name.to_owned(),
+        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        gender: None,
+    };
+    let known = [
+        k("A Stoutish, Red-Faced Woman", &[]),
+        k("The Detective", &[]),
+        k("The Doctor", &["Doctor"]),
+        k("Mr. Hale", &["Doctor Hale"]),
+    ];
+    let roster = Roster::from_known(&known);
+    let text = "Then a stoutish, red-faced woman came out. The detective looked \
+                at the doctor and the woman.";
+    let toks = tokenize(text, 0, true);
+    let found: Vec<(usize, usize)> = (0..toks.len())
+        .filter_map(|i| roster.match_description_at(&toks, i).map(|(id, _)| (i, id)))
+        .collect();
+    let at = |word: &str| toks.iter().position(|t| t.text() == word).unwrap() - 1;
+    // "the doctor" stays unmatched ("Doctor Hale" holds the title too), and
+    // "the woman" is not the entry's own form.
+    assert_eq!(found, [(at("stoutish"), 0), (at("detective"), 1)]);
+    // Not in an open cast, where descriptions are found by their tags.
+    let open = Roster::default();
+    assert_eq!(open.match_description_at(&toks, at("detective")), None);
+}

@@ -241,7 +241,11 @@ impl<'a> Context<'a> {
         for (i, ts) in self.toks.iter().enumerate() {
             let mut k = 0;
             while k < ts.len() {
-                if let Some((id, len)) = self.roster.match_at(ts, k) {
+                if let Some((id, len)) = self
+                    .roster
+                    .match_at(ts, k)
+                    .or_else(|| self.roster.match_description_at(ts, k))
+                {
                     self.mentions[i].push((ts[k].start(), id));
                     k += len;
                     continue;
