@@ -17,7 +17,7 @@ pub struct Explanation {
     /// The best candidates, most probable first.
     pub candidates: Vec<Ranked>,
     /// Why the quote was decided by rule, when it was (see
-    /// [`super::decoder::carried_over`]).
+    /// `decoder::carried_over`).
     pub rule: Option<&'static str>,
 }
 
