@@ -1,5 +1,6 @@
 //! Unit tests of `characters.rs`.
 
+use super::super::known;
 use super::super::tags::Subject;
 use super::super::tokens::tokenize;
 use super::*;
@@ -85,11 +86,7 @@ fn known_cast_lookups() {
 
 #[test]
 fn a_surname_entry_is_the_full_named_character() {
-    let k = |name: &str, aliases: &[&str]| KnownCharacter {
-        name: name.to_owned(),
-        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
-        gender: None,
-    };
+    let k = |name: &str, aliases: &[&str]| known(name, aliases, None);
     let known = [
         k("The Stranger", &["Oscar Crane"]),
         k("Crane", &[]),
@@ -107,11 +104,7 @@ fn a_surname_entry_is_the_full_named_character() {
 
 #[test]
 fn a_bare_surname_several_entries_share_is_the_mans() {
-    let k = |name: &str, aliases: &[&str], gender: Option<Gender>| KnownCharacter {
-        name: name.to_owned(),
-        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
-        gender,
-    };
+    let k = known;
     let known = [
         k("Oswin Marsh", &["Mr. Marsh"], Some(Gender::Male)),
         k("Mrs. Marsh", &[], Some(Gender::Female)),
@@ -128,11 +121,7 @@ fn a_bare_surname_several_entries_share_is_the_mans() {
 
 #[test]
 fn a_cast_entry_with_a_proper_name_is_not_a_description() {
-    let k = |name: &str, aliases: &[&str]| KnownCharacter {
-        name: name.to_owned(),
-        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
-        gender: None,
-    };
+    let k = |name: &str, aliases: &[&str]| known(name, aliases, None);
     assert!(is_description(&k("The Sculptor", &["Sculptor"])));
     assert!(is_description(&k(
         "The Boatman",
@@ -295,11 +284,7 @@ fn a_given_name_that_is_a_word_joins_when_the_text_writes_it_as_a_name() {
 
 #[test]
 fn a_description_names_a_cast_entry_only_by_its_head_noun_and_all_its_words() {
-    let k = |name: &str, aliases: &[&str], gender| KnownCharacter {
-        name: name.to_owned(),
-        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
-        gender,
-    };
+    let k = known;
     let known = [
         k("The Old Pauper", &["Old Pauper"], Some(Gender::Male)),
         k("The Old Woman", &["Old Woman"], Some(Gender::Female)),
@@ -322,11 +307,7 @@ fn a_description_names_a_cast_entry_only_by_its_head_noun_and_all_its_words() {
 
 #[test]
 fn described_cast_entries_are_found_in_lower_case_narration() {
-    let k = |name: &str, aliases: &[&str]| KnownCharacter {
-        name: name.to_owned(),
-        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
-        gender: None,
-    };
+    let k = |name: &str, aliases: &[&str]| known(name, aliases, None);
     let known = [
         k("A Stoutish, Red-Faced Woman", &[]),
         k("The Detective", &[]),

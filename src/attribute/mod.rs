@@ -55,6 +55,16 @@ pub struct KnownCharacter {
     pub gender: Option<Gender>,
 }
 
+/// One cast entry with aliases, for unit tests.
+#[cfg(test)]
+pub(crate) fn known(name: &str, aliases: &[&str], gender: Option<Gender>) -> KnownCharacter {
+    KnownCharacter {
+        name: name.to_owned(),
+        aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
+        gender,
+    }
+}
+
 /// A cast of bare names (no aliases, no gender), for unit tests.
 #[cfg(test)]
 pub(crate) fn cast_of(names: &[&str]) -> Vec<KnownCharacter> {

@@ -55,18 +55,14 @@ pub fn to_named_holders(ctx: &mut Context<'_>) {
 mod tests {
     use std::path::Path;
 
-    use crate::attribute::KnownCharacter;
     use crate::attribute::context::{Context, TagKind};
+    use crate::attribute::{KnownCharacter, known};
     use crate::core::Gender;
     use crate::ingest::book_from_text;
     use crate::segment::segment_book;
 
     fn entry(name: &str, aliases: &[&str]) -> KnownCharacter {
-        KnownCharacter {
-            name: name.to_owned(),
-            aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
-            gender: Some(Gender::Male),
-        }
+        known(name, aliases, Some(Gender::Male))
     }
 
     /// The chapter that named Mr. Hale gives him "said the doctor"; the

@@ -88,13 +88,7 @@ pub fn narrator_name(
             }
         }
     }
-    let mut ranked: Vec<(usize, String)> = counts.into_values().collect();
-    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    match ranked.as_slice() {
-        [(n, name)] if *n >= 3 => Some(name.clone()),
-        [(n, name), (m, _), ..] if *n >= 3 && *n >= 2 * *m => Some(name.clone()),
-        _ => None,
-    }
+    dominant(counts)
 }
 
 /// The first-person narrator's name read before any line is decided: the
@@ -126,6 +120,12 @@ pub fn narrator_called(
             }
         }
     }
+    dominant(counts)
+}
+
+/// The name called most, when it is called in three quotes or more and at
+/// least twice as often as any other (`counts`: key → (quotes, display)).
+fn dominant(counts: HashMap<String, (usize, String)>) -> Option<String> {
     let mut ranked: Vec<(usize, String)> = counts.into_values().collect();
     ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     match ranked.as_slice() {
