@@ -242,6 +242,24 @@ fn places_and_sentence_starts_are_not_characters() {
 }
 
 #[test]
+fn a_name_a_place_noun_opens_is_a_place() {
+    // Written after no preposition often enough to pass for a person, and
+    // its fuller forms would follow it in ("Port Kell").
+    let text = "Hugo Marsh sat outside the inn. A letter came from Port Ardley. \
+                Port Ardley slept. Beyond Port Ardley the road ran. Hugo Marsh wrote \
+                to Colonel Vane, Port Ardley. Then he went to Port Kell. Port Kell was dull. \
+                Mount Ashby rose behind it. Mount Ashby was white. Past Mount Ashby lay Port Kell.";
+    let toks = tokenize(text, 0, true);
+    let subjects = [Subject::Name("Hugo Marsh".to_owned())];
+    let refs: Vec<&Subject> = subjects.iter().collect();
+    let roster = discover(&[&toks[..]], &refs);
+    assert!(roster.lookup("Hugo Marsh").is_some());
+    for place in ["Port Ardley", "Port Kell", "Mount Ashby"] {
+        assert!(roster.lookup(place).is_none(), "{place}");
+    }
+}
+
+#[test]
 fn a_given_name_that_is_a_word_joins_when_the_text_writes_it_as_a_name() {
     let known = vec![KnownCharacter {
         name: "Miss Sutton".to_owned(),

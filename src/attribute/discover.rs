@@ -209,8 +209,8 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                     .all(|(i, w)| name_like(w, f.tags) || vouched_given(i, w))
         })
         .filter(|f| !families.contains(&f.key()))
-        // "Fifth Avenue", "Prince Edward Island": places.
-        .filter(|f| !(f.core.len() > 1 && f.core.last().is_some_and(|w| lexicon::is_place_noun(w))))
+        // "Fifth Avenue", "Prince Edward Island", "Port Said": places.
+        .filter(|f| !is_place_name(f))
         // "Mr." alone is a cut name, not a character.
         .filter(|f| !(f.title_only && lexicon::is_abbreviated_title(&f.core[0])))
         // Every word of a longer name must itself recur as a name ("Misses Hobb" does not).
@@ -383,6 +383,15 @@ fn given_name_genders(forms: &[Form]) -> HashMap<String, Gender> {
             Some((w.to_owned(), g))
         })
         .collect()
+}
+
+/// A name of two words or more that a place noun ends ("Fifth Avenue") or
+/// opens ("Port Said", "Mount Vernon"). Its other words stay names: a
+/// person can be called "Vernon".
+fn is_place_name(f: &Form) -> bool {
+    f.core.len() > 1
+        && (f.core.last().is_some_and(|w| lexicon::is_place_noun(w))
+            || !f.has_title && lexicon::is_place_prefix(&f.core[0]))
 }
 
 /// "van", "der", "de": lower-case words inside a name ("Mr. van der Berg").

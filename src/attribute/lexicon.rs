@@ -329,6 +329,16 @@ pub fn is_place_noun(word_lower: &str) -> bool {
     )
 }
 
+/// Nouns that open the names of places, not people ("Port Said", "Mount
+/// Vernon", "Lake Placid"): a name that starts with one is a place even
+/// when the book never writes it after "in" or "to".
+pub fn is_place_prefix(word_lower: &str) -> bool {
+    matches!(
+        word_lower,
+        "port" | "mount" | "mt" | "fort" | "ft" | "cape" | "lake" | "loch" | "isle" | "point"
+    )
+}
+
 /// Abbreviated titles whose period does not end a sentence.
 pub fn is_abbreviated_title(word: &str) -> bool {
     matches!(
