@@ -380,7 +380,8 @@ pub fn refine(book: &Book, segments: &[Segment], characters: &mut [Character]) {
                     && words
                         .iter()
                         .zip(&toks[k..])
-                        .all(|(w, t)| t.word && fold(t.text()) == *w)
+                        // "Dr." is one token, its key word "dr".
+                        .all(|(w, t)| t.word && fold(t.text().trim_end_matches('.')) == *w)
             });
             let Some((words, who)) = found else {
                 k += 1;
@@ -420,12 +421,21 @@ pub fn refine(book: &Book, segments: &[Segment], characters: &mut [Character]) {
 
 /// Whether the words from `k` start their sentence's subject: at most two
 /// words before ("Then the doctor", "The keeper") and no capitalised name.
+/// Capitalised words right before the name are part of it, not another
+/// name ("The March Hare" for a character known as "Hare").
 fn opens_sentence(toks: &[Tok<'_>], sentence_of: &[usize], k: usize) -> bool {
-    let before: Vec<&Tok<'_>> = toks[..k]
+    let in_sentence = |j: usize| sentence_of[j] == sentence_of[k];
+    let own_words = toks[..k]
         .iter()
         .enumerate()
         .rev()
-        .take_while(|(j, _)| sentence_of[*j] == sentence_of[k])
+        .take_while(|(j, t)| in_sentence(*j) && t.is_cap())
+        .count();
+    let before: Vec<&Tok<'_>> = toks[..k - own_words]
+        .iter()
+        .enumerate()
+        .rev()
+        .take_while(|(j, _)| in_sentence(*j))
         .map(|(_, t)| t)
         .filter(|t| t.word)
         .collect();

@@ -200,3 +200,26 @@ fn weak_evidence_that_leaves_a_tie_is_left_out() {
     assert_eq!(decide_weak(&addressed, [0, 0]), Some(Gender::Male));
     assert_eq!(decide_weak(&Evidence::default(), [0, 0]), None);
 }
+
+#[test]
+fn a_name_with_an_abbreviated_title_is_found_in_the_narration() {
+    // "Dr." is one token; the name's key words drop its period.
+    let text = "Title\n\nDr. Quill came into the room.\n\n\
+                \"Good evening,\" said Dr. Quill.\n\n\"Good evening,\" said Mary Hale.\n\n\
+                \"I must go,\" said Dr. Quill. Then Dr. Quill bowed himself out.\n";
+    let g = genders(text);
+    assert_eq!(g.get("Dr. Quill"), Some(&Some(Gender::Male)), "{g:?}");
+}
+
+#[test]
+fn capitalised_words_right_before_a_name_are_part_of_it() {
+    let opens = |text: &str, name: &str| {
+        let toks = tokens::tokenize(text, 0, true);
+        let sentence_of = sentences(&toks);
+        let k = toks.iter().position(|t| t.text() == name).unwrap();
+        opens_sentence(&toks, &sentence_of, k)
+    };
+    assert!(opens("The March Hare took the watch.", "Hare"));
+    assert!(opens("Then the keeper sighed.", "keeper"));
+    assert!(!opens("Hugo and the keeper sighed.", "keeper"));
+}
