@@ -400,10 +400,10 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
     };
     let phrase = &window[first..=last];
     // The head noun comes before any complement ("the man with the beard").
-    let head = phrase
+    let complement = phrase
         .iter()
-        .position(|t| matches!(t.lower().as_str(), "with" | "of" | "in"))
-        .map_or(&window[last], |p| &phrase[p.saturating_sub(1)]);
+        .position(|t| matches!(t.lower().as_str(), "with" | "of" | "in"));
+    let head = complement.map_or(&window[last], |p| &phrase[p.saturating_sub(1)]);
     let det = phrase[0].lower();
     if is_possessive(&det) {
         // The kin noun right after the possessive, or after one adjective
@@ -456,7 +456,10 @@ fn subject_at(window: &[Tok<'_>], i: usize, dir: Direction) -> Option<Tag> {
         });
     }
     let at = phrase[0].start();
-    if let Some(cap) = phrase.iter().position(is_name_word) {
+    // A name in the complement is not the speaker's: "the landlord of the
+    // Cripples" (an inn) is the landlord.
+    let before_complement = &phrase[..complement.unwrap_or(phrase.len())];
+    if let Some(cap) = before_complement.iter().position(is_name_word) {
         // "the gloomy Thornbury" is Thornbury; "the Heron" keeps its article.
         let from = if cap == 1 && is_determiner(&det) {
             0
@@ -537,6 +540,14 @@ mod tests {
             after(" said the man with the black beard."),
             Some(Subject::Described(
                 "the man with the black beard".to_owned(),
+                Some(Gender::Male)
+            ))
+        );
+        // A name in the complement is not the speaker's.
+        assert_eq!(
+            after(" replied the landlord of the Lamb; for it was he."),
+            Some(Subject::Described(
+                "the landlord of the Lamb".to_owned(),
                 Some(Gender::Male)
             ))
         );
