@@ -260,6 +260,19 @@ fn a_name_a_place_noun_opens_is_a_place() {
 }
 
 #[test]
+fn adjectives_of_nationality_are_not_characters() {
+    // Never written in lower case, mid-sentence three times, after no
+    // preposition or article: only the word list tells them from a name.
+    let text = "Hugo Marsh hung big Chinese lanterns. Such damned Chinese lanterns! \
+                It was like a Chinese invasion. Hugo Marsh sat on a Japanese chair, \
+                a small Japanese table, some Japanese fans.";
+    let toks = tokenize(text, 0, true);
+    let roster = discover(&[&toks[..]], &[]);
+    assert!(roster.lookup("Chinese").is_none());
+    assert!(roster.lookup("Japanese").is_none());
+}
+
+#[test]
 fn a_given_name_that_is_a_word_joins_when_the_text_writes_it_as_a_name() {
     let known = vec![KnownCharacter {
         name: "Miss Sutton".to_owned(),
