@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use super::Character;
 use super::characters::{Roster, fold, key};
 use super::lexicon;
+use super::noun_gender;
 use super::tags::{self, Subject};
 use super::tokens::{self, Tok};
 use crate::core::Gender;
@@ -407,6 +408,10 @@ pub fn refine(book: &Book, segments: &[Segment], characters: &mut [Character]) {
         evidence[i].first_name = std::iter::once(&c.name)
             .chain(&c.aliases)
             .find_map(|form| name_gender(form));
+        // What its description's noun says ("the anaemic cabman").
+        evidence[i].noun = std::iter::once(&c.name)
+            .chain(&c.aliases)
+            .find_map(|form| noun_gender::description_gender(form));
         // How the others address it: what tells a first-person narrator's
         // gender, and that of a minor speaker the narration gives no
         // pronoun ("Yes, sir," to "the voice").

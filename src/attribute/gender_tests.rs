@@ -223,3 +223,16 @@ fn capitalised_words_right_before_a_name_are_part_of_it() {
     assert!(opens("Then the keeper sighed.", "keeper"));
     assert!(!opens("Hugo and the keeper sighed.", "keeper"));
 }
+
+#[test]
+fn a_described_speakers_noun_ending_gives_its_gender() {
+    let text = "Title\n\nA cab stopped at the gate.\n\n\
+                \"Where to?\" asked the anaemic cabman.\n\n\"Home,\" said Mary Hale.\n\n\
+                \"Right you are,\" said the anaemic cabman.\n";
+    let g = genders(text);
+    assert_eq!(
+        g.get("the anaemic cabman"),
+        Some(&Some(Gender::Male)),
+        "{g:?}"
+    );
+}
