@@ -33,6 +33,13 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             }
         }
     }
+    // Name runs written inside a sentence: one of them that opens a
+    // sentence keeps its first word ("New York. New York was hot" is not
+    // "York").
+    let mid_sentence: HashSet<String> = narration
+        .iter()
+        .flat_map(|toks| mid_sentence_runs(toks))
+        .collect();
     let mut forms: HashMap<String, Form> = HashMap::new();
     // One-word names at sentence starts, where any word is capitalised:
     // not evidence of a name by themselves, but a known first name written
@@ -61,6 +68,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
                 && lexicon::title(&run[0].lower()).is_none()
                 && (lower_counts.contains_key(&run[0].lower())
                     || !cap_counts.contains_key(&run[0].lower()))
+                && !mid_sentence.contains(&run_key(run))
             {
                 run = &run[1..];
             }
@@ -436,6 +444,30 @@ fn run_end(toks: &[Tok<'_>], i: usize) -> usize {
         }
         return j;
     }
+}
+
+/// The name runs (see [`run_end`]) that do not open a sentence, as
+/// [`run_key`]s.
+fn mid_sentence_runs(toks: &[Tok<'_>]) -> Vec<String> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if !is_name_word(&toks[i]) {
+            i += 1;
+            continue;
+        }
+        let j = run_end(toks, i);
+        if !toks[i].sent_start {
+            runs.push(run_key(&toks[i..=j]));
+        }
+        i = j + 1;
+    }
+    runs
+}
+
+/// A run of name tokens in lower case, one space between words.
+fn run_key(run: &[Tok<'_>]) -> String {
+    run.iter().map(Tok::lower).collect::<Vec<_>>().join(" ")
 }
 
 /// "MRS. Hetty Crewe" (a shouted or heading form) is not how the name is
