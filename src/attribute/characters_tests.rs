@@ -273,6 +273,27 @@ fn adjectives_of_nationality_are_not_characters() {
 }
 
 #[test]
+fn a_sentence_opening_run_written_whole_elsewhere_keeps_its_first_word() {
+    // "new" is written in lower case, so a sentence-initial "New" would be
+    // cut off as an ordinary word, leaving "Kent" to pass for a person.
+    let text = "Hugo Marsh liked the new house in New Kent. New Kent was quiet. \
+                He rode to New Kent. New Kent had a new mill. New Kent slept. \
+                New Kent woke. The new year came to New Kent.";
+    let toks = tokenize(text, 0, true);
+    let roster = discover(&[&toks[..]], &[]);
+    assert!(roster.lookup("Kent").is_none());
+}
+
+#[test]
+fn peoples_are_not_characters() {
+    let text = "Hugo Marsh met some Americans. Rich Americans and loud Americans \
+                filled the hotel, and Hugo Marsh said that Americans were kind.";
+    let toks = tokenize(text, 0, true);
+    let roster = discover(&[&toks[..]], &[]);
+    assert!(roster.lookup("Americans").is_none());
+}
+
+#[test]
 fn a_given_name_that_is_a_word_joins_when_the_text_writes_it_as_a_name() {
     let known = vec![KnownCharacter {
         name: "Miss Sutton".to_owned(),
