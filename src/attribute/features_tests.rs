@@ -119,6 +119,10 @@ const TOPIC: &str = "\"Hi,\" said Bob.\n\nIda looked at Bob.\n\n\"Well.\"";
 const BEAT: &str = "Ida smiled at Bob. \"Yes.\"";
 const EPITHET: &str = "\"Hi,\" said Bob.\n\n\"Yo,\" said Ida.\n\n\"So,\" said Bob.\n\n\
                        \"Well,\" said the old woman.\n\n\"So,\" said Bob.\n\n\"No,\" said Ida.";
+/// "the girl", a bare person noun, on Ida's turns: in this book the girl
+/// is Ida.
+const GIRL_EPITHET: &str = "\"Hi,\" said Bob.\n\n\"Yo,\" said Ida.\n\n\"So,\" said Bob.\n\n\
+                            \"Well,\" said the girl.\n\n\"So,\" said Bob.\n\n\"No,\" said Ida.";
 const FAR: &str = "\"A.\"\n\n\"B.\"\n\n\"C.\"\n\n\"D.\"\n\n\"E,\" said Ida.\n\n\"F.\"\n\n\"G.\"\n\n\"H.\"\n\n\"I,\" said Bob.";
 const FAR2: &str = "\"E,\" said Ida.\n\n\"F.\"\n\n\"G.\"\n\n\"H.\"\n\n\"I.\"";
 const NEXT: &str = "\"Hi.\"\n\n\"Yo,\" said Bob.\n\n\"Well,\" said Ida.";
@@ -199,6 +203,14 @@ static CASES: &[Case] = &[
         &["Bob", "Ida", "Bob"],
         "Bob",
         false,
+    ),
+    case(
+        "epithet_share",
+        GIRL_EPITHET,
+        3,
+        &["Bob", "Ida", "Bob"],
+        "Ida",
+        true,
     ),
     case("epithet_self", SCULPTOR, 0, &[], "The Sculptor", true),
     case(
