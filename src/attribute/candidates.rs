@@ -1,7 +1,5 @@
 //! Candidates: who may have spoken a quote. Whoever its paragraph's tags
-//! name, the character its tag's description is kept for ("said the old
-//! gentleman" on one man's turns through the book, though this scene has
-//! not named him), whoever its paragraph and the narration before it mention or its
+//! name, whoever its paragraph and the narration before it mention or its
 //! neighbours address, the recently mentioned and the recent speakers, the
 //! first-person narrator, and "someone unnamed" (a speaker none of these
 //! is, so that training need not force a wrong name up).
@@ -38,13 +36,6 @@ pub fn candidates(ctx: &Context<'_>, cues: &Cues, hist: &History) -> Vec<Cand> {
         if let TagKind::Names(id) = t.kind {
             add(id);
         }
-    }
-    if let Some(id) = cues
-        .tag
-        .and_then(|t| t.description)
-        .and_then(|d| ctx.epithet_holder(d))
-    {
-        add(id);
     }
     if let Some(n) = ctx.narrator {
         add(n);
@@ -111,35 +102,6 @@ mod tests {
                 Cand::Char(7),
                 Cand::Unnamed
             ]
-        );
-    }
-
-    /// "said the old woman" twice on Ida's turns: a third use, in a scene
-    /// that names no one, still has Ida among its candidates.
-    #[test]
-    fn a_description_brings_in_the_character_it_is_kept_for() {
-        let text = "Title\n\n\"Hi,\" said Bob.\n\n\"Yo,\" said Ida.\n\n\"So,\" said Bob.\n\n\
-                    \"Well,\" said the old woman.\n\n\"So,\" said Bob.\n\n\"No,\" said Ida.\n\n\
-                    \"Ah,\" said Bob.\n\n\"Oh,\" said the old woman.\n\n\"Eh,\" said Bob.\n\n\
-                    \"No,\" said Ida.\n\n\"Go,\" said the old woman.\n"
-            .to_owned();
-        let book = crate::ingest::book_from_text(std::path::Path::new("t.txt"), "UTF-8", text);
-        let segments = crate::segment::segment_book(&book);
-        let known = |name: &str| crate::attribute::KnownCharacter {
-            name: name.to_owned(),
-            aliases: Vec::new(),
-            gender: None,
-        };
-        let ctx = Context::build(&book, &segments, &[known("Ida"), known("Bob")]);
-        let last = ctx.quotes.last().unwrap();
-        let cues = Cues {
-            tag: ctx.tags[last.seg],
-            ..Cues::default()
-        };
-        let ida = ctx.roster.lookup("Ida").unwrap();
-        assert_eq!(
-            candidates(&ctx, &cues, &History::default()),
-            [Cand::Char(ida), Cand::Unnamed]
         );
     }
 }

@@ -315,16 +315,6 @@ impl<'a> Context<'a> {
         self.epithet_votes = votes;
     }
 
-    /// The character a description's uses fall on most, when they fall on
-    /// them at least twice: whom the book keeps that description for.
-    pub fn epithet_holder(&self, description: u32) -> Option<usize> {
-        self.epithet_votes[description as usize]
-            .iter()
-            .filter(|(_, n)| *n >= 2)
-            .max_by_key(|(id, n)| (*n, std::cmp::Reverse(*id)))
-            .map(|(id, _)| *id)
-    }
-
     /// The share of a description's uses that fall on `id`'s turns.
     pub fn epithet_share(&self, description: u32, id: usize) -> f32 {
         let d = description as usize;
