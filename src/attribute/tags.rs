@@ -193,10 +193,11 @@ fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
         // second verb of the same subject.
         return Some(tag);
     }
-    if k > 0 && window[k - 1].word {
-        if let Some(tag) = subject_at(window, k - 1, Direction::Backward) {
-            return Some(tag);
-        }
+    if k > 0
+        && window[k - 1].word
+        && let Some(tag) = subject_at(window, k - 1, Direction::Backward)
+    {
+        return Some(tag);
     }
     // After the verb: "said Greta", "said the Heron", "said he".
     let mut k = verb + 1;
