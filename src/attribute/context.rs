@@ -476,8 +476,10 @@ fn resolve_tag(
         Subject::FirstPerson => (TagKind::FirstPerson, false),
         Subject::Unknown => (TagKind::Unknown, false),
     };
+    // Bare person nouns count too: "the girl" resolves like "she", but a
+    // book often keeps it for one character, whose turns its uses fall on.
     let description = match &tag.subject {
-        Subject::Described(d, _) if !is_generic(d) => {
+        Subject::Described(d, _) => {
             let k = characters::key(d);
             let i = descriptions
                 .iter()

@@ -256,6 +256,12 @@ pub fn is_speech_verb(word_lower: &str) -> bool {
     SPEECH_VERBS.contains(word_lower)
 }
 
+/// The base form of a verb of saying ("ask", "answer"): a verb only after
+/// "to" ("she looked up to ask"), where the bare form is no noun.
+pub fn is_speech_lemma(word_lower: &str) -> bool {
+    SPEECH_LEMMAS.contains(&word_lower)
+}
+
 /// Honorifics and titles that precede a name, with the gender they imply.
 pub fn title(word: &str) -> Option<Option<Gender>> {
     let lower = word.trim_end_matches('.').to_lowercase();

@@ -119,7 +119,22 @@ impl Model {
                 message: "no `format 1` line: not an attribution model".to_owned(),
             });
         }
+        model.fill_person_noun_situation();
         Ok(model)
+    }
+
+    /// A model file written before bare person nouns ("said the girl") had
+    /// a situation of their own weighs them as it was trained to: with
+    /// the pronoun situation's weights. A file with any `@person_noun`
+    /// weight is left as it is.
+    fn fill_person_noun_situation(&mut self) {
+        let n = features::FEATURES.len();
+        let at = |s: usize| (1 + s) * n..(2 + s) * n;
+        let noun = at(features::PERSON_NOUN_SITUATION);
+        if self.weights[noun.clone()].iter().all(|w| *w == 0.0) {
+            let pronoun: Vec<f32> = self.weights[at(features::PRONOUN_SITUATION)].to_vec();
+            self.weights[noun].copy_from_slice(&pronoun);
+        }
     }
 
     /// The text form, with `comment` lines on top.
@@ -159,7 +174,19 @@ mod tests {
         model.decoder = Decoder::GlobalBeam(2);
         assert_eq!(Model::parse(&model.to_text("")).unwrap(), model);
         assert_eq!(Model::embedded().weights.len(), features::width());
-        assert_eq!(features::FEATURES.len() * 7, features::width());
+        assert_eq!(features::FEATURES.len() * 8, features::width());
+    }
+
+    #[test]
+    fn a_model_without_person_noun_weights_weighs_them_as_pronouns() {
+        let old = Model::parse("format 1\nweight pron_last@pronoun -1.5\n").unwrap();
+        let noun = features::index_of("pron_last@person_noun").unwrap();
+        assert_eq!(old.weights[noun], -1.5);
+        let new = Model::parse(
+            "format 1\nweight pron_last@pronoun -1.5\nweight last_speaker@person_noun 0.5\n",
+        )
+        .unwrap();
+        assert_eq!(new.weights[noun], 0.0);
     }
 
     #[test]

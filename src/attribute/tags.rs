@@ -103,6 +103,21 @@ pub fn tag_before(toks: &[Tok<'_>]) -> Option<Tag> {
     subject_of(window, verb)
 }
 
+/// The word at `i` follows a "to" of purpose ("she looked up to ask"),
+/// whose subject is the clause's. After an object the infinitive is
+/// someone else's ("caused him to answer", "begged Mary to say").
+fn is_purpose_to(window: &[Tok<'_>], i: usize) -> bool {
+    i > 1
+        && window[i - 1].word
+        && window[i - 1].lower() == "to"
+        && window[i - 2].word
+        && !is_name_word(&window[i - 2])
+        && !matches!(
+            window[i - 2].lower().as_str(),
+            "him" | "her" | "them" | "me" | "us" | "you"
+        )
+}
+
 fn is_verb_at(window: &[Tok<'_>], i: usize) -> bool {
     let t = &window[i];
     if !t.word {
@@ -110,6 +125,9 @@ fn is_verb_at(window: &[Tok<'_>], i: usize) -> bool {
     }
     let lower = t.lower();
     if lexicon::is_speech_verb(&lower) {
+        return true;
+    }
+    if lexicon::is_speech_lemma(&lower) && is_purpose_to(window, i) {
         return true;
     }
     PARTICLE_VERBS.iter().any(|(v, p)| {
@@ -159,19 +177,27 @@ fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
                 .then(|| subject_at(window, j - 1, Direction::Backward))
                 .flatten();
         }
-        if matches!(lower.as_str(), "and" | "but" | "then" | "which") {
-            // "He turned to her and said": the clause subject opens the window.
-            if lower != "which" {
-                return window[..k - 1]
-                    .iter()
-                    .position(|t| t.word)
-                    .and_then(|first| subject_at(window, first, Direction::Forward));
-            }
+        if matches!(lower.as_str(), "and" | "but" | "then") {
+            // "He turned to her and said": the verb shares the subject of
+            // the clause it ends.
+            return clause_subject(window, k - 1, true);
+        }
+        if lower == "which" {
             return None;
         }
-        if let Some(tag) = subject_at(window, k - 1, Direction::Backward) {
-            return Some(tag);
-        }
+    }
+    let shares_subject =
+        is_purpose_to(window, k) || k > 0 && !window[k - 1].word && window[k - 1].is_punct(",");
+    if shares_subject && let Some(tag) = clause_subject(window, k - 1, false) {
+        // "She looked up to ask:", "She sat down near the fire, said:": a
+        // second verb of the same subject.
+        return Some(tag);
+    }
+    if k > 0
+        && window[k - 1].word
+        && let Some(tag) = subject_at(window, k - 1, Direction::Backward)
+    {
+        return Some(tag);
     }
     // After the verb: "said Greta", "said the Heron", "said he".
     let mut k = verb + 1;
@@ -190,6 +216,39 @@ fn subject_of(window: &[Tok<'_>], verb: usize) -> Option<Tag> {
         return subject_at(window, k, Direction::Forward);
     }
     None
+}
+
+/// The subject of the clause that a coordinated verb ends (`end` is the
+/// conjunction or comma before the verb): the first word or two after the
+/// nearest comma or semicolon that opens a subject ("Feeling that her
+/// father waited, she sighed and said": "she", not "her father";
+/// "whereupon she relaxed and said"), else the window's first word or two
+/// ("He turned to her and said", "and he laughed and answered"). A tag that only a look further back would
+/// find ("Mary, turning to him, smiled and said") still ends at the
+/// window's start. Unless `any_opening`, the window's opening phrase must be
+/// a pronoun or a name too ("A proper sense of his dignity caused him to
+/// answer" has no speaker there).
+fn clause_subject(window: &[Tok<'_>], end: usize, any_opening: bool) -> Option<Tag> {
+    // Past a comma only a pronoun or a name opens a subject: a phrase
+    // there is mostly a complement ("with a movement like Nastasia's").
+    let opens = |from: usize, any_first: bool| {
+        (from..end)
+            .filter(|&i| window[i].word)
+            .take(2)
+            .enumerate()
+            .find_map(|(n, i)| {
+                subject_at(window, i, Direction::Forward).filter(|tag| {
+                    n == 0 && any_first
+                        || matches!(tag.subject, Subject::Pronoun(_) | Subject::FirstPerson)
+                        || matches!(tag.subject, Subject::Name(_)) && is_name_word(&window[i])
+                })
+            })
+    };
+    (0..end)
+        .rev()
+        .filter(|&i| !window[i].word && window[i].is_punct(",;"))
+        .find_map(|i| opens(i + 1, false))
+        .or_else(|| opens(0, any_opening))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -626,6 +685,40 @@ mod tests {
         assert_eq!(
             before("And she could only say:"),
             Some(Subject::Pronoun(Gender::Female))
+        );
+    }
+
+    /// A verb that shares its subject with the clause before it: the
+    /// subject opens that clause, even past the start of a long sentence
+    /// or a fronted phrase.
+    #[test]
+    fn tags_before_a_quote_on_a_second_verb() {
+        let she = Some(Subject::Pronoun(Gender::Female));
+        let he = Some(Subject::Pronoun(Gender::Male));
+        assert_eq!(
+            before(
+                "Feeling that her father waited for her, she sighed and said, shutting her book:"
+            ),
+            she
+        );
+        assert_eq!(
+            before("Then, whereupon she relaxed all her muscles and said, in her reasonable way:"),
+            she
+        );
+        assert_eq!(before("She sat down near the fire, said:"), she);
+        assert_eq!(
+            before("She raised a troubled brow from her needlework to ask:"),
+            she
+        );
+        assert_eq!(
+            before("like the Ellen of old days; and he laughed as he took her hand, and answered:"),
+            he
+        );
+        assert_eq!(before("A sense of his dignity caused him to answer:"), None);
+        // No subject after the nearest comma: the sentence's own.
+        assert_eq!(
+            before("Greta, turning to him, smiled and said:"),
+            name("Greta")
         );
     }
 }
