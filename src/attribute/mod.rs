@@ -30,6 +30,7 @@ pub mod learn;
 mod learn_seq;
 mod lexicon;
 mod model;
+mod never_names;
 mod noun_gender;
 mod style;
 mod tags;
