@@ -54,13 +54,7 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
         // The sentence of the last name run: the first run of a sentence is
         // usually its subject.
         let mut last_run_sentence = None;
-        let mut i = 0;
-        while i < toks.len() {
-            if !is_name_word(&toks[i]) {
-                i += 1;
-                continue;
-            }
-            let j = run_end(toks, i);
+        for (i, j) in name_runs(toks) {
             let mut run = &toks[i..=j];
             // "Later Mr. Thorne": a sentence-initial ordinary word is not part of the name.
             while run.len() > 1
@@ -83,7 +77,6 @@ pub fn discover(narration: &[&[Tok<'_>]], tag_subjects: &[&Subject]) -> Roster {
             }
             let subject = last_run_sentence != Some(sentence_of[first]);
             last_run_sentence = Some(sentence_of[first]);
-            i = j + 1;
             if single_initial {
                 *initial_counts.entry(run[0].lower()).or_default() += 1;
                 initial_display
@@ -449,20 +442,26 @@ fn run_end(toks: &[Tok<'_>], i: usize) -> usize {
 /// The name runs (see [`run_end`]) that do not open a sentence, as
 /// [`run_key`]s.
 fn mid_sentence_runs(toks: &[Tok<'_>]) -> Vec<String> {
-    let mut runs = Vec::new();
+    name_runs(toks)
+        .filter(|&(i, _)| !toks[i].sent_start)
+        .map(|(i, j)| run_key(&toks[i..=j]))
+        .collect()
+}
+
+/// Every run of name tokens (see [`run_end`]), as its first and last
+/// index, in order.
+fn name_runs<'t>(toks: &'t [Tok<'_>]) -> impl Iterator<Item = (usize, usize)> + 't {
     let mut i = 0;
-    while i < toks.len() {
-        if !is_name_word(&toks[i]) {
+    std::iter::from_fn(move || {
+        while i < toks.len() && !is_name_word(&toks[i]) {
             i += 1;
-            continue;
         }
-        let j = run_end(toks, i);
-        if !toks[i].sent_start {
-            runs.push(run_key(&toks[i..=j]));
-        }
-        i = j + 1;
-    }
-    runs
+        (i < toks.len()).then(|| {
+            let run = (i, run_end(toks, i));
+            i = run.1 + 1;
+            run
+        })
+    })
 }
 
 /// A run of name tokens in lower case, one space between words.
