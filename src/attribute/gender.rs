@@ -469,12 +469,8 @@ pub fn patronymic_gender(word: &str) -> Option<Gender> {
     const FEMALE: [&str; 3] = ["ovna", "evna", "ichna"];
     if word.len() < 6 {
         None
-    } else if MALE.iter().any(|s| word.ends_with(s)) {
-        Some(Gender::Male)
-    } else if FEMALE.iter().any(|s| word.ends_with(s)) {
-        Some(Gender::Female)
     } else {
-        None
+        noun_gender::ending_gender(word, &FEMALE, &MALE)
     }
 }
 

@@ -51,9 +51,17 @@ fn noun_ending_gender(noun: &str) -> Option<Gender> {
     const MALE: &[&str] = &["man", "boy", "master"];
     if noun.ends_with("ness") {
         None
-    } else if FEMALE.iter().any(|e| noun.ends_with(e)) {
+    } else {
+        ending_gender(noun, FEMALE, MALE)
+    }
+}
+
+/// The gender a word's ending gives, the feminine endings tried first
+/// ("needlewoman" also ends in "man").
+pub fn ending_gender(word: &str, female: &[&str], male: &[&str]) -> Option<Gender> {
+    if female.iter().any(|e| word.ends_with(e)) {
         Some(Gender::Female)
-    } else if MALE.iter().any(|e| noun.ends_with(e)) {
+    } else if male.iter().any(|e| word.ends_with(e)) {
         Some(Gender::Male)
     } else {
         None
