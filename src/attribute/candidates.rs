@@ -1,7 +1,8 @@
 //! Candidates: who may have spoken a quote. Whoever its paragraph's tags
 //! name, whoever its paragraph and the narration before it mention or its
 //! neighbours address, the recently mentioned and the recent speakers, the
-//! first-person narrator, and "someone unnamed" (a speaker none of these
+//! first-person narrator, whoever is telling a story in the latest quotes,
+//! and "someone unnamed" (a speaker none of these
 //! is, so that training need not force a wrong name up).
 
 use super::context::{Context, TagKind};
@@ -55,7 +56,8 @@ pub fn candidates(ctx: &Context<'_>, cues: &Cues, hist: &History) -> Vec<Cand> {
             add(id);
         }
     }
-    for id in [cues.answered, cues.actor_resolved, hist.last]
+    let teller = hist.teller().map(|(id, _)| id);
+    for id in [cues.answered, cues.actor_resolved, hist.last, teller]
         .into_iter()
         .flatten()
     {

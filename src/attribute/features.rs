@@ -218,7 +218,8 @@ features! {
         para_mention => Char, para_object => Char, para_mention_untagged => Char;
     Turns: last_speaker => Char, last_untagged => Char, expected => Char,
         expected_untagged => Char, last_after_narration => Char, speaker_rank2 => Char,
-        speaker_rank3 => Char, continues_last => Char, in_exchange => Char;
+        speaker_rank3 => Char, continues_last => Char, in_exchange => Char,
+        teller_long => Char, teller_short => Char, teller_share_long => Graded;
     Neighbours: next_tag => Char, next2_tag => Char, prev_tag => Char, prev2_tag => Char,
         next_pron_same => Char, named_inside => Char, ahead_even => Char, ahead_odd => Char,
         behind_even => Char, behind_odd => Char, ahead_pron_even => Char, ahead_pron_odd => Char;
@@ -494,6 +495,35 @@ fn continues_last(e: &Env<'_, '_>, id: usize) -> bool {
 }
 fn in_exchange(e: &Env<'_, '_>, id: usize) -> bool {
     e.hist.conv.contains(&id)
+}
+
+// Stories told in quotes: the teller says long pieces, the listener short
+// interruptions, and narration ("He paused") or a chapter break in between
+// does not end the telling.
+
+/// A quote this long is a piece of a story, not a line of an exchange.
+const LONG_QUOTE_WORDS: u32 = 30;
+
+fn long_quote(e: &Env<'_, '_>) -> bool {
+    e.hist.words >= LONG_QUOTE_WORDS
+}
+/// The one who said most of the latest quotes' words (at least half).
+fn is_teller(e: &Env<'_, '_>, id: usize) -> bool {
+    e.hist
+        .teller()
+        .is_some_and(|(t, share)| t == id && share >= 0.5)
+}
+fn teller_long(e: &Env<'_, '_>, id: usize) -> bool {
+    long_quote(e) && is_teller(e, id)
+}
+fn teller_short(e: &Env<'_, '_>, id: usize) -> bool {
+    !long_quote(e) && is_teller(e, id)
+}
+fn teller_share_long(e: &Env<'_, '_>, id: usize) -> f32 {
+    match e.hist.teller() {
+        Some((t, share)) if t == id && long_quote(e) => share,
+        _ => 0.0,
+    }
 }
 
 // Neighbours: the tags of the paragraphs around an untagged quote. In an

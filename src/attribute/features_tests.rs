@@ -110,6 +110,13 @@ const TAGGED: &str = "\"Hello,\" said Ida. \"Sit.\"";
 const SCULPTOR: &str = "\"Well,\" said the sculptor. \"Sit.\"";
 const EXCHANGE: &str = "\"Hi,\" said Ida.\n\n\"Yo,\" said Bob.\n\n\"Well.\"";
 const DESCRIBED: &str = "\"Hi,\" said Ida.\n\n\"Yo,\" said Bob.\n\n\"Well,\" said the sculptor.";
+/// A long piece of a story, an interruption, narration, and the next piece.
+const TOLD: &str = "\"It was a cold night when we left the old house and walked down to \
+                    the river, and none of us said a word until the boat was out on the \
+                    water and the lights of the town were gone behind us.\"\n\n\
+                    \"And then?\" said Ida.\n\nBob paused.\n\n\"Then the wind rose, and \
+                    the rain came down so hard that we could not see the bank, and the old \
+                    man at the oars began to sing to keep our spirits up.\"";
 const HE_AFTER: &str = "Bob looked at Dan.\n\n\"Hi,\" he said.";
 const HE_TURNS: &str = "\"Hi,\" said Bob.\n\n\"Yo,\" said Dan.\n\n\"Well,\" he said.";
 const FIRST: &str = "I sat down. I was tired and I said so.\n\n\"Yes,\" I said.\n\n\
@@ -261,6 +268,11 @@ static CASES: &[Case] = &[
     case("pron_topic", HE_AFTER, 0, &[], "Dan", false),
     case("pron_recent1", HE_AFTER, 0, &[], "Dan", true),
     case("pron_recent2", HE_AFTER, 0, &[], "Bob", true),
+    case("teller_long", TOLD, 2, &["Bob", "Ida"], "Bob", true),
+    case("teller_long", TOLD, 2, &["Bob", "Ida"], "Ida", false),
+    case("teller_share_long", TOLD, 2, &["Bob", "Ida"], "Bob", true),
+    case("teller_short", TOLD, 1, &["Bob"], "Bob", true),
+    case("teller_short", TOLD, 2, &["Bob", "Ida"], "Bob", false),
     case("pron_expected", HE_TURNS, 2, &["Bob", "Dan"], "Bob", true),
     case("pron_last", HE_TURNS, 2, &["Bob", "Dan"], "Dan", true),
     case(
