@@ -32,10 +32,11 @@ pub enum Group {
     Salience,
     Unnamed,
     Style,
+    Teller,
 }
 
 impl Group {
-    pub const ALL: [Group; 12] = [
+    pub const ALL: [Group; 13] = [
         Group::Tags,
         Group::Pronouns,
         Group::FirstPerson,
@@ -48,6 +49,7 @@ impl Group {
         Group::Salience,
         Group::Unnamed,
         Group::Style,
+        Group::Teller,
     ];
 
     pub fn name(self) -> &'static str {
@@ -64,6 +66,7 @@ impl Group {
             Group::Salience => "salience",
             Group::Unnamed => "unnamed",
             Group::Style => "style",
+            Group::Teller => "teller",
         }
     }
 
@@ -218,8 +221,7 @@ features! {
         para_mention => Char, para_object => Char, para_mention_untagged => Char;
     Turns: last_speaker => Char, last_untagged => Char, expected => Char,
         expected_untagged => Char, last_after_narration => Char, speaker_rank2 => Char,
-        speaker_rank3 => Char, continues_last => Char, in_exchange => Char,
-        teller_long => Char, teller_short => Char, teller_share_long => Graded;
+        speaker_rank3 => Char, continues_last => Char, in_exchange => Char;
     Neighbours: next_tag => Char, next2_tag => Char, prev_tag => Char, prev2_tag => Char,
         next_pron_same => Char, named_inside => Char, ahead_even => Char, ahead_odd => Char,
         behind_even => Char, behind_odd => Char, ahead_pron_even => Char, ahead_pron_odd => Char;
@@ -233,6 +235,7 @@ features! {
     Unnamed: unnamed => Unnamed, unnamed_described => Unnamed, unnamed_stranger => Unnamed,
         unnamed_unknown_tag => Unnamed, unnamed_untagged => Unnamed;
     Style: style_z => Graded, style_best => Char, style_turn => Char;
+    Teller: teller_long => Char, teller_short => Char, teller_share_long => Graded;
 }
 
 // Helpers.

@@ -154,7 +154,10 @@ impl Default for TrainOptions {
             // mostly carried by the tags and beats that named that
             // speaker (scripts/ablate-attribution).
             without: vec![Group::Paragraph],
-            decoder: Decoder::Beam(4),
+            // Paths ranked by summed raw scores: with the sequence round
+            // the trainer runs by default, LOSO is better than with the
+            // local log-probabilities (docs/attribution-notes.md).
+            decoder: Decoder::GlobalBeam(4),
             seq_weight: 1.0,
         }
     }
