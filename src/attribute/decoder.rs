@@ -24,9 +24,6 @@ pub struct Options {
     /// The quote is decided by a rule, not by the model: it carries on a
     /// quote left open, so its one candidate is the speaker before it.
     pub carried: bool,
-    /// Candidates the quote's own pronoun tag rules out ("she said" and a
-    /// man of the roster): never given the line.
-    pub ruled_out: Vec<bool>,
 }
 
 /// The speaker a paragraph must have because it carries on a quote left
@@ -53,7 +50,6 @@ impl Options {
                 feats: vec![Vec::new()],
                 scores: vec![0.0],
                 carried: true,
-                ruled_out: vec![false],
             };
         }
         let env = Env { ctx, cues, hist };
@@ -70,16 +66,11 @@ impl Options {
             || vec![0.0; cands.len()],
             |m| feats.iter().map(|f| m.score(f)).collect(),
         );
-        let ruled_out = cands
-            .iter()
-            .map(|c| c.id().is_some_and(|id| pronoun_rules_out(ctx, cues, id)))
-            .collect();
         Options {
             cands,
             feats,
             scores,
             carried: false,
-            ruled_out,
         }
     }
 
@@ -95,14 +86,10 @@ impl Options {
         self.scores.iter().map(|s| s - log_z).collect()
     }
 
-    /// Named candidates, best first (ties keep candidate order), but not
-    /// one the quote's pronoun tag rules out: a line tagged "she said" is
-    /// better in no character's voice than in a man's, whatever the turn
-    /// order says.
+    /// Named candidates, best first (ties keep candidate order).
     pub fn ranked(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.cands.len())
             .filter(|&i| self.cands[i] != Cand::Unnamed)
-            .filter(|&i| !self.ruled_out.get(i).copied().unwrap_or(false))
             .collect();
         order.sort_by(|&a, &b| self.scores[b].total_cmp(&self.scores[a]));
         order
@@ -116,18 +103,6 @@ impl Options {
             return None;
         }
         self.ranked().first().and_then(|&i| self.cands[i].id())
-    }
-}
-
-/// The quote's own tag is a pronoun ("she said", not "said the girl")
-/// and the character's gender, known, is the other one.
-fn pronoun_rules_out(ctx: &Context<'_>, cues: &Cues, id: usize) -> bool {
-    let Some(tag) = cues.tag.filter(|t| !t.descriptive) else {
-        return false;
-    };
-    match tag.kind {
-        TagKind::Pronoun(g) => ctx.gender(id).is_some_and(|own| own != g) && !ctx.is_narrator(id),
-        _ => false,
     }
 }
 
@@ -247,7 +222,6 @@ mod tests {
 
     use crate::attribute::model::Model;
     use crate::attribute::{attribute, attribute_with, cast_of};
-    use crate::core::Gender;
     use crate::ingest::book_from_text;
     use crate::segment::{SegmentKind, segment_book};
 
@@ -274,31 +248,6 @@ mod tests {
             .map(|s| s.speaker.as_deref().unwrap_or("-"))
             .collect();
         assert_eq!(speakers, ["Ida", "Bob", "Bob", "Bob", "Bob", "Bob", "Ida"]);
-    }
-
-    /// "she said" never goes to a man of the roster, even under a model
-    /// that trusts nothing but tags and the turn order (which says Bob).
-    #[test]
-    fn a_pronoun_tag_rules_out_the_other_gender_whatever_the_turn_order() {
-        let text = "Title\n\n\"Are you coming?\" said Ida.\n\n\"Not yet,\" said Bob.\n\n\
-                    \"Why not?\" said Ida.\n\n\"Because,\" she said.\n";
-        let turns = Model::parse(
-            "format 1\ndecoder beam-global 4\nweight tag_names 10\nweight expected 3\n",
-        )
-        .unwrap();
-        let book = book_from_text(Path::new("t.txt"), "UTF-8", text.to_owned());
-        let segments = segment_book(&book);
-        let mut cast = cast_of(&["Ida", "Bob"]);
-        cast[0].gender = Some(Gender::Female);
-        cast[1].gender = Some(Gender::Male);
-        let attributed = attribute_with(&book, segments, &cast, &turns);
-        let speakers: Vec<&str> = attributed
-            .segments
-            .iter()
-            .filter(|s| s.kind == SegmentKind::Dialogue)
-            .map(|s| s.speaker.as_deref().unwrap_or("-"))
-            .collect();
-        assert_eq!(speakers, ["Ida", "Bob", "Ida", "Ida"]);
     }
 
     /// A line tagged with a name the user's cast leaves out is nobody's in
