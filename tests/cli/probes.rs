@@ -159,3 +159,40 @@ fn a_first_person_narrator_is_named_by_what_the_others_call_them() {
     Sam                  male        5     18  espeak:en-gb-x-rp  voices.toml
     ");
 }
+
+/// A story told inside quotes, over several paragraphs, broken by the
+/// listener's questions, a paragraph of narration and a chapter break:
+/// every piece is the teller's, every question the listener's. (The model
+/// before the `teller` features got this one right too; it guards the
+/// path end to end. Named only once, as "she said", the teller is not
+/// found and her pieces go to Tom: see the attribution notes.)
+#[test]
+fn a_story_told_across_a_chapter_break_stays_with_its_teller() {
+    let story = "Chapter One\n\n\
+        The fire had burned low by the time Mara put down her cup. Tom pulled his chair closer and waited.\n\n\
+        \"You want to know how I lost the ring,\" said Mara. \"Very well. It was the winter my father died, and the snow had closed the road to the village for three weeks.\"\n\n\
+        \"Three weeks?\" said Tom.\n\n\
+        \"Three weeks. We had flour and salt pork and not much else, and my mother would not let me out of the house after dark.\n\n\
+        \"But one night I heard a knocking at the back door, very soft, as if whoever it was did not want to wake the house, and when I opened it there was an old man standing in the snow.\"\n\n\
+        Tom shook his head slowly and reached past Mara for the poker. He stirred the embers until a little flame came up.\n\n\
+        \"He asked me for bread, and I gave him what we had. When he was done he looked at the ring my father had given me, and he said that he had seen one like it on the hand of a woman who drowned in the mill pond.\"\n\n\
+        \"The mill pond!\" cried Tom.\n\n\
+        \"The mill pond. He said it as if it were nothing at all, and I stood there with the lamp shaking in my hand.\"\n\n\
+        Chapter Two\n\n\
+        \"I should have shut the door on him then. Instead I asked him what her name had been, and he told me, and it was my grandmother's name. I have never told anyone that part, not even my mother.\"\n\n\
+        \"What happened to the ring?\" asked Tom.\n\n\
+        \"In the morning it was gone from my finger, and the old man was gone from the road, and there were no footprints in the snow at all.\"\n";
+    insta::assert_snapshot!(who_says(&script_of(story)), @r#"
+    Mara | "You want to know how I lost the ring,"
+    Mara | "Very well. It was the winter my father died, and the snow had closed the road to the village for three weeks."
+    Tom | "Three weeks?"
+    Mara | "Three weeks. We had flour and salt pork and not much else, and my mother would not let me out of the house after dark.
+    Mara | "But one night I heard a knocking at the back door, very soft, as if whoever it was did not want to wake the house, and when I opened it there was an old man standing in the snow."
+    Mara | "He asked me for bread, and I gave him what we had. When he was done he looked at the ring my father had given me, and he said that he had seen one like it on the hand of a woman who drowned in the mill pond."
+    Tom | "The mill pond!"
+    Mara | "The mill pond. He said it as if it were nothing at all, and I stood there with the lamp shaking in my hand."
+    Mara | "I should have shut the door on him then. Instead I asked him what her name had been, and he told me, and it was my grandmother's name. I have never told anyone that part, not even my mother."
+    Tom | "What happened to the ring?"
+    Mara | "In the morning it was gone from my finger, and the old man was gone from the road, and there were no footprints in the snow at all."
+    "#);
+}
